@@ -1,0 +1,94 @@
+"""The command line: a thin face over tools and the graph. Parse input, render output, map errors.
+
+Sub-command modules named ``cmd_*.py`` in this package are discovered and each ``register(app)``
+is called, so a capability adds its commands without editing this file.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import pkgutil
+import sys
+import traceback
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import typer
+
+from containerkit.cli._env import Environment
+from containerkit.errors import ContainerKitError, InternalError
+
+__all__ = ["Environment", "app", "current_env", "handle_errors", "main"]
+
+app = typer.Typer(
+    name="containerkit",
+    help="Carry a source repository to a running container: analyze, Dockerfile, build, scan, push, deploy.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+_ENV: list[Environment] = []
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def current_env() -> Environment:
+    if not _ENV:
+        _ENV.append(Environment())
+    return _ENV[-1]
+
+
+@app.callback()
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks for unexpected errors."),
+) -> None:
+    current_env().debug = debug
+
+
+def report_error(env: Environment, exc: ContainerKitError, *, as_json: bool = False) -> None:
+    if as_json:
+        print(json.dumps({"status": "failed", "errors": [exc.to_dict()]}), file=env.stdout)
+    env.err.print(f"[bold red]error[/] [{exc.code}] {exc.message}", markup=True, highlight=False)
+    env.err.print(f"[yellow]hint:[/] {exc.hint}", markup=True, highlight=False)
+
+
+def handle_errors(func: F) -> F:
+    """Map typed errors to a message, a hint and an exit code; never a traceback unless --debug."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        env = current_env()
+        as_json = bool(kwargs.get("as_json"))
+        try:
+            return func(*args, **kwargs)
+        except ContainerKitError as exc:
+            report_error(env, exc, as_json=as_json)
+            raise typer.Exit(exc.exit_code) from None
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            if env.debug:
+                traceback.print_exc(file=env.stderr)
+            report_error(env, InternalError(f"unexpected {type(exc).__name__}: {exc}"), as_json=as_json)
+            raise typer.Exit(70) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _discover() -> None:
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
+        if info.name.startswith("cmd_"):
+            mod = importlib.import_module(f"{__name__}.{info.name}")
+            mod.register(app)
+
+
+_discover()
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        app(args=argv if argv is not None else sys.argv[1:], prog_name="containerkit")
+    except KeyboardInterrupt:
+        print("interrupted; the session is saved: `containerkit sessions list`", file=sys.stderr)
+        sys.exit(130)

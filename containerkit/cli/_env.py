@@ -1,0 +1,43 @@
+"""The CLI's injectable environment (after httpie's): streams, settings, terminal facts.
+
+Commands never touch ``sys.stdout`` or ``os.environ`` directly, so tests run them with their own.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import IO
+
+from rich.console import Console
+
+from containerkit.settings import Settings
+
+__all__ = ["Environment"]
+
+
+@dataclass
+class Environment:
+    stdout: IO[str] = field(default_factory=lambda: sys.stdout)
+    stderr: IO[str] = field(default_factory=lambda: sys.stderr)
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    debug: bool = False
+    _settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = Settings.load(self.environ)
+        return self._settings
+
+    @property
+    def out(self) -> Console:
+        """Machine output (tables, JSON) goes here."""
+        return Console(file=self.stdout, soft_wrap=True, highlight=False)
+
+    @property
+    def err(self) -> Console:
+        """Progress, warnings and errors go here, so ``--json`` stdout stays parseable."""
+        return Console(file=self.stderr, highlight=False)

@@ -1,0 +1,217 @@
+"""Every error a user can meet: a stable code, a one-line message and a hint saying what to do.
+
+Faces map them: the CLI to exit codes, MCP to tool errors, the graph to recorded session errors.
+Codes are grouped by stage: CK1xx input and analysis, CK2xx build and engine, CK3xx registry,
+CK4xx deploy, CK5xx sessions, CK9xx workflow.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+__all__ = [
+    "BaseImageUnavailable",
+    "BuildFailed",
+    "ContainerKitError",
+    "DockerUnavailable",
+    "DockerfileExists",
+    "InternalError",
+    "InvalidDockerfile",
+    "InvalidImageReference",
+    "InvalidOption",
+    "ManifestInvalid",
+    "ManifestParseError",
+    "NoDeployableModule",
+    "NotADirectory",
+    "PathNotFound",
+    "PullFailed",
+    "PushFailed",
+    "RecoveryExhausted",
+    "RegistryAuthFailed",
+    "RegistryUnreachable",
+    "SessionNotFound",
+    "SessionNotResumable",
+    "error_from_code",
+]
+
+
+class ContainerKitError(Exception):
+    """Base of all containerkit errors; ``code`` is stable across releases."""
+
+    code: ClassVar[str] = "CK000"
+    exit_code: ClassVar[int] = 1
+    default_hint: ClassVar[str] = "Run again with --debug for details."
+
+    def __init__(self, message: str, *, hint: str | None = None, **context: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint or self.default_hint
+        self.context: dict[str, object] = context
+
+    def __str__(self) -> str:
+        return f"[{self.code}] {self.message}"
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-safe form for reports, MCP tool errors and the session record."""
+        return {
+            "code": self.code,
+            "error": type(self).__name__,
+            "message": self.message,
+            "hint": self.hint,
+        }
+
+
+# -- CK1xx: input and analysis -------------------------------------------------------------
+
+
+class PathNotFound(ContainerKitError):
+    code = "CK101"
+    exit_code = 2
+    default_hint = "Check the path; pass the folder that holds your application's source."
+
+
+class NotADirectory(ContainerKitError):
+    code = "CK102"
+    exit_code = 2
+    default_hint = "Pass the folder that holds the application, not a single file."
+
+
+class NoDeployableModule(ContainerKitError):
+    code = "CK103"
+    exit_code = 2
+    default_hint = (
+        "containerkit looks for requirements.txt, pyproject.toml, package.json (and more) or an "
+        "existing Dockerfile; add one, or point at the folder that has it."
+    )
+
+
+class ManifestParseError(ContainerKitError):
+    code = "CK104"
+    exit_code = 2
+    default_hint = "Fix the syntax error in the named file (line and column are given)."
+
+
+class InvalidImageReference(ContainerKitError):
+    code = "CK105"
+    exit_code = 2
+    default_hint = (
+        "Use lower-case NAME[:TAG] such as 'shop/api:1.2.0'; a tag is letters, digits, '_', '.'"
+        " and '-', up to 128 characters."
+    )
+
+
+class InvalidOption(ContainerKitError):
+    code = "CK106"
+    exit_code = 2
+    default_hint = "See `containerkit --help` for the accepted values."
+
+
+class DockerfileExists(ContainerKitError):
+    code = "CK107"
+    exit_code = 2
+    default_hint = "Your Dockerfile is kept; pass --force to replace it with a generated one."
+
+
+class InvalidDockerfile(ContainerKitError):
+    code = "CK108"
+    exit_code = 2
+    default_hint = "Give a text Dockerfile with at least one FROM instruction."
+
+
+# -- CK2xx: engine and build -----------------------------------------------------------------
+
+
+class DockerUnavailable(ContainerKitError):
+    code = "CK201"
+    default_hint = (
+        "Start a Docker engine (or set DOCKER_HOST); on a bare Debian machine run "
+        "`scripts/test-infra.sh up`."
+    )
+
+
+class BuildFailed(ContainerKitError):
+    code = "CK202"
+    default_hint = "Read the failing step and log tail; fix the Dockerfile or let containerkit regenerate it."
+
+
+class BaseImageUnavailable(ContainerKitError):
+    code = "CK203"
+    default_hint = (
+        "Make the base image available (docker pull / load it), or choose another with "
+        "--base-image or the [base_images] table of ~/.containerkit/config.toml."
+    )
+
+
+# -- CK3xx: registry ---------------------------------------------------------------------------
+
+
+class RegistryUnreachable(ContainerKitError):
+    code = "CK301"
+    default_hint = "Check --registry HOST:PORT and that the registry is running and reachable."
+
+
+class PushFailed(ContainerKitError):
+    code = "CK302"
+    default_hint = "Check the registry's log and your permissions to push to that repository."
+
+
+class PullFailed(ContainerKitError):
+    code = "CK303"
+    default_hint = "Check that the reference exists in the registry (name, tag or digest)."
+
+
+class RegistryAuthFailed(ContainerKitError):
+    code = "CK304"
+    default_hint = "Log in with `docker login HOST` or set CONTAINERKIT_REGISTRY_USER/_PASSWORD."
+
+
+# -- CK4xx: deploy -----------------------------------------------------------------------------
+
+
+class ManifestInvalid(ContainerKitError):
+    code = "CK401"
+    default_hint = "The generated manifest failed validation against the Kubernetes API models."
+
+
+# -- CK5xx: sessions ---------------------------------------------------------------------------
+
+
+class SessionNotFound(ContainerKitError):
+    code = "CK501"
+    exit_code = 2
+    default_hint = "List known sessions with `containerkit sessions list`."
+
+
+class SessionNotResumable(ContainerKitError):
+    code = "CK502"
+    exit_code = 2
+    default_hint = "The session has ended; start a new one with `containerkit run`."
+
+
+# -- CK9xx: workflow ---------------------------------------------------------------------------
+
+
+class RecoveryExhausted(ContainerKitError):
+    code = "CK901"
+    default_hint = "Every recovery attempt is recorded in the session; fix the cause named there and run again."
+
+
+class InternalError(ContainerKitError):
+    code = "CK999"
+    default_hint = "This is a bug in containerkit; run again with --debug and report the traceback."
+
+
+def _all_subclasses(cls: type[ContainerKitError]) -> list[type[ContainerKitError]]:
+    out: list[type[ContainerKitError]] = []
+    for sub in cls.__subclasses__():
+        out.append(sub)
+        out.extend(_all_subclasses(sub))
+    return out
+
+
+def error_from_code(code: str, message: str, hint: str | None = None) -> ContainerKitError:
+    """Rebuild a typed error from a recorded (code, message, hint), e.g. read back from a session."""
+    for cls in _all_subclasses(ContainerKitError):
+        if cls.code == code:
+            return cls(message, hint=hint)
+    return ContainerKitError(message, hint=hint)

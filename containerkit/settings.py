@@ -1,0 +1,64 @@
+"""User settings: where sessions live, which base images to use, whether the engine may pull.
+
+Read once from ``$CONTAINERKIT_HOME/config.toml`` (default ``~/.containerkit``) and the
+environment; passed explicitly to whatever needs them, so tests inject their own.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+from containerkit.errors import InvalidOption
+from containerkit.tools.engine import PullPolicy
+
+__all__ = ["Settings"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    base_images: dict[str, Any] = field(default_factory=dict)
+    pull_policy: PullPolicy = "missing"
+    docker_host: str | None = None
+    registry: str | None = None
+    config_file: Path | None = None
+
+    @property
+    def sessions_db(self) -> Path:
+        return self.home / "sessions.sqlite"
+
+    def session_dir(self, session_id: str) -> Path:
+        return self.home / "sessions" / session_id
+
+    @classmethod
+    def load(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        home = Path(env.get("CONTAINERKIT_HOME") or Path.home() / ".containerkit").expanduser()
+        cfg_path = Path(env.get("CONTAINERKIT_CONFIG") or home / "config.toml").expanduser()
+        raw: dict[str, Any] = {}
+        if cfg_path.is_file():
+            try:
+                raw = tomllib.loads(cfg_path.read_text("utf-8"))
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+                raise InvalidOption(
+                    f"cannot read {cfg_path}: {exc}", hint=f"Fix the TOML syntax in {cfg_path}."
+                ) from None
+        policy = env.get("CONTAINERKIT_PULL_POLICY") or raw.get("pull_policy") or "missing"
+        if policy not in ("missing", "never"):
+            raise InvalidOption(
+                f"pull_policy must be 'missing' or 'never', not {policy!r}",
+                hint="Set CONTAINERKIT_PULL_POLICY or pull_policy in config.toml to missing|never.",
+            )
+        return cls(
+            home=home,
+            base_images=dict(raw.get("base_images") or {}),
+            pull_policy=cast(PullPolicy, policy),
+            docker_host=env.get("DOCKER_HOST") or raw.get("docker_host"),
+            registry=env.get("CONTAINERKIT_REGISTRY") or raw.get("registry"),
+            config_file=cfg_path if cfg_path.is_file() else None,
+        )

@@ -1,0 +1,207 @@
+"""The typed session state every agent reads and writes its own part of (JSON round-trip safe).
+
+Lists that grow over a run (stage history, recorded errors, recovery attempts) carry reducers,
+declared here once, so an agent returns only what it adds.
+"""
+
+from __future__ import annotations
+
+import operator
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field
+
+from containerkit.tools.analyze.models import RepoAnalysis
+from containerkit.tools.dockerfile.fix import BuildFailureInfo
+
+__all__ = [
+    "STATE_MODELS",
+    "Attempt",
+    "BuildInfo",
+    "DeploymentStatus",
+    "DockerfileInfo",
+    "ErrorRecord",
+    "Failure",
+    "ImageRefs",
+    "ManifestInfo",
+    "RunOptions",
+    "ScanSummary",
+    "Session",
+    "StageRecord",
+    "Status",
+    "merge_counts",
+    "now",
+]
+
+Status = Literal["running", "succeeded", "failed"]
+Stage = Literal["orch", "analyze", "buildsec", "infra", "deploy"]
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def merge_counts(old: dict[str, int], new: dict[str, int]) -> dict[str, int]:
+    """Reducer for attempt counters: an update sets the counters it names, keeps the others."""
+    return {**old, **new}
+
+
+class RunOptions(BaseModel):
+    """What the user asked for; kept in the state so a resumed run does the same thing."""
+
+    image: str | None = Field(default=None, description="NAME[:TAG] for the built image.")
+    registry: str | None = None
+    base_image: str | None = None
+    force: bool = False
+    write_dockerfile: bool = True
+    manifests_dir: str | None = None
+    namespace: str | None = None
+    max_fix_attempts: int = Field(default=2, ge=0, le=10)
+    module: str | None = Field(default=None, description="Module path for monorepos; default: the primary one.")
+
+
+class DockerfileInfo(BaseModel):
+    content: str
+    path: str
+    origin: Literal["generated", "user", "fixed"]
+    revision: int = 1
+    base_image: str | None = None
+    dockerignore_path: str | None = None
+    reason: str | None = Field(default=None, description="Why this revision exists (for fixes).")
+
+
+class BuildInfo(BaseModel):
+    image_id: str
+    tags: list[str]
+    size_bytes: int
+    duration_s: float
+    cached_steps: int = 0
+    steps: int = 0
+    log_tail: str = ""
+    dockerfile_revision: int = 1
+
+
+class ScanSummary(BaseModel):
+    lint_errors: int = 0
+    lint_warnings: int = 0
+    vulnerabilities: dict[str, int] = Field(default_factory=dict)
+    secrets: int = 0
+    compliance_score: float | None = None
+    passed: bool = True
+    findings: list[dict[str, object]] = Field(default_factory=list)
+
+
+class ImageRefs(BaseModel):
+    local: str | None = None
+    pushed: str | None = None
+    digest: str | None = None
+    verified: bool = False
+
+
+class ManifestInfo(BaseModel):
+    paths: list[str]
+    kinds: list[str]
+
+
+class DeploymentStatus(BaseModel):
+    applied: bool = False
+    ready: bool = False
+    message: str = "manifests written; not applied"
+
+
+class StageRecord(BaseModel):
+    stage: str
+    start: datetime
+    end: datetime
+    duration_s: float
+    ok: bool
+    error: str | None = None
+    note: str | None = None
+
+
+class ErrorRecord(BaseModel):
+    stage: str
+    code: str
+    message: str
+    hint: str
+    at: datetime = Field(default_factory=now)
+
+
+class Failure(BaseModel):
+    """The last failure an agent reported; the orchestrator decides what happens next."""
+
+    stage: str
+    code: str
+    message: str
+    kind: str | None = None
+    build: BuildFailureInfo | None = None
+
+
+class Attempt(BaseModel):
+    """One recovery attempt: what failed, what was changed, with which result."""
+
+    number: int
+    failed_stage: str
+    code: str
+    cause: str | None = None
+    action: str
+    detail: str = ""
+    dockerfile_revision: int | None = None
+
+
+class Session(BaseModel):
+    session_id: str
+    repo_path: str
+    options: RunOptions = Field(default_factory=RunOptions)
+    status: Status = "running"
+    analysis: RepoAnalysis | None = None
+    dockerfile: DockerfileInfo | None = None
+    build: BuildInfo | None = None
+    scan: ScanSummary | None = None
+    images: ImageRefs = Field(default_factory=ImageRefs)
+    manifests: ManifestInfo | None = None
+    deployment: DeploymentStatus | None = None
+    failure: Failure | None = None
+    recovery: list[Attempt] = Field(default_factory=list)
+    history: Annotated[list[StageRecord], operator.add] = Field(default_factory=list)
+    errors: Annotated[list[ErrorRecord], operator.add] = Field(default_factory=list)
+    attempts: Annotated[dict[str, int], merge_counts] = Field(default_factory=dict)
+    created: datetime = Field(default_factory=now)
+    updated: datetime = Field(default_factory=now)
+
+    def summary(self) -> dict[str, object]:
+        """The result object faces print (``run --json``): stable keys, later issues only add."""
+        return {
+            "session_id": self.session_id,
+            "status": self.status,
+            "repo": self.repo_path,
+            "image": self.images.pushed or self.images.local,
+            "digest": self.images.digest,
+            "image_id": self.build.image_id if self.build else None,
+            "dockerfile": self.dockerfile.path if self.dockerfile else None,
+            "dockerfile_origin": self.dockerfile.origin if self.dockerfile else None,
+            "manifests": self.manifests.paths if self.manifests else [],
+            "attempts": dict(self.attempts),
+            "recovery": [a.model_dump(mode="json") for a in self.recovery],
+            "stages": [h.model_dump(mode="json") for h in self.history],
+            "errors": [e.model_dump(mode="json") for e in self.errors],
+        }
+
+
+STATE_MODELS: tuple[type[BaseModel], ...] = (
+    Session,
+    RunOptions,
+    DockerfileInfo,
+    BuildInfo,
+    ScanSummary,
+    ImageRefs,
+    ManifestInfo,
+    DeploymentStatus,
+    StageRecord,
+    ErrorRecord,
+    Failure,
+    Attempt,
+    BuildFailureInfo,
+    RepoAnalysis,
+)

@@ -1,0 +1,64 @@
+"""What the analysis says about a repository: one entry per deployable module, with evidence."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+__all__ = ["Evidence", "ModuleAnalysis", "RepoAnalysis"]
+
+
+class Evidence(BaseModel):
+    """One fact and the file that said it, so a reviewer can check every conclusion."""
+
+    file: str
+    says: str
+
+
+class ModuleAnalysis(BaseModel):
+    """A deployable unit (or a shared library) found in the repository."""
+
+    path: str = Field(description="Folder relative to the repo root; '.' for the root module.")
+    name: str
+    language: str | None = None
+    language_version: str | None = None
+    package_manager: str | None = None
+    framework: str | None = None
+    port: int | None = None
+    start_command: str | None = Field(default=None, description="Shell-style command line.")
+    build_command: str | None = None
+    health_path: str | None = None
+    entrypoint: str | None = Field(default=None, description="Main source file, relative to the module.")
+    dependency_files: list[str] = Field(
+        default_factory=list, description="Manifests and lockfiles, relative to the module, copied before the source."
+    )
+    lockfile: str | None = None
+    system_packages: list[str] = Field(default_factory=list)
+    dependencies: list[str] = Field(default_factory=list, description="Names of direct runtime dependencies.")
+    existing_dockerfile: str | None = Field(default=None, description="Path relative to the repo root.")
+    is_library: bool = False
+    depends_on: list[str] = Field(default_factory=list, description="Paths of modules built before this one.")
+    confidence: float = 0.0
+    evidence: list[Evidence] = Field(default_factory=list)
+
+    def public_dict(self) -> dict[str, object]:
+        """The stable JSON shape of `containerkit analyze --json` (fields are added, never renamed)."""
+        return self.model_dump(mode="json")
+
+
+class RepoAnalysis(BaseModel):
+    root: str
+    modules: list[ModuleAnalysis]
+    is_monorepo: bool = False
+    files_scanned: int = 0
+    duration_s: float = 0.0
+
+    def deployable(self) -> list[ModuleAnalysis]:
+        return [m for m in self.modules if not m.is_library]
+
+    def primary(self) -> ModuleAnalysis:
+        """The module `run` containerizes: the root one if deployable, else the first deployable."""
+        mods = self.deployable()
+        for m in mods:
+            if m.path == ".":
+                return m
+        return mods[0]

@@ -1,0 +1,316 @@
+"""Docker engine operations: connect, build, tag, push, pull, inspect. Host networking throughout.
+
+Every function takes the Docker client as an argument (tests pass a real one, the graph a
+configured one) and reports progress through a sink. Errors from the engine's JSON stream become
+typed errors with the failing step and a log tail.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+import docker
+import docker.errors
+from docker import DockerClient
+from pydantic import BaseModel
+
+from containerkit.errors import (
+    BaseImageUnavailable,
+    BuildFailed,
+    DockerUnavailable,
+    InvalidDockerfile,
+    PullFailed,
+    PushFailed,
+    RegistryAuthFailed,
+)
+from containerkit.tools.images import ImageRef
+from containerkit.tools.progress import ProgressSink, null_sink
+from containerkit.tools.registry import manifest_digest, ping_registry
+
+__all__ = [
+    "BuildRequest",
+    "BuildResult",
+    "PullPolicy",
+    "PushResult",
+    "base_images_of",
+    "build_image",
+    "connect_docker",
+    "ensure_base_images",
+    "image_exists",
+    "pull_image",
+    "push_image",
+    "tag_image",
+]
+
+PullPolicy = Literal["missing", "never"]
+_LOG_TAIL_LINES = 40
+_STEP_RE = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
+_EXIT_RE = re.compile(r"returned a non-zero code: (\d+)")
+
+
+def connect_docker(base_url: str | None = None, *, timeout: int = 600) -> DockerClient:
+    """A client for DOCKER_HOST (or ``base_url``); raise DockerUnavailable with a hint when none answers."""
+    try:
+        client = docker.DockerClient(base_url=base_url, timeout=timeout) if base_url else docker.from_env(timeout=timeout)
+        client.ping()
+    except (docker.errors.DockerException, OSError) as exc:
+        raise DockerUnavailable(f"no Docker engine answers: {exc}") from None
+    return client
+
+
+def image_exists(docker_client: DockerClient, ref: str) -> bool:
+    try:
+        docker_client.images.get(ref)
+    except docker.errors.ImageNotFound:
+        return False
+    except docker.errors.APIError:
+        return False
+    return True
+
+
+def base_images_of(dockerfile_text: str) -> list[str]:
+    """External images named by FROM (stage names and ``scratch`` excluded), ARG defaults expanded."""
+    args: dict[str, str] = {}
+    stages: set[str] = set()
+    out: list[str] = []
+    for line in _logical_lines(dockerfile_text):
+        parts = line.split()
+        if not parts:
+            continue
+        instr = parts[0].upper()
+        if instr == "ARG" and len(parts) > 1 and "=" in parts[1]:
+            k, v = parts[1].split("=", 1)
+            args.setdefault(k, v.strip("\"'"))
+        if instr == "FROM":
+            rest = [p for p in parts[1:] if not p.startswith("--")]
+            if not rest:
+                continue
+            image = re.sub(r"\$\{?(\w+)\}?", lambda m: args.get(m.group(1), ""), rest[0])
+            if image.lower() != "scratch" and image not in stages and image not in out:
+                out.append(image)
+            if len(rest) >= 3 and rest[1].lower() == "as":
+                stages.add(rest[2])
+    return out
+
+
+def _logical_lines(text: str) -> Iterator[str]:
+    buf = ""
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not buf and (not line or line.startswith("#")):
+            continue
+        if line.endswith("\\"):
+            buf += line[:-1] + " "
+            continue
+        yield buf + line
+        buf = ""
+    if buf:
+        yield buf
+
+
+def ensure_base_images(docker_client: DockerClient, dockerfile_text: str, policy: PullPolicy) -> list[str]:
+    """Check FROM images before building: with policy ``never`` a missing one is an error, not a pull."""
+    missing = [img for img in base_images_of(dockerfile_text) if not image_exists(docker_client, img)]
+    if missing and policy == "never":
+        raise BaseImageUnavailable(
+            f"base image {missing[0]} is not available locally and pulling is disabled",
+            image=missing[0],
+        )
+    return missing
+
+
+class BuildRequest(BaseModel):
+    context: Path
+    dockerfile: Path
+    tags: list[str]
+    build_args: dict[str, str] = {}
+    labels: dict[str, str] = {}
+    network_mode: str = "host"
+    pull_policy: PullPolicy = "missing"
+    nocache: bool = False
+
+
+class BuildResult(BaseModel):
+    image_id: str
+    tags: list[str]
+    size_bytes: int
+    duration_s: float
+    steps: int
+    cached_steps: int
+    log_tail: str
+
+
+def build_image(req: BuildRequest, *, docker_client: DockerClient, on_progress: ProgressSink = null_sink) -> BuildResult:
+    """Build on the engine; raise BuildFailed (with step, exit code, log tail) on failure."""
+    try:
+        text = req.dockerfile.read_bytes()
+    except OSError as exc:
+        raise InvalidDockerfile(f"cannot read Dockerfile {req.dockerfile}: {exc.strerror}") from None
+    if b"\x00" in text[:8192]:
+        raise InvalidDockerfile(f"{req.dockerfile} is a binary file, not a Dockerfile")
+    ensure_base_images(docker_client, text.decode("utf-8", "replace"), req.pull_policy)
+    t0 = time.monotonic()
+    tail: deque[str] = deque(maxlen=_LOG_TAIL_LINES)
+    step: str | None = None
+    step_no: int | None = None
+    total = 0
+    cached = 0
+    image_id: str | None = None
+    try:
+        stream: Iterable[dict[str, Any]] = docker_client.api.build(
+            path=str(req.context),
+            dockerfile=str(req.dockerfile),
+            tag=req.tags[0] if req.tags else None,
+            buildargs=req.build_args or None,
+            labels=req.labels or None,
+            network_mode=req.network_mode,
+            rm=True,
+            forcerm=True,
+            pull=False,
+            nocache=req.nocache,
+            decode=True,
+        )
+        for ev in stream:
+            if "stream" in ev:
+                for line in str(ev["stream"]).splitlines():
+                    if not line.strip():
+                        continue
+                    tail.append(line)
+                    m = _STEP_RE.match(line)
+                    if m:
+                        step_no, total, step = int(m.group(1)), int(m.group(2)), m.group(3)
+                        on_progress({"kind": "build", "step": step_no, "total": total, "message": step})
+                    elif "Using cache" in line:
+                        cached += 1
+                    elif line.startswith("Successfully built "):
+                        image_id = line.split()[-1]
+                    else:
+                        on_progress({"kind": "log", "stage": "build", "message": line})
+            elif "aux" in ev and isinstance(ev["aux"], dict) and "ID" in ev["aux"]:
+                image_id = str(ev["aux"]["ID"])
+            elif "error" in ev:
+                msg = str(ev.get("error", "")).strip()
+                tail.append(msg)
+                m2 = _EXIT_RE.search(msg)
+                raise BuildFailed(
+                    f"build failed at step {step_no}/{total} ({step}): {msg}" if step else f"build failed: {msg}",
+                    step=step,
+                    step_number=step_no,
+                    exit_code=int(m2.group(1)) if m2 else None,
+                    log_tail="\n".join(tail),
+                )
+    except docker.errors.APIError as exc:
+        raise BuildFailed(f"the engine refused the build: {exc.explanation or exc}", log_tail="\n".join(tail)) from None
+    except docker.errors.DockerException as exc:
+        raise DockerUnavailable(f"lost the Docker engine during the build: {exc}") from None
+    if image_id is None:
+        raise BuildFailed("the build ended without an image id", log_tail="\n".join(tail))
+    img = docker_client.images.get(image_id)
+    for extra in req.tags[1:]:
+        tag_image(docker_client, img.id or image_id, extra)
+    return BuildResult(
+        image_id=str(img.id),
+        tags=req.tags,
+        size_bytes=int(img.attrs.get("Size", 0)),
+        duration_s=round(time.monotonic() - t0, 3),
+        steps=total,
+        cached_steps=cached,
+        log_tail="\n".join(tail),
+    )
+
+
+def tag_image(docker_client: DockerClient, image: str, ref: str) -> None:
+    repo, _, tag = ref.rpartition(":") if ref.rfind(":") > ref.rfind("/") else (ref, "", "latest")
+    docker_client.api.tag(image, repo, tag or "latest")
+
+
+class PushResult(BaseModel):
+    ref: str
+    digest: str
+    size_bytes: int | None = None
+    verified: bool = False
+
+
+def _stream_errors(ev: dict[str, Any]) -> str | None:
+    if "error" in ev:
+        return str(ev["error"])
+    detail = ev.get("errorDetail")
+    if isinstance(detail, dict) and detail.get("message"):
+        return str(detail["message"])
+    return None
+
+
+def push_image(
+    docker_client: DockerClient,
+    image: str,
+    ref: ImageRef,
+    *,
+    auth_config: dict[str, str] | None = None,
+    on_progress: ProgressSink = null_sink,
+) -> PushResult:
+    """Tag ``image`` as ``ref`` and push it; return the digest the registry reports (and verify it)."""
+    if ref.registry is None:
+        raise PushFailed(f"{ref} names no registry", hint="Pass --registry HOST:PORT.")
+    ping_registry(ref.registry)
+    tag = ref.tag or "latest"
+    tag_image(docker_client, image, f"{ref.name}:{tag}")
+    digest: str | None = None
+    size: int | None = None
+    try:
+        for ev in docker_client.api.push(ref.name, tag=tag, stream=True, decode=True, auth_config=auth_config):
+            err = _stream_errors(ev)
+            if err:
+                if "unauthorized" in err.lower() or "authentication required" in err.lower():
+                    raise RegistryAuthFailed(f"push to {ref.registry} was refused: {err}")
+                raise PushFailed(f"push of {ref} failed: {err}")
+            aux = ev.get("aux")
+            if isinstance(aux, dict) and aux.get("Digest"):
+                digest, size = str(aux["Digest"]), aux.get("Size")
+            if "status" in ev:
+                detail = ev.get("progressDetail") or {}
+                on_progress(
+                    {
+                        "kind": "push",
+                        "status": str(ev["status"]),
+                        "layer": str(ev.get("id", "")),
+                        "current": int(detail.get("current", 0) or 0),
+                        "total": int(detail.get("total", 0) or 0),
+                    }
+                )
+    except docker.errors.APIError as exc:
+        raise PushFailed(f"push of {ref} failed: {exc.explanation or exc}") from None
+    if digest is None:
+        raise PushFailed(f"push of {ref} ended without a digest")
+    served = manifest_digest(ref.model_copy(update={"tag": tag, "digest": None}))
+    if served is not None and served != digest:
+        raise PushFailed(f"the registry serves {served} for {ref}, not the pushed {digest}")
+    return PushResult(ref=f"{ref.name}:{tag}", digest=digest, size_bytes=size, verified=served == digest)
+
+
+def pull_image(
+    docker_client: DockerClient,
+    ref: ImageRef,
+    *,
+    auth_config: dict[str, str] | None = None,
+    on_progress: ProgressSink = null_sink,
+) -> str:
+    """Pull ``ref`` (by digest when it has one); return the local image id."""
+    if ref.registry:
+        ping_registry(ref.registry)
+    target = ref.digest or ref.tag or "latest"
+    try:
+        for ev in docker_client.api.pull(ref.name, tag=target, stream=True, decode=True, auth_config=auth_config):
+            err = _stream_errors(ev)
+            if err:
+                raise PullFailed(f"pull of {ref} failed: {err}")
+            if "status" in ev:
+                on_progress({"kind": "pull", "status": str(ev["status"]), "layer": str(ev.get("id", ""))})
+        sep = "@" if ref.digest else ":"
+        return str(docker_client.images.get(f"{ref.name}{sep}{target}").id)
+    except docker.errors.APIError as exc:
+        raise PullFailed(f"pull of {ref} failed: {exc.explanation or exc}") from None

