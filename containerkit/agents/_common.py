@@ -1,0 +1,61 @@
+"""Small helpers agents share: which module a run is about, where its files go."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from containerkit.agents._deps import Deps
+from containerkit.errors import InvalidOption
+from containerkit.state import Session
+from containerkit.tools.analyze import ModuleAnalysis
+from containerkit.tools.images import parse_image_ref, sanitize_repo_name
+
+__all__ = ["local_image_ref", "module_dir", "selected_module", "session_dir"]
+
+
+def selected_module(state: Session) -> ModuleAnalysis:
+    assert state.analysis is not None
+    if state.options.module:
+        for m in state.analysis.modules:
+            if m.path == state.options.module.strip("/") or m.name == state.options.module:
+                return m
+        raise InvalidOption(
+            f"no module {state.options.module!r} in {state.repo_path}",
+            hint="Pick one of: " + ", ".join(m.path for m in state.analysis.deployable()),
+        )
+    return state.analysis.primary()
+
+
+def module_dir(state: Session, module: ModuleAnalysis) -> Path:
+    return Path(state.repo_path) / module.path
+
+
+def session_dir(state: Session, deps: Deps) -> Path:
+    d = deps.settings.session_dir(state.session_id)
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def _git_sha(path: Path) -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(path), "rev-parse", "--short=12", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    sha = out.stdout.strip()
+    return sha if out.returncode == 0 and sha else None
+
+
+def local_image_ref(state: Session, module: ModuleAnalysis) -> str:
+    """``--image`` if given, else NAME:TAG from the module name and the git commit (or the session)."""
+    if state.options.image:
+        ref = parse_image_ref(state.options.image)
+        return f"{ref.repository}:{ref.tag or 'latest'}"
+    tag = _git_sha(module_dir(state, module)) or f"ck-{state.session_id[:12]}"
+    return f"{sanitize_repo_name(module.name)}:{tag}"

@@ -1,0 +1,107 @@
+"""One wrapper for every agent node: timing, progress events, tracing, and turning errors into state.
+
+An agent body returns its partial update; the wrapper adds the stage record, and on a typed error
+records it (code, message, hint) and a ``failure`` for the orchestrator, so a failed stage never
+loses the session.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from langgraph.config import get_stream_writer
+from langgraph.runtime import Runtime
+from opentelemetry import trace
+
+from containerkit.agents._deps import Deps
+from containerkit.errors import BuildFailed, ContainerKitError, InternalError
+from containerkit.state import ErrorRecord, Failure, Session, StageRecord, now
+from containerkit.tools.dockerfile import BuildFailureInfo, classify_failure
+from containerkit.tools.progress import ProgressEvent, ProgressSink
+
+__all__ = ["AgentBody", "agent_node", "progress_sink"]
+
+AgentBody = Callable[[Session, Deps, ProgressSink], dict[str, Any]]
+_tracer = trace.get_tracer("containerkit")
+
+
+def progress_sink() -> ProgressSink:
+    try:
+        writer = get_stream_writer()
+    except Exception:  # noqa: BLE001 - outside a graph run nobody listens
+        return lambda _e: None
+
+    def sink(event: ProgressEvent) -> None:
+        writer(dict(event))
+
+    return sink
+
+
+def failure_of(stage: str, exc: ContainerKitError) -> Failure:
+    build = None
+    kind = None
+    if isinstance(exc, BuildFailed):
+        ctx = exc.context
+        build = BuildFailureInfo(
+            step=str(ctx["step"]) if ctx.get("step") else None,
+            step_number=ctx.get("step_number") if isinstance(ctx.get("step_number"), int) else None,  # type: ignore[arg-type]
+            exit_code=ctx.get("exit_code") if isinstance(ctx.get("exit_code"), int) else None,  # type: ignore[arg-type]
+            message=exc.message,
+            log_tail=str(ctx.get("log_tail", "")),
+        )
+        kind = classify_failure(build).kind
+    elif exc.code == "CK203":
+        kind = "base_image_missing"
+        build = BuildFailureInfo(message=exc.message)
+    return Failure(stage=stage, code=exc.code, message=exc.message, kind=kind, build=build)
+
+
+def agent_node(stage: str) -> Callable[[AgentBody], Callable[[Session, Runtime[Deps]], dict[str, Any]]]:
+    def decorate(body: AgentBody) -> Callable[[Session, Runtime[Deps]], dict[str, Any]]:
+        def node(state: Session, runtime: Runtime[Deps]) -> dict[str, Any]:
+            sink = progress_sink()
+            start = now()
+            t0 = time.perf_counter()
+            sink({"kind": "stage", "stage": stage, "status": "started"})
+            with _tracer.start_as_current_span(f"containerkit.{stage}") as span:
+                span.set_attribute("containerkit.session_id", state.session_id)
+                try:
+                    update = body(state, runtime.context, sink)
+                    error: ContainerKitError | None = None
+                except ContainerKitError as exc:
+                    error, update = exc, {}
+                except Exception as exc:  # noqa: BLE001 - recorded, never lost
+                    error, update = InternalError(f"{stage} failed unexpectedly: {type(exc).__name__}: {exc}"), {}
+                if error is not None:
+                    span.set_attribute("containerkit.error", error.code)
+            duration = round(time.perf_counter() - t0, 3)
+            note = update.pop("_note", None)
+            record = StageRecord(
+                stage=stage,
+                start=start,
+                end=now(),
+                duration_s=duration,
+                ok=error is None,
+                error=f"[{error.code}] {error.message}" if error else None,
+                note=note,
+            )
+            update["history"] = [record]
+            update["updated"] = record.end
+            if error is not None:
+                update["errors"] = [ErrorRecord(stage=stage, code=error.code, message=error.message, hint=error.hint)]
+                update["failure"] = failure_of(stage, error)
+                sink({"kind": "stage", "stage": stage, "status": "failed", "message": str(error)})
+            else:
+                update["failure"] = None
+                sink({"kind": "stage", "stage": stage, "status": "finished", "data": {"duration_s": duration}})
+            return update
+
+        # not functools.wraps: LangGraph reads the node's own signature to inject ``runtime``
+        node.__name__ = body.__name__
+        node.__doc__ = body.__doc__
+        node.__module__ = body.__module__
+        return node
+
+    return decorate

@@ -1,0 +1,133 @@
+"""The analyze agent: repository -> facts -> Dockerfile, and in recovery a fixed Dockerfile."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from containerkit.agents._common import module_dir, selected_module, session_dir
+from containerkit.agents._deps import Deps
+from containerkit.agents._stage import agent_node
+from containerkit.state import Attempt, DockerfileInfo, ErrorRecord, Session
+from containerkit.tools.analyze import analyze_repo
+from containerkit.tools.dockerfile import fix_dockerfile, generate_dockerfile
+from containerkit.tools.progress import ProgressSink
+
+__all__ = ["analyze"]
+
+
+def _write(path: Path, content: str) -> None:
+    tmp = path.with_name(path.name + ".ck-tmp")
+    tmp.write_text(content, encoding="utf-8")
+    tmp.replace(path)
+
+
+def _fix(state: Session, deps: Deps, sink: ProgressSink) -> dict[str, Any]:
+    """Recovery: change the Dockerfile to address the classified failure (never the same file)."""
+    assert state.dockerfile is not None and state.failure is not None
+    module = selected_module(state)
+    attempt = state.recovery[-1]
+    result = fix_dockerfile(
+        state.dockerfile.content,
+        state.failure.build or _empty_failure(state),
+        module,
+        deps.catalog(state.options.base_image),
+        probe=deps.image_probe(state.options.registry),
+    )
+    if not result.changed:
+        done = attempt.model_copy(update={"detail": result.reason, "action": "no_fix"})
+        sink({"kind": "warning", "stage": "analyze", "message": result.reason})
+        return {
+            "recovery": [*state.recovery[:-1], done],
+            "status": "failed",
+            "errors": [
+                ErrorRecord(
+                    stage="analyze",
+                    code="CK901",
+                    message=f"no automatic fix for the build failure: {result.reason}",
+                    hint="Fix the cause named in the log tail (see `containerkit sessions show`) and run again.",
+                )
+            ],
+            "_note": result.reason,
+        }
+    revision = state.dockerfile.revision + 1
+    if state.dockerfile.origin == "user":
+        # the user's Dockerfile is never overwritten: fixed revisions live in the session folder
+        path = session_dir(state, deps) / f"Dockerfile.fix-{revision}"
+    else:
+        path = Path(state.dockerfile.path)
+    _write(path, result.content)
+    sink({"kind": "log", "stage": "analyze", "message": f"Dockerfile revision {revision}: {result.reason}"})
+    done = attempt.model_copy(update={"detail": result.reason, "dockerfile_revision": revision})
+    return {
+        "dockerfile": DockerfileInfo(
+            content=result.content,
+            path=str(path),
+            origin="fixed" if state.dockerfile.origin == "user" else state.dockerfile.origin,
+            revision=revision,
+            base_image=state.dockerfile.base_image,
+            dockerignore_path=state.dockerfile.dockerignore_path,
+            reason=result.reason,
+        ),
+        "recovery": [*state.recovery[:-1], done],
+        "_note": f"fix {attempt.number}: {result.reason}",
+    }
+
+
+def _empty_failure(state: Session) -> Any:
+    from containerkit.tools.dockerfile import BuildFailureInfo
+
+    return BuildFailureInfo(message=state.failure.message if state.failure else "")
+
+
+@agent_node("analyze")
+def analyze(state: Session, deps: Deps, sink: ProgressSink) -> dict[str, Any]:
+    """Analyze once; write (or adopt) the Dockerfile; in recovery, produce a fixed revision."""
+    if state.recovery and state.recovery[-1].dockerfile_revision is None and state.recovery[-1].action == "fix_dockerfile":
+        return _fix(state, deps, sink)
+    update: dict[str, Any] = {}
+    if state.analysis is None:
+        analysis = analyze_repo(state.repo_path)
+        update["analysis"] = analysis
+        state = state.model_copy(update={"analysis": analysis})
+        sink(
+            {
+                "kind": "log",
+                "stage": "analyze",
+                "message": ", ".join(f"{m.path}: {m.language} {m.framework or ''}".strip() for m in analysis.modules),
+            }
+        )
+    module = selected_module(state)
+    mdir = module_dir(state, module)
+    existing = mdir / "Dockerfile"
+    if existing.is_file() and not state.options.force:
+        update["dockerfile"] = DockerfileInfo(
+            content=existing.read_text(encoding="utf-8", errors="replace"), path=str(existing), origin="user"
+        )
+        update["_note"] = "using the repository's Dockerfile as it is"
+        return update
+    gen = generate_dockerfile(
+        module, deps.catalog(state.options.base_image), probe=deps.image_probe(state.options.registry)
+    )
+    for w in gen.warnings:
+        sink({"kind": "warning", "stage": "analyze", "message": w})
+    if state.options.write_dockerfile:
+        if existing.is_file():  # --force: keep the user's file in the session folder, nothing is lost
+            shutil.copy2(existing, session_dir(state, deps) / "Dockerfile.orig")
+        path = existing
+    else:
+        path = session_dir(state, deps) / "Dockerfile"
+    _write(path, gen.content)
+    ignore = mdir / ".dockerignore"
+    if state.options.write_dockerfile and not ignore.exists():
+        _write(ignore, gen.dockerignore)
+    update["dockerfile"] = DockerfileInfo(
+        content=gen.content,
+        path=str(path),
+        origin="generated",
+        base_image=gen.base_image,
+        dockerignore_path=str(ignore) if ignore.exists() else None,
+    )
+    update["_note"] = "; ".join(gen.warnings) or None
+    return update

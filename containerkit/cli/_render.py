@@ -1,0 +1,93 @@
+"""Rendering progress events on the terminal: stages, build steps, push bytes, warnings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+__all__ = ["ProgressRenderer"]
+
+
+class ProgressRenderer:
+    """Turns the graph's custom stream events into live terminal output (stderr)."""
+
+    def __init__(self, console: Console, *, verbose: bool = False) -> None:
+        self.console = console
+        self.verbose = verbose
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
+        self.push_progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), DownloadColumn(), console=console, transient=True
+        )
+        self._build: TaskID | None = None
+        self._push: dict[str, TaskID] = {}
+
+    def __enter__(self) -> ProgressRenderer:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+        self.push_progress.stop()
+
+    def __call__(self, ev: dict[str, Any]) -> None:
+        kind = ev.get("kind")
+        if kind == "session":
+            self.console.print(f"[bold]session[/] {ev.get('message')} {ev.get('status')}")
+        elif kind == "stage":
+            self._stage(ev)
+        elif kind == "build":
+            total = int(ev.get("total") or 0)
+            if self._build is None:
+                self._build = self.progress.add_task("build", total=total)
+            self.progress.update(
+                self._build,
+                completed=int(ev.get("step") or 0),
+                total=total,
+                description=f"build: {str(ev.get('message', ''))[:60]}",
+            )
+        elif kind == "push":
+            self._push_event(ev)
+        elif kind == "warning":
+            self.console.print(f"[yellow]warning:[/] {ev.get('message')}")
+        elif kind == "log" and (self.verbose or ev.get("stage") != "build"):
+            self.console.print(f"[dim]{ev.get('message')}[/]", highlight=False)
+
+    def _stage(self, ev: dict[str, Any]) -> None:
+        stage, status = ev.get("stage"), ev.get("status")
+        if status == "started":
+            self.console.print(f"[cyan]▶ {stage}[/]")
+        elif status == "finished":
+            d = (ev.get("data") or {}).get("duration_s")
+            self.console.print(f"[green]✔ {stage}[/] ({d:.1f}s)" if d is not None else f"[green]✔ {stage}[/]")
+            if stage == "buildsec" and self._build is not None:
+                self.progress.remove_task(self._build)
+                self._build = None
+        elif status == "failed":
+            self.console.print(f"[red]✘ {stage}[/]: {ev.get('message')}")
+            if self._build is not None:
+                self.progress.remove_task(self._build)
+                self._build = None
+        elif status == "recovering":
+            self.console.print(f"[magenta]↻ recovery:[/] {ev.get('message')}")
+        elif status == "succeeded":
+            self.console.print("[bold green]✔ done[/]")
+
+    def _push_event(self, ev: dict[str, Any]) -> None:
+        layer = str(ev.get("layer") or "")
+        total = int(ev.get("total") or 0)
+        if not layer or not total:
+            return
+        if not self._push:
+            self.push_progress.start()
+        if layer not in self._push:
+            self._push[layer] = self.push_progress.add_task(f"push {layer[:12]}", total=total)
+        self.push_progress.update(self._push[layer], completed=int(ev.get("current") or 0), total=total)

@@ -1,0 +1,206 @@
+"""The main commands: analyze, dockerfile, run, sessions, resume."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from containerkit.agents import Deps
+from containerkit.cli import current_env, handle_errors
+from containerkit.cli._render import ProgressRenderer
+from containerkit.errors import DockerfileExists, InvalidOption
+from containerkit.graph import SessionStore, resume_session, run_session
+from containerkit.state import RunOptions, Session
+from containerkit.tools.analyze import analyze_repo
+from containerkit.tools.dockerfile import generate_dockerfile, load_catalog
+
+__all__ = ["register"]
+
+sessions_app = typer.Typer(help="List and inspect saved sessions.", no_args_is_help=True)
+
+
+def _print_json(obj: Any) -> None:
+    print(json.dumps(obj, indent=2, default=str), file=current_env().stdout)
+
+
+@handle_errors
+def analyze_cmd(
+    path: Path = typer.Argument(..., help="Repository folder."),
+    as_json: bool = typer.Option(False, "--json", help="Print the analysis as JSON."),
+) -> None:
+    """Detect the deployable modules of a repository and what each needs to run."""
+    result = analyze_repo(path)
+    if as_json:
+        _print_json({"modules": [m.public_dict() for m in result.modules], "is_monorepo": result.is_monorepo})
+        return
+    table = Table("path", "language", "version", "manager", "framework", "port", "start")
+    for m in result.modules:
+        table.add_row(
+            m.path,
+            m.language or "?",
+            m.language_version or "-",
+            m.package_manager or "-",
+            m.framework or "-",
+            str(m.port or "-"),
+            m.start_command or "-",
+        )
+    current_env().out.print(table)
+
+
+@handle_errors
+def dockerfile_cmd(
+    path: Path = typer.Argument(..., help="Repository folder."),
+    write: bool = typer.Option(False, "--write", help="Write Dockerfile and .dockerignore into the module folder."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing Dockerfile."),
+    module: str | None = typer.Option(None, "--module", help="Module path in a monorepo."),
+    base_image: str | None = typer.Option(None, "--base-image", help="Use this base image."),
+) -> None:
+    """Generate a Dockerfile for the repository (printed, or written with --write)."""
+    env = current_env()
+    analysis = analyze_repo(path)
+    mods = [m for m in analysis.deployable() if module is None or m.path == module.strip("/")]
+    if not mods:
+        raise InvalidOption(f"no module {module!r}", hint="Modules: " + ", ".join(m.path for m in analysis.modules))
+    mod = mods[0]
+    gen = generate_dockerfile(mod, load_catalog(env.settings.base_images, override=base_image))
+    for w in gen.warnings:
+        env.err.print(f"[yellow]warning:[/] {w}")
+    if not write:
+        print(gen.content, end="", file=env.stdout)
+        return
+    target = Path(analysis.root) / mod.path / "Dockerfile"
+    if target.exists() and not force:
+        raise DockerfileExists(f"{target} exists and is kept")
+    target.write_text(gen.content, encoding="utf-8")
+    ignore = target.with_name(".dockerignore")
+    if not ignore.exists():
+        ignore.write_text(gen.dockerignore, encoding="utf-8")
+    env.err.print(f"wrote {target}")
+
+
+def _finish(session: Session, as_json: bool) -> None:
+    env = current_env()
+    summary = session.summary()
+    if as_json:
+        _print_json(summary)
+    else:
+        table = Table(show_header=False, box=None)
+        for key in ("session_id", "status", "image", "digest", "dockerfile", "manifests"):
+            val = summary.get(key)
+            table.add_row(key, "\n".join(val) if isinstance(val, list) else str(val or "-"))
+        env.out.print(table)
+        for e in session.errors:
+            env.err.print(f"[red]error[/] [{e.code}] ({e.stage}) {e.message}")
+            env.err.print(f"[yellow]hint:[/] {e.hint}")
+    if session.status != "succeeded":
+        codes = {e.code for e in session.errors}
+        raise typer.Exit(2 if codes & {"CK101", "CK102", "CK103", "CK104", "CK105", "CK106"} else 1)
+
+
+@handle_errors
+def run_cmd(
+    path: Path = typer.Argument(..., help="Repository folder."),
+    image: str | None = typer.Option(None, "--image", help="NAME[:TAG] for the image."),
+    registry: str | None = typer.Option(None, "--registry", help="Push to this registry (HOST[:PORT])."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing Dockerfile with a generated one."),
+    module: str | None = typer.Option(None, "--module", help="Module path in a monorepo."),
+    base_image: str | None = typer.Option(None, "--base-image", help="Use this base image."),
+    out: Path | None = typer.Option(None, "--out", help="Folder for the Kubernetes manifests (default: k8s/)."),
+    namespace: str | None = typer.Option(None, "--namespace", help="Namespace for the manifests."),
+    max_fix_attempts: int = typer.Option(2, "--max-fix-attempts", min=0, max=10, help="Dockerfile fixes after a failed build."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show the build log."),
+) -> None:
+    """Analyze, write a Dockerfile, build, push and write manifests: the whole path, as one session."""
+    env = current_env()
+    options = RunOptions(
+        image=image,
+        registry=registry or env.settings.registry,
+        force=force,
+        module=module,
+        base_image=base_image,
+        manifests_dir=str(out.absolute()) if out else None,
+        namespace=namespace,
+        max_fix_attempts=max_fix_attempts,
+    )
+    with ProgressRenderer(env.err, verbose=verbose) as render:
+        session = run_session(path, options, settings=env.settings, deps=_deps(), on_event=render)
+    _finish(session, as_json)
+
+
+def _deps() -> Deps:
+    env = current_env()
+    user, password = env.environ.get("CONTAINERKIT_REGISTRY_USER"), env.environ.get("CONTAINERKIT_REGISTRY_PASSWORD")
+    auth = {"username": user, "password": password} if user and password else None
+    return Deps(settings=env.settings, registry_auth=auth)
+
+
+@handle_errors
+def resume_cmd(
+    session_id: str = typer.Argument(..., help="Session id (or a unique prefix)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show the build log."),
+) -> None:
+    """Continue a session from its last checkpoint (finished stages are not redone)."""
+    env = current_env()
+    with ProgressRenderer(env.err, verbose=verbose) as render:
+        session = resume_session(session_id, settings=env.settings, deps=_deps(), on_event=render)
+    _finish(session, as_json)
+
+
+@sessions_app.command("list")
+@handle_errors
+def sessions_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Saved sessions, newest first."""
+    env = current_env()
+    if not env.settings.sessions_db.exists():
+        infos = []
+    else:
+        with SessionStore(env.settings.sessions_db) as store:
+            infos = store.list()
+    if as_json:
+        _print_json([i.__dict__ for i in infos])
+        return
+    table = Table("session", "status", "updated", "repo")
+    for i in infos:
+        table.add_row(i.session_id, i.status, i.updated, i.repo)
+    env.out.print(table)
+
+
+@sessions_app.command("show")
+@handle_errors
+def sessions_show(
+    session_id: str = typer.Argument(..., help="Session id (or a unique prefix)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the whole session state as JSON."),
+) -> None:
+    """One session: status, stages, recovery attempts, errors."""
+    env = current_env()
+    with SessionStore(env.settings.sessions_db) as store:
+        session = store.load(store.resolve(session_id))
+    if as_json:
+        _print_json(session.model_dump(mode="json"))
+        return
+    summary = session.summary()
+    env.out.print(f"[bold]{session.session_id}[/] {session.status}  {session.repo_path}")
+    table = Table("stage", "ok", "duration", "note / error")
+    for h in session.history:
+        table.add_row(h.stage, "yes" if h.ok else "no", f"{h.duration_s:.1f}s", h.error or h.note or "")
+    env.out.print(table)
+    for a in session.recovery:
+        env.out.print(f"recovery {a.number}: {a.action} after {a.code} ({a.cause}): {a.detail}")
+    for key in ("image", "digest", "dockerfile"):
+        env.out.print(f"{key}: {summary.get(key) or '-'}")
+    for e in session.errors:
+        env.out.print(f"[red]error[/] [{e.code}] ({e.stage}) {e.message}\n  hint: {e.hint}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("analyze")(analyze_cmd)
+    app.command("dockerfile")(dockerfile_cmd)
+    app.command("run")(run_cmd)
+    app.command("resume")(resume_cmd)
+    app.add_typer(sessions_app, name="sessions")
