@@ -6,6 +6,7 @@ anything is written; the extra checks below catch what the models cannot (select
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -133,11 +134,6 @@ def generate_manifests(req: ManifestRequest) -> ManifestSet:
 _MODELS = {("apps/v1", "Deployment"): "V1Deployment", ("v1", "Service"): "V1Service"}
 
 
-class _Resp:
-    def __init__(self, data: str) -> None:
-        self.data = data
-
-
 def validate_manifest(doc: dict[str, Any]) -> None:
     """Deserialize through the Kubernetes models (unknown kind or bad types fail) and check invariants."""
     kind = (doc.get("apiVersion"), doc.get("kind"))
@@ -147,10 +143,8 @@ def validate_manifest(doc: dict[str, Any]) -> None:
     name = str((doc.get("metadata") or {}).get("name", ""))
     if not _DNS1123.match(name) or len(name) > 63:
         raise ManifestInvalid(f"{kind[1]} name {name!r} is not a DNS-1123 label")
-    import json
-
     try:
-        obj = k8s.ApiClient().deserialize(_Resp(json.dumps(doc)), model)
+        obj = k8s.ApiClient().deserialize(json.dumps(doc), model, "application/json")
     except (ValueError, TypeError) as exc:
         raise ManifestInvalid(f"{kind[1]} {name} does not match the Kubernetes API model: {exc}") from None
     if isinstance(obj, k8s.V1Deployment):
