@@ -9,7 +9,7 @@ from typing import Any
 
 from containerkit.errors import ManifestParseError
 
-__all__ = ["MAX_MANIFEST_BYTES", "load_json", "load_toml", "read_text", "inside"]
+__all__ = ["MAX_MANIFEST_BYTES", "inside", "load_json", "load_toml", "read_text"]
 
 MAX_MANIFEST_BYTES = 2 * 1024 * 1024
 """Manifests larger than this are not real manifests; reading stops there."""

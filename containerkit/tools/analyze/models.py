@@ -32,9 +32,20 @@ class ModuleAnalysis(BaseModel):
         default_factory=list, description="Manifests and lockfiles, relative to the module, copied before the source."
     )
     lockfile: str | None = None
-    system_packages: list[str] = Field(default_factory=list)
+    system_packages: list[str] = Field(
+        default_factory=list, description="Debian packages the app needs at run time (e.g. libpq5, ffmpeg)."
+    )
+    build_packages: list[str] = Field(
+        default_factory=list, description="Debian packages needed only to build (e.g. gcc, libpq-dev)."
+    )
     dependencies: list[str] = Field(default_factory=list, description="Names of direct runtime dependencies.")
     existing_dockerfile: str | None = Field(default=None, description="Path relative to the repo root.")
+    static_dir: str | None = Field(
+        default=None, description="Folder (relative to the module, after the build) to serve as static files."
+    )
+    workspace_root: str | None = Field(
+        default=None, description="Workspace root the module belongs to; build from there when it has depends_on."
+    )
     is_library: bool = False
     depends_on: list[str] = Field(default_factory=list, description="Paths of modules built before this one.")
     confidence: float = 0.0
@@ -50,6 +61,7 @@ class RepoAnalysis(BaseModel):
     modules: list[ModuleAnalysis]
     is_monorepo: bool = False
     files_scanned: int = 0
+    build_order: list[str] = Field(default_factory=list, description="Module paths, dependencies first.")
     duration_s: float = 0.0
 
     def deployable(self) -> list[ModuleAnalysis]:

@@ -3,173 +3,263 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
+import yaml
 from packaging.requirements import InvalidRequirement, Requirement
 
-from containerkit.tools.analyze._fs import load_toml, read_text
-from containerkit.tools.analyze._source import find_health_path, find_port
-from containerkit.tools.analyze.models import Evidence, ModuleAnalysis
+from containerkit.tools.analyze._common import Found, ModuleDir, major_minor, port_command
+from containerkit.tools.analyze.models import ModuleAnalysis
 
 __all__ = ["MARKERS", "detect_python"]
 
-MARKERS = ("requirements.txt", "pyproject.toml", "Pipfile", "setup.py", "setup.cfg", "environment.yml")
-_LOCKS = {"poetry.lock": "poetry", "uv.lock": "uv", "pdm.lock": "pdm", "Pipfile.lock": "pipenv"}
+MARKERS = (
+    "requirements.txt",
+    "pyproject.toml",
+    "Pipfile",
+    "setup.py",
+    "setup.cfg",
+    "environment.yml",
+    "environment.yaml",
+    "manage.py",
+)
+_FRAMEWORKS = ("django", "fastapi", "flask", "streamlit")
 _FRAMEWORK_PORTS = {"django": 8000, "flask": 5000, "fastapi": 8000, "streamlit": 8501}
-_ENTRY_CANDIDATES = ("app.py", "main.py", "server.py", "wsgi.py", "asgi.py", "run.py", "api.py", "manage.py")
+_ENTRY_CANDIDATES = ("app.py", "main.py", "server.py", "wsgi.py", "asgi.py", "run.py", "api.py", "streamlit_app.py")
+_RUNS = re.compile(
+    r"__main__|\b(Flask|FastAPI|serve_forever|uvicorn\.run|web\.run_app)\b|^import streamlit|\bst\.", re.M
+)
+# (runtime Debian packages, build-only Debian packages) a dependency needs
+_SYSTEM = {
+    "psycopg2": (["libpq5"], ["gcc", "libpq-dev"]),
+    "psycopg": (["libpq5"], []),
+    "mysqlclient": (["libmariadb3"], ["gcc", "pkg-config", "default-libmysqlclient-dev"]),
+    "pyodbc": (["unixodbc"], ["gcc", "unixodbc-dev"]),
+    "python-ldap": (["libldap-2.5-0", "libsasl2-2"], ["gcc", "libldap2-dev", "libsasl2-dev"]),
+    "ffmpeg-python": (["ffmpeg"], []),
+    "pydub": (["ffmpeg"], []),
+    "moviepy": (["ffmpeg"], []),
+    "openai-whisper": (["ffmpeg"], []),
+    "opencv-python": (["libgl1", "libglib2.0-0"], []),
+    "weasyprint": (["libpango-1.0-0", "libpangoft2-1.0-0"], []),
+    "pygraphviz": (["graphviz"], ["gcc", "graphviz-dev"]),
+    "gdal": (["gdal-bin"], ["gcc", "libgdal-dev"]),
+    "uwsgi": ([], ["gcc"]),
+}
 
 
-def _req_name(line: str) -> str | None:
-    line = line.split("#", 1)[0].strip()
-    if not line or line.startswith("-"):
-        return None
+def _norm(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _req(line: str) -> tuple[str | None, str | None]:
+    """(name, local path) of one requirement line; pip options and comments give (None, None)."""
+    line = line.split(" #", 1)[0].strip()
+    if not line or line.startswith("#"):
+        return None, None
+    if line.startswith(("-e ", "--editable ")) or line.startswith(("./", "../", "file:")):
+        target = line.split(None, 1)[-1] if line.startswith("-") else line
+        return None, target.removeprefix("file:").strip()
+    if line.startswith("-"):
+        return None, None
     try:
-        return Requirement(line).name.lower().replace("_", "-")
+        r = Requirement(line)
     except InvalidRequirement:
-        return None
+        return None, None
+    path = r.url.removeprefix("file:").lstrip("/") if r.url and r.url.startswith("file:") else None
+    return _norm(r.name), path
 
 
-def _version_from_spec(spec: str) -> str | None:
-    m = re.search(r"(\d+\.\d+)", spec)
-    return m.group(1) if m else None
-
-
-def detect_python(root: Path, mod_dir: Path, rel: str) -> ModuleAnalysis | None:
-    present = [m for m in MARKERS if (mod_dir / m).is_file()]
-    if not present:
-        return None
-    ev: list[Evidence] = []
+def _deps(d: ModuleDir, pyproject: dict[str, Any], paths: set[str]) -> list[str]:
     deps: list[str] = []
-    dep_files: list[str] = []
-    pm = "pip"
-    version: str | None = None
-    lockfile: str | None = None
-    pyproject: dict[str, Any] = {}
+    project = pyproject.get("project") or {}
+    for line in [str(x) for x in project.get("dependencies") or []]:
+        name, path = _req(line)
+        deps += [name] if name else []
+        paths.update([path] if path else [])
+    tool = pyproject.get("tool") or {}
+    poetry = tool.get("poetry") or {}
+    for k, v in (poetry.get("dependencies") or {}).items():
+        if k != "python":
+            deps.append(_norm(k))
+            if isinstance(v, dict) and isinstance(v.get("path"), str):
+                paths.add(v["path"])
+    for v in ((tool.get("uv") or {}).get("sources") or {}).values():
+        if isinstance(v, dict) and isinstance(v.get("path"), str):
+            paths.add(v["path"])
+    req_files = [n for n in ("requirements.txt", "requirements/base.txt", "requirements/prod.txt") if d.has(n)]
+    for rf in req_files:
+        for line in d.read(rf).splitlines():
+            name, path = _req(line)
+            deps += [name] if name else []
+            paths.update([path] if path else [])
+    if d.has("Pipfile"):
+        pipfile = d.toml("Pipfile")
+        deps += [_norm(k) for k in (pipfile.get("packages") or {})]
+    if d.has("setup.py") and not deps:
+        m = re.search(r"install_requires\s*=\s*\[(.*?)\]", d.read("setup.py"), re.S)
+        for item in re.findall(r"""["']([^"']+)["']""", m.group(1) if m else ""):
+            name, _ = _req(item)
+            deps += [name] if name else []
+    for env in ("environment.yml", "environment.yaml"):
+        if d.has(env):
+            deps += _conda_deps(d.read(env))
+    return deps
 
-    if (mod_dir / "pyproject.toml").is_file():
-        pyproject = load_toml(mod_dir / "pyproject.toml", f"{rel}/pyproject.toml".lstrip("./"))
-        project = pyproject.get("project", {})
-        for d in project.get("dependencies", []) or []:
-            if n := _req_name(str(d)):
-                deps.append(n)
-        poetry = pyproject.get("tool", {}).get("poetry", {})
-        if poetry:
-            pm = "poetry"
-            deps += [str(k).lower() for k in (poetry.get("dependencies") or {}) if k != "python"]
-            if pv := (poetry.get("dependencies") or {}).get("python"):
-                version = _version_from_spec(str(pv))
-        if rp := project.get("requires-python"):
-            version = version or _version_from_spec(str(rp))
-            ev.append(Evidence(file="pyproject.toml", says=f"requires-python {rp}"))
-        dep_files.append("pyproject.toml")
-    if (mod_dir / "requirements.txt").is_file():
-        for line in read_text(mod_dir / "requirements.txt").splitlines():
-            if n := _req_name(line):
-                deps.append(n)
-        dep_files.insert(0, "requirements.txt")
-        ev.append(Evidence(file="requirements.txt", says="pip requirements"))
-    for lock, manager in _LOCKS.items():
-        if (mod_dir / lock).is_file():
-            pm, lockfile = manager, lock
-            dep_files.append(lock)
-            ev.append(Evidence(file=lock, says=f"{manager} lockfile"))
-            break
-    if pm == "pip" and (mod_dir / "Pipfile").is_file():
-        pm = "pipenv"
-        dep_files.append("Pipfile")
-    for vf in (".python-version", "runtime.txt"):
-        if (mod_dir / vf).is_file():
-            v = _version_from_spec(read_text(mod_dir / vf, 200))
-            if v:
-                version = v
-                ev.append(Evidence(file=vf, says=f"python {v}"))
-                break
 
-    framework = next((f for f in ("django", "fastapi", "flask", "streamlit") if f in deps), None)
-    if framework is None and (mod_dir / "manage.py").is_file():
+def _conda_deps(text: str) -> list[str]:
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError:
+        return []
+    out: list[str] = []
+    for item in data.get("dependencies") or [] if isinstance(data, dict) else []:
+        if isinstance(item, str):
+            out.append(_norm(re.split(r"[=<>~! ]", item, maxsplit=1)[0]))
+        elif isinstance(item, dict):
+            out += [n for x in item.get("pip") or [] if (n := _req(str(x))[0])]
+    return out
+
+
+def _version(d: ModuleDir, pyproject: dict[str, Any]) -> str | None:
+    v = d.version_file((".python-version", "runtime.txt"), r"(\d+\.\d+)")
+    if v:
+        return v
+    if d.has("Pipfile") and (pv := (d.toml("Pipfile").get("requires") or {}).get("python_version")):
+        d.say("Pipfile", f"python_version {pv}")
+        return major_minor(str(pv))
+    for env in ("environment.yml", "environment.yaml"):
+        if m := re.search(r"^\s*-\s*python\s*[=><~]+\s*(\d+\.\d+)", d.read(env), re.M):
+            d.say(env, f"python {m.group(1)}")
+            return m.group(1)
+    rp = (pyproject.get("project") or {}).get("requires-python")
+    rp = rp or ((pyproject.get("tool") or {}).get("poetry") or {}).get("dependencies", {}).get("python")
+    if rp and (v := major_minor(str(rp))):
+        d.say("pyproject.toml", f"requires-python {rp}")
+        return v
+    return None
+
+
+def _package_manager(d: ModuleDir, pyproject: dict[str, Any]) -> tuple[str, str | None]:
+    tool = pyproject.get("tool") or {}
+    for lock, pm in (("uv.lock", "uv"), ("poetry.lock", "poetry"), ("pdm.lock", "pdm"), ("Pipfile.lock", "pipenv")):
+        if d.has(lock):
+            d.say(lock, f"{pm} lockfile")
+            return pm, lock
+    for section, pm in (("poetry", "poetry"), ("pdm", "pdm"), ("uv", "uv")):
+        if section in tool:
+            d.say("pyproject.toml", f"[tool.{section}]")
+            return pm, None
+    if d.has("Pipfile"):
+        return "pipenv", None
+    if d.first("environment.yml", "environment.yaml"):
+        d.say(d.first("environment.yml", "environment.yaml") or "", "conda environment")
+        return "conda", None
+    return "pip", None
+
+
+def _entrypoint(d: ModuleDir, framework: str | None) -> tuple[str | None, list[str]]:
+    """The file that starts the app, and every file that could have (two means ambiguity)."""
+    if framework == "django" and d.has("manage.py"):
+        return "manage.py", ["manage.py"]
+    candidates = [c for c in _ENTRY_CANDIDATES if d.has(c)]
+    for pkg in ("app", "src", d.name.replace("-", "_")):
+        candidates += [f"{pkg}/{c}" for c in ("main.py", "app.py", "__main__.py") if d.has(f"{pkg}/{c}")]
+    running = [c for c in candidates if _RUNS.search(d.read(c))]
+    chosen = running or candidates
+    return (chosen[0] if chosen else None), chosen
+
+
+def _app_object(d: ModuleDir, entry: str, cls: str) -> str:
+    m = re.search(rf"^(\w+)\s*=\s*{cls}\(", d.read(entry), re.M)
+    module = entry[:-3].replace("/", ".").removesuffix(".__main__")
+    return f"{module}:{m.group(1) if m else 'app'}"
+
+
+def _django_project(d: ModuleDir) -> str | None:
+    m = re.search(r"""DJANGO_SETTINGS_MODULE["']\s*,\s*["']([\w.]+)\.settings""", d.read("manage.py"))
+    if m and d.has(f"{m.group(1).replace('.', '/')}/wsgi.py"):
+        return m.group(1)
+    return next((c for c in d.children() if d.has(f"{c}/wsgi.py")), None)
+
+
+def _start(d: ModuleDir, framework: str | None, entry: str | None, deps: set[str], port: int) -> str | None:
+    p = f"${{PORT:-{port}}}"
+    if framework == "django" and entry == "manage.py":
+        project = _django_project(d)
+        if project and "gunicorn" in deps:
+            return f"gunicorn {project}.wsgi"  # gunicorn binds 0.0.0.0:$PORT by itself
+        return f"python manage.py runserver 0.0.0.0:{p}"
+    if entry is None:
+        return None
+    if framework == "fastapi":
+        return f"uvicorn {_app_object(d, entry, 'FastAPI')} --host 0.0.0.0 --port {p}"
+    if framework == "flask" and "gunicorn" in deps:
+        return f"gunicorn {_app_object(d, entry, 'Flask')}"
+    if framework == "streamlit":
+        return f"streamlit run {entry} --server.port {p} --server.address 0.0.0.0"
+    if entry.endswith("/__main__.py"):
+        return f"python -m {entry.rsplit('/', 1)[0].replace('/', '.')}"
+    return f"python {entry}"
+
+
+def detect_python(d: ModuleDir) -> Found | None:
+    if not any(d.has(m) for m in MARKERS):
+        return None
+    pyproject = d.toml("pyproject.toml") if d.has("pyproject.toml") else {}
+    paths: set[str] = set()
+    deps = _deps(d, pyproject, paths)
+    depset = set(deps)
+    pm, lockfile = _package_manager(d, pyproject)
+    version = _version(d, pyproject)
+    framework = next((f for f in _FRAMEWORKS if f in depset), None)
+    if framework is None and d.has("manage.py"):
         framework = "django"
     if framework:
-        ev.append(Evidence(file=dep_files[0] if dep_files else ".", says=f"depends on {framework}"))
-
-    entry = _entrypoint(mod_dir, framework)
-    start = _start_command(mod_dir, framework, entry, deps)
-    procfile = _procfile_web(mod_dir)
-    if procfile:
-        start = procfile
-        ev.append(Evidence(file="Procfile", says=f"web: {procfile}"))
-    files = [mod_dir / entry] if entry else []
-    port_hit = find_port(*files)
-    if port_hit:
-        port = port_hit[0]
-        ev.append(Evidence(file=port_hit[1], says=f"listens on {port}"))
-    else:
-        port = _FRAMEWORK_PORTS.get(framework or "", 8000)
-    if start and "{port}" in start:
-        start = start.replace("{port}", "${PORT:-%d}" % port)  # honour $PORT at run time
-    return ModuleAnalysis(
-        path=rel,
-        name=_name(pyproject, mod_dir, root),
+        d.say("manage.py" if framework == "django" and not depset else "dependencies", f"uses {framework}")
+    entry, candidates = _entrypoint(d, framework)
+    if len(candidates) > 1:
+        d.say(entry or "", f"chosen over {', '.join(c for c in candidates if c != entry)}")
+    port = _FRAMEWORK_PORTS.get(framework or "", 8000)
+    sources = [c for c in [entry, *candidates] if c]
+    found_port = d.find_port(sources)
+    port = found_port or port
+    start = _start(d, framework, entry, depset, port)
+    if web := d.procfile_web():
+        start = port_command(web, port)
+    runtime: set[str] = set()
+    build: set[str] = set()
+    for dep in depset:
+        if dep in _SYSTEM:
+            runtime.update(_SYSTEM[dep][0])
+            build.update(_SYSTEM[dep][1])
+            d.say("dependencies", f"{dep} needs {' '.join(sorted(_SYSTEM[dep][0] + _SYSTEM[dep][1]))}")
+    dep_files = [
+        f
+        for f in ("requirements.txt", "pyproject.toml", "setup.py", "setup.cfg", "Pipfile", "environment.yml")
+        if d.has(f)
+    ]
+    dep_files += [lockfile] if lockfile and lockfile not in dep_files else []
+    project = pyproject.get("project") or {}
+    name = project.get("name") or ((pyproject.get("tool") or {}).get("poetry") or {}).get("name") or d.name
+    is_library = start is None and framework is None
+    m = ModuleAnalysis(
+        path=d.rel,
+        name=str(name),
         language="python",
         language_version=version,
         package_manager=pm,
         framework=framework,
-        port=port,
+        port=None if is_library else port,
         start_command=start,
-        health_path=find_health_path(*files),
         entrypoint=entry,
         dependency_files=dep_files,
         lockfile=lockfile,
-        dependencies=sorted(set(deps)),
-        confidence=0.9 if entry else 0.5,
-        evidence=ev,
+        system_packages=sorted(runtime),
+        build_packages=sorted(build),
+        dependencies=sorted(depset),
+        is_library=is_library,
     )
-
-
-def _name(pyproject: dict[str, Any], mod_dir: Path, root: Path) -> str:
-    name = pyproject.get("project", {}).get("name") or pyproject.get("tool", {}).get("poetry", {}).get("name")
-    return str(name or (mod_dir.name if mod_dir != root else root.resolve().name))
-
-
-def _entrypoint(mod_dir: Path, framework: str | None) -> str | None:
-    if framework == "django" and (mod_dir / "manage.py").is_file():
-        return "manage.py"
-    candidates = [c for c in _ENTRY_CANDIDATES if (mod_dir / c).is_file()]
-    for c in candidates:  # prefer a file that runs something when executed
-        text = read_text(mod_dir / c, 256 * 1024)
-        if "__main__" in text or re.search(r"\b(Flask|FastAPI|serve_forever|uvicorn\.run|st\.)\b", text):
-            return c
-    return candidates[0] if candidates else None
-
-
-def _app_object(mod_dir: Path, entry: str, cls: str) -> str:
-    m = re.search(rf"^(\w+)\s*=\s*{cls}\(", read_text(mod_dir / entry, 256 * 1024), re.M)
-    return f"{entry[:-3].replace('/', '.')}:{m.group(1) if m else 'app'}"
-
-
-def _start_command(mod_dir: Path, framework: str | None, entry: str | None, deps: list[str]) -> str | None:
-    if entry is None:
-        return None
-    if framework == "django":
-        wsgi = next(iter(sorted(mod_dir.glob("*/wsgi.py"))), None)
-        if wsgi and "gunicorn" in deps:
-            return f"gunicorn {wsgi.parent.name}.wsgi"  # gunicorn binds 0.0.0.0:$PORT
-        return "python manage.py runserver 0.0.0.0:{port}"
-    if framework == "fastapi" and "uvicorn" in deps:
-        return f"uvicorn {_app_object(mod_dir, entry, 'FastAPI')} --host 0.0.0.0 --port {{port}}"
-    if framework == "flask" and "gunicorn" in deps:
-        return f"gunicorn {_app_object(mod_dir, entry, 'Flask')}"  # binds 0.0.0.0:$PORT
-    if framework == "streamlit":
-        return f"streamlit run {entry} --server.port {{port}} --server.address 0.0.0.0"
-    return f"python {entry}"
-
-
-def _procfile_web(mod_dir: Path) -> str | None:
-    p = mod_dir / "Procfile"
-    if not p.is_file():
-        return None
-    for line in read_text(p, 64 * 1024).splitlines():
-        if line.startswith("web:"):
-            cmd = line[4:].strip().replace("$PORT", "{port}").replace("${PORT}", "{port}")
-            return cmd
-    return None
+    base = 0.5 if len(candidates) <= 1 else 0.35
+    d.finish(m, sources=sources, default_port=None, base_confidence=base)
+    return Found(m, ids={_norm(str(name))}, refs=depset, ref_paths=paths, rank=3)
