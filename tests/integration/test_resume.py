@@ -1,0 +1,71 @@
+"""A run killed with SIGKILL during the build resumes without redoing finished stages."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.integration._cli import ck, last_json
+
+pytestmark = pytest.mark.integration
+
+
+def test_resume_after_kill_during_build_skips_finished_stages(example_copy, registry: str, tmp_path: Path) -> None:
+    app = example_copy("python-http")
+    # a Dockerfile whose build takes a while (cache-busted), so the kill lands mid-build
+    (app / "Dockerfile").write_text(
+        "FROM python:3.11-slim\nWORKDIR /app\n"
+        f"RUN echo {uuid.uuid4().hex} > /tmp/nonce && sleep 6\n"
+        "COPY requirements.txt .\nRUN pip install --no-cache-dir -r requirements.txt\n"
+        "COPY . .\nUSER 10001\nCMD [\"gunicorn\", \"app:app\"]\n"
+    )
+    home = tmp_path / "home"
+    env = {**os.environ, "CONTAINERKIT_HOME": str(home), "CONTAINERKIT_PULL_POLICY": "never"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "containerkit", "run", str(app), "--registry", registry, "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert proc.stderr is not None
+    session_id = None
+    deadline = time.monotonic() + 120
+    for line in proc.stderr:
+        if line.startswith("session "):
+            session_id = line.split()[1]
+        if "buildsec" in line and "▶" in line:
+            break
+        assert time.monotonic() < deadline, "the build stage never started"
+    assert session_id
+    time.sleep(1.5)  # inside the build's sleep step
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+
+    shown = ck("sessions", "show", session_id, "--json", home=home)
+    assert shown.returncode == 0, shown.stderr
+    before = last_json(shown.stdout)
+    assert before["status"] == "running"
+    assert [h["stage"] for h in before["history"]] == ["analyze"]
+
+    res = ck("resume", session_id, "--json", home=home)
+    assert res.returncode == 0, res.stderr[-3000:]
+    out = last_json(res.stdout)
+    assert out["status"] == "succeeded"
+    assert out["session_id"] == session_id
+    stages = [s["stage"] for s in out["stages"]]
+    assert stages.count("analyze") == 1, stages  # analysis was not redone
+    assert stages == ["analyze", "buildsec", "infra", "deploy"]
+    assert out["digest"].startswith("sha256:")
+
+    again = ck("resume", session_id, "--json", home=home)
+    assert again.returncode == 2
+    assert last_json(again.stdout)["errors"][0]["code"] == "CK502"
