@@ -1,0 +1,141 @@
+"""Python: a virtualenv built from the lockfile in a build stage, copied into a slim runtime.
+
+Every package manager ends in the same place (``/opt/venv`` with the locked dependencies), so
+the runtime stage is one shape; the project itself runs from ``/app`` like in development.
+"""
+
+from __future__ import annotations
+
+from containerkit.tools.analyze.models import ModuleAnalysis
+from containerkit.tools.dockerfile._common import (
+    APP_UID,
+    Ctx,
+    Rendered,
+    exec_form,
+    header,
+    healthcheck_exec,
+    install_packages,
+    join,
+    user_lines,
+)
+
+_PYPROJECT_DEPS = (
+    "RUN python -c \"import tomllib; print('\\\\n'.join(tomllib.load(open('pyproject.toml', 'rb'))"
+    ".get('project', {}).get('dependencies', [])))\" > /tmp/requirements.txt \\\n"
+    " && pip install --no-cache-dir -r /tmp/requirements.txt"
+)
+_MAMBA_UID = 57439  # the mambauser of the micromamba images
+
+
+def _tool(spec: str) -> str:
+    """Install a packaging tool into its own venv, so it never lands in the runtime image."""
+    return f"/opt/tools/bin/pip install --no-cache-dir '{spec}'"
+
+
+def _install(m: ModuleAnalysis) -> list[str]:
+    """Manifests first, then a lockfile-exact install into /opt/venv (cached until they change)."""
+    pm = m.package_manager or "pip"
+    files = set(m.dependency_files)
+    if pm == "poetry" and "poetry.lock" in files:
+        return [
+            "COPY pyproject.toml poetry.lock ./",
+            f"RUN {_tool('poetry>=1.8,<3')} \\\n"
+            " && VIRTUAL_ENV=/opt/venv /opt/tools/bin/poetry install --no-root --only main --no-interaction --no-ansi",
+        ]
+    if pm == "uv" and "uv.lock" in files:
+        return [
+            "COPY pyproject.toml uv.lock ./",
+            f"RUN {_tool('uv>=0.4,<1')} \\\n"
+            " && UV_PROJECT_ENVIRONMENT=/opt/venv UV_PYTHON_DOWNLOADS=never \\\n"
+            "    /opt/tools/bin/uv sync --frozen --no-dev --no-install-project",
+        ]
+    if pm == "pdm" and "pdm.lock" in files:
+        return [
+            "COPY pyproject.toml pdm.lock ./",
+            f"RUN {_tool('pdm>=2.10,<3')} \\\n"
+            " && /opt/tools/bin/pdm export --prod --format requirements --output /tmp/requirements.txt \\\n"
+            " && pip install --no-cache-dir --no-deps -r /tmp/requirements.txt",
+        ]
+    if pm == "pipenv" and "Pipfile.lock" in files:
+        return [
+            "COPY Pipfile Pipfile.lock ./",
+            f"RUN {_tool('pipenv>=2023.1')} \\\n"
+            " && /opt/tools/bin/pipenv requirements > /tmp/requirements.txt \\\n"
+            " && pip install --no-cache-dir -r /tmp/requirements.txt",
+        ]
+    if "requirements.txt" in files or not files:
+        return ["COPY requirements.txt ./", "RUN pip install --no-cache-dir -r requirements.txt"]
+    if pm == "pipenv" and "Pipfile" in files:
+        return [
+            "COPY Pipfile ./",
+            f"RUN {_tool('pipenv>=2023.1')} \\\n"
+            " && /opt/tools/bin/pipenv lock && /opt/tools/bin/pipenv requirements > /tmp/requirements.txt \\\n"
+            " && pip install --no-cache-dir -r /tmp/requirements.txt",
+        ]
+    if "pyproject.toml" in files:
+        # no lockfile: the dependencies pyproject declares, with their specifiers, before the source
+        return ["COPY pyproject.toml ./", _PYPROJECT_DEPS]
+    return []
+
+
+def _start(m: ModuleAnalysis) -> str:
+    return m.start_command or f"python {m.entrypoint or 'app.py'}"
+
+
+def _health(port: int, path: str | None) -> str:
+    target = f"'http://127.0.0.1:' + os.environ.get('PORT', '{port}') + '{path or '/'}'"
+    if path:
+        code = f"import os, urllib.request; urllib.request.urlopen({target}, timeout=2)"
+    else:
+        code = f"import os, socket; socket.create_connection(('127.0.0.1', int(os.environ.get('PORT', '{port}'))), 2)"
+    return healthcheck_exec(["python", "-c", code])
+
+
+def render_python(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
+    if m.package_manager == "conda":
+        return _conda(m, ctx)
+    base = ctx.resolve("python", m.language_version)
+    port = m.port or 8000
+    lines = [header(m, f"python {base.version}, {m.package_manager or 'pip'}")]
+    lines += [f"FROM {base.image} AS build", "WORKDIR /app"]
+    lines += install_packages(base.image, ctx.extra_build_packages)
+    lines += [
+        "RUN python -m venv /opt/venv /opt/tools",
+        'ENV PATH="/opt/venv/bin:$PATH" PIP_DISABLE_PIP_VERSION_CHECK=1',
+    ]
+    lines += _install(m)
+    lines += ["", f"FROM {base.runtime}", "WORKDIR /app"]
+    lines += install_packages(base.runtime, m.system_packages)
+    lines += user_lines(base.runtime)
+    lines += [
+        "COPY --from=build /opt/venv /opt/venv",
+        f'ENV PATH="/opt/venv/bin:$PATH" PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 PORT={port}',
+        "COPY . .",
+        f"USER {APP_UID}:{APP_UID}",
+        f"EXPOSE {port}",
+        _health(port, m.health_path),
+        exec_form(_start(m)),
+    ]
+    return Rendered(join(lines), base.runtime, APP_UID, port)
+
+
+def _conda(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
+    """Conda environments live in the micromamba image, whose entrypoint activates them."""
+    base = ctx.resolve("python", m.language_version, tool="conda")
+    port = m.port or 8000
+    env_file = next((f for f in m.dependency_files if f.endswith((".yml", ".yaml"))), "environment.yml")
+    lines = [
+        header(m, "python, conda"),
+        f"FROM {base.image}",
+        "WORKDIR /app",
+        f"COPY --chown={_MAMBA_UID}:{_MAMBA_UID} {env_file} /tmp/environment.yml",
+        "RUN micromamba install --yes --name base --file /tmp/environment.yml \\\n && micromamba clean --all --yes",
+        "ARG MAMBA_DOCKERFILE_ACTIVATE=1",
+        f"ENV PYTHONUNBUFFERED=1 PORT={port}",
+        f"COPY --chown={_MAMBA_UID}:{_MAMBA_UID} . .",
+        f"USER {_MAMBA_UID}:{_MAMBA_UID}",
+        f"EXPOSE {port}",
+        _health(port, m.health_path),
+        exec_form(_start(m)),
+    ]
+    return Rendered(join(lines), base.image, _MAMBA_UID, port)
