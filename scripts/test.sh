@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# test.sh - the whole test suite, from a fresh machine: a virtualenv with the package and its dev
+# extras, the container infrastructure (scripts/test-infra.sh up), then pytest. Extra arguments go to
+# pytest (e.g. `scripts/test.sh tests/unit -q`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${CK_VENV:-.venv}
+PY=${PYTHON:-python3}
+
+if [ ! -x "$VENV/bin/python" ]; then
+  "$PY" -m venv "$VENV"
+fi
+# reinstall only when the dependencies changed
+stamp="$VENV/.ck-installed"
+want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  "$VENV/bin/pip" install -q --upgrade pip >/dev/null
+  "$VENV/bin/pip" install -q -e '.[dev]'
+  echo "$want" >"$stamp"
+fi
+
+bash scripts/test-infra.sh up
+
+export CK_REQUIRE_INFRA=1            # a missing engine or registry fails the run instead of skipping
+export CONTAINERKIT_PULL_POLICY=never # no registry outside this machine is reachable: never pull
+exec "$VENV/bin/python" -m pytest "$@"
