@@ -40,7 +40,9 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="ck-bench-"))
     app = work / args.example
-    shutil.copytree(ROOT / "examples" / args.example, app, ignore=shutil.ignore_patterns("Dockerfile", "k8s", "node_modules"))
+    shutil.copytree(
+        ROOT / "examples" / args.example, app, ignore=shutil.ignore_patterns("Dockerfile", "k8s", "node_modules")
+    )
     env = {**os.environ, "CONTAINERKIT_HOME": str(work / "home"), "CONTAINERKIT_PULL_POLICY": "never"}
     ck = [sys.executable, "-m", "containerkit", "run", str(app), "--registry", args.registry]
     name = f"bench/{args.example}"

@@ -124,8 +124,7 @@ class InvalidDockerfile(ContainerKitError):
 class DockerUnavailable(ContainerKitError):
     code = "CK201"
     default_hint = (
-        "Start a Docker engine (or set DOCKER_HOST); on a bare Debian machine run "
-        "`scripts/test-infra.sh up`."
+        "Start a Docker engine (or set DOCKER_HOST); on a bare Debian machine run `scripts/test-infra.sh up`."
     )
 
 

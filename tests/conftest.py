@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -82,7 +83,5 @@ def containers(docker_client) -> Iterator[list[str]]:  # type: ignore[no-untyped
     started: list[str] = []
     yield started
     for name in started:
-        try:
+        with contextlib.suppress(Exception):
             docker_client.containers.get(name).remove(force=True)
-        except Exception:  # noqa: BLE001
-            pass

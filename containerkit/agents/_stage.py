@@ -46,8 +46,8 @@ def failure_of(stage: str, exc: ContainerKitError) -> Failure:
         ctx = exc.context
         build = BuildFailureInfo(
             step=str(ctx["step"]) if ctx.get("step") else None,
-            step_number=ctx.get("step_number") if isinstance(ctx.get("step_number"), int) else None,  # type: ignore[arg-type]
-            exit_code=ctx.get("exit_code") if isinstance(ctx.get("exit_code"), int) else None,  # type: ignore[arg-type]
+            step_number=ctx.get("step_number") if isinstance(ctx.get("step_number"), int) else None,
+            exit_code=ctx.get("exit_code") if isinstance(ctx.get("exit_code"), int) else None,
             message=exc.message,
             log_tail=str(ctx.get("log_tail", "")),
         )

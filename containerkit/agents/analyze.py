@@ -9,7 +9,7 @@ from typing import Any
 from containerkit.agents._common import module_dir, selected_module, session_dir
 from containerkit.agents._deps import Deps
 from containerkit.agents._stage import agent_node
-from containerkit.state import Attempt, DockerfileInfo, ErrorRecord, Session
+from containerkit.state import DockerfileInfo, ErrorRecord, Session
 from containerkit.tools.analyze import analyze_repo
 from containerkit.tools.dockerfile import fix_dockerfile, generate_dockerfile
 from containerkit.tools.progress import ProgressSink
@@ -84,7 +84,11 @@ def _empty_failure(state: Session) -> Any:
 @agent_node("analyze")
 def analyze(state: Session, deps: Deps, sink: ProgressSink) -> dict[str, Any]:
     """Analyze once; write (or adopt) the Dockerfile; in recovery, produce a fixed revision."""
-    if state.recovery and state.recovery[-1].dockerfile_revision is None and state.recovery[-1].action == "fix_dockerfile":
+    if (
+        state.recovery
+        and state.recovery[-1].dockerfile_revision is None
+        and state.recovery[-1].action == "fix_dockerfile"
+    ):
         return _fix(state, deps, sink)
     update: dict[str, Any] = {}
     if state.analysis is None:

@@ -20,5 +20,7 @@ def infra(state: Session, deps: Deps, sink: ProgressSink) -> dict[str, Any]:
     registry = parse_registry(state.options.registry)
     ref = parse_image_ref(state.images.local).with_registry(registry)
     pushed = push_image(deps.docker, state.build.image_id, ref, auth_config=deps.registry_auth, on_progress=sink)
-    images = state.images.model_copy(update={"pushed": pushed.ref, "digest": pushed.digest, "verified": pushed.verified})
+    images = state.images.model_copy(
+        update={"pushed": pushed.ref, "digest": pushed.digest, "verified": pushed.verified}
+    )
     return {"images": images, "_note": f"{pushed.ref}@{pushed.digest}"}

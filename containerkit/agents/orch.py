@@ -37,11 +37,7 @@ class RecoveryRule(NamedTuple):
 
 
 def _matches(rule: RecoveryRule, stage: str, code: str, kind: str | None) -> bool:
-    return (
-        rule.stage == stage
-        and (rule.code is None or rule.code == code)
-        and (rule.kind is None or rule.kind == kind)
-    )
+    return rule.stage == stage and (rule.code is None or rule.code == code) and (rule.kind is None or rule.kind == kind)
 
 
 def decide_next(state: Session) -> str:
@@ -101,13 +97,15 @@ def _recover(state: Session, policy: Sequence[RecoveryRule], sink: Any) -> Comma
     action = rule.action if rule else "fail"
     counter = f"{action}:{f.stage}"
     used = state.attempts.get(counter, 0)
-    limit = (rule.limit if rule and rule.limit is not None else state.options.max_fix_attempts)
+    limit = rule.limit if rule and rule.limit is not None else state.options.max_fix_attempts
     if action != "fail" and used < limit:
         number = len(state.recovery) + 1
         attempt = Attempt(
             number=number, failed_stage=f.stage, code=f.code, cause=f.kind, action=action, detail=f.message[:500]
         )
-        sink({"kind": "stage", "stage": "orch", "status": "recovering", "message": f"{action} after {f.code} ({f.kind})"})
+        sink(
+            {"kind": "stage", "stage": "orch", "status": "recovering", "message": f"{action} after {f.code} ({f.kind})"}
+        )
         update: dict[str, Any] = {"attempts": {counter: used + 1}, "recovery": [*state.recovery, attempt]}
         if action == "fix_dockerfile":
             return Command(goto="analyze", update=update)

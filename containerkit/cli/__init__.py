@@ -67,7 +67,7 @@ def handle_errors(func: F) -> F:
             raise typer.Exit(exc.exit_code) from None
         except (typer.Exit, typer.Abort, KeyboardInterrupt):
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - the last net: a message, never a traceback
             if env.debug:
                 traceback.print_exc(file=env.stderr)
             report_error(env, InternalError(f"unexpected {type(exc).__name__}: {exc}"), as_json=as_json)

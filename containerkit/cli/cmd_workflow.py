@@ -111,7 +111,9 @@ def run_cmd(
     base_image: str | None = typer.Option(None, "--base-image", help="Use this base image."),
     out: Path | None = typer.Option(None, "--out", help="Folder for the Kubernetes manifests (default: k8s/)."),
     namespace: str | None = typer.Option(None, "--namespace", help="Namespace for the manifests."),
-    max_fix_attempts: int = typer.Option(2, "--max-fix-attempts", min=0, max=10, help="Dockerfile fixes after a failed build."),
+    max_fix_attempts: int = typer.Option(
+        2, "--max-fix-attempts", min=0, max=10, help="Dockerfile fixes after a failed build."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show the build log."),
 ) -> None:

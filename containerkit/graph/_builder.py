@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
@@ -28,11 +28,10 @@ def build_graph(
     resumed session continues exactly where its last checkpoint left it.
     """
     g: StateGraph[Session, Deps, Any, Any] = StateGraph(Session, context_schema=Deps)
-    g.add_node("orch", make_orch(recovery), destinations=("analyze", "buildsec", "infra", "deploy", END))
-    g.add_node("analyze", analyze)
-    g.add_node("buildsec", buildsec)
-    g.add_node("infra", infra)
-    g.add_node("deploy", deploy)
+    # cast: LangGraph's node protocols want keyword-only ``runtime``; ours take it positionally
+    g.add_node("orch", cast(Any, make_orch(recovery)), destinations=("analyze", "buildsec", "infra", "deploy", END))
+    for stage, fn in (("analyze", analyze), ("buildsec", buildsec), ("infra", infra), ("deploy", deploy)):
+        g.add_node(stage, cast(Any, fn))
     g.add_edge(START, "orch")
     for node in ("analyze", "buildsec", "infra", "deploy"):
         g.add_edge(node, "orch")

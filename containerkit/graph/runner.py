@@ -11,6 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
+
 from containerkit.agents import Deps
 from containerkit.errors import SessionNotResumable
 from containerkit.graph._builder import build_graph
@@ -33,7 +35,7 @@ def _stream(
     store: SessionStore, deps: Deps, session_id: str, inputs: dict[str, Any] | None, on_event: EventHandler
 ) -> Session:
     graph = build_graph(checkpointer=store.saver)
-    config: dict[str, Any] = {"configurable": {"thread_id": session_id}, "recursion_limit": RECURSION_LIMIT}
+    config: RunnableConfig = {"configurable": {"thread_id": session_id}, "recursion_limit": RECURSION_LIMIT}
     for mode, payload in graph.stream(
         inputs, config, context=deps, stream_mode=["custom", "updates"], durability="sync"
     ):

@@ -19,10 +19,12 @@ from containerkit.state import STATE_MODELS, Session
 __all__ = ["SessionInfo", "SessionStore"]
 
 
-def _allowed() -> list[tuple[str, str]]:
+def _allowed() -> list[tuple[str, ...]]:
+    """State classes the checkpoint may rebuild (LangGraph refuses unregistered types)."""
     from containerkit.tools.analyze.models import Evidence, ModuleAnalysis
 
-    return [(m.__module__, m.__name__) for m in (*STATE_MODELS, ModuleAnalysis, Evidence)]
+    models: tuple[type, ...] = (*STATE_MODELS, ModuleAnalysis, Evidence)
+    return [(m.__module__, m.__name__) for m in models]
 
 
 @dataclass(frozen=True)

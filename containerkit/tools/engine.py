@@ -56,7 +56,9 @@ _EXIT_RE = re.compile(r"returned a non-zero code: (\d+)")
 def connect_docker(base_url: str | None = None, *, timeout: int = 600) -> DockerClient:
     """A client for DOCKER_HOST (or ``base_url``); raise DockerUnavailable with a hint when none answers."""
     try:
-        client = docker.DockerClient(base_url=base_url, timeout=timeout) if base_url else docker.from_env(timeout=timeout)
+        client = (
+            docker.DockerClient(base_url=base_url, timeout=timeout) if base_url else docker.from_env(timeout=timeout)
+        )
         client.ping()
     except (docker.errors.DockerException, OSError) as exc:
         raise DockerUnavailable(f"no Docker engine answers: {exc}") from None
@@ -145,7 +147,9 @@ class BuildResult(BaseModel):
     log_tail: str
 
 
-def build_image(req: BuildRequest, *, docker_client: DockerClient, on_progress: ProgressSink = null_sink) -> BuildResult:
+def build_image(
+    req: BuildRequest, *, docker_client: DockerClient, on_progress: ProgressSink = null_sink
+) -> BuildResult:
     """Build on the engine; raise BuildFailed (with step, exit code, log tail) on failure."""
     try:
         text = req.dockerfile.read_bytes()

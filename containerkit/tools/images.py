@@ -71,7 +71,11 @@ def parse_image_ref(ref: str, *, default_tag: str | None = "latest") -> ImageRef
     if domain and not _looks_like_domain(domain):
         path, domain = f"{domain}/{path}", None
         if not re.match(rf"^{_COMPONENT}(?:/{_COMPONENT})*$", path):
-            bad = "upper-case letters are not allowed in a repository name" if path.lower() != path else "bad repository name"
+            bad = (
+                "upper-case letters are not allowed in a repository name"
+                if path.lower() != path
+                else "bad repository name"
+            )
             raise InvalidImageReference(f"invalid image reference {ref!r}: {bad}")
     if len(raw) > 255:
         raise InvalidImageReference(f"invalid image reference {ref!r}: name longer than 255 characters")

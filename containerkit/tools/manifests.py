@@ -125,7 +125,10 @@ def generate_manifests(req: ManifestRequest) -> ManifestSet:
         ),
     )
     api = k8s.ApiClient()
-    docs = [api.sanitize_for_serialization(deployment), api.sanitize_for_serialization(service)]
+    docs: list[dict[str, Any]] = [
+        api.sanitize_for_serialization(deployment),  # type: ignore[no-untyped-call]
+        api.sanitize_for_serialization(service),  # type: ignore[no-untyped-call]
+    ]
     for d in docs:
         validate_manifest(d)
     return ManifestSet(documents=docs)
@@ -149,6 +152,8 @@ def validate_manifest(doc: dict[str, Any]) -> None:
         raise ManifestInvalid(f"{kind[1]} {name} does not match the Kubernetes API model: {exc}") from None
     if isinstance(obj, k8s.V1Deployment):
         spec = obj.spec
+        if spec is None or spec.template.metadata is None or spec.template.spec is None:
+            raise ManifestInvalid(f"Deployment {name} has no pod template")
         sel = spec.selector.match_labels or {}
         tpl = spec.template.metadata.labels or {}
         if any(tpl.get(k) != v for k, v in sel.items()):

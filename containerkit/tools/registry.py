@@ -69,6 +69,7 @@ def manifest_digest(ref: ImageRef, *, timeout: float = 10.0, insecure: bool | No
     req = urllib.request.Request(url, method="HEAD", headers={"Accept": MANIFEST_ACCEPT})
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:
-            return resp.headers.get("Docker-Content-Digest")
+            digest = resp.headers.get("Docker-Content-Digest")
+            return str(digest) if digest else None
     except (urllib.error.URLError, OSError):
         return None

@@ -87,7 +87,7 @@ def test_failing_build_is_recovered_then_fails_with_attempts_recorded(docker_cli
     (app / "app.py").write_text("print('hi')\n")
     # a dependency that does not exist: the user's Dockerfile fails, then the generated one fails too
     (app / "requirements.txt").write_text("containerkit-no-such-package-xyz==9.9.9\n")
-    mine = "FROM python:3.11-slim\nCOPY . /app\nRUN exit 3\nCMD [\"python\", \"/app/app.py\"]\n"
+    mine = 'FROM python:3.11-slim\nCOPY . /app\nRUN exit 3\nCMD ["python", "/app/app.py"]\n'
     (app / "Dockerfile").write_text(mine)
     before = tree_digest(app)
     rc, out = _run_fails(app, tmp_path / "home")

@@ -24,7 +24,7 @@ def test_resume_after_kill_during_build_skips_finished_stages(example_copy, regi
         "FROM python:3.11-slim\nWORKDIR /app\n"
         f"RUN echo {uuid.uuid4().hex} > /tmp/nonce && sleep 6\n"
         "COPY requirements.txt .\nRUN pip install --no-cache-dir -r requirements.txt\n"
-        "COPY . .\nUSER 10001\nCMD [\"gunicorn\", \"app:app\"]\n"
+        'COPY . .\nUSER 10001\nCMD ["gunicorn", "app:app"]\n'
     )
     home = tmp_path / "home"
     env = {**os.environ, "CONTAINERKIT_HOME": str(home), "CONTAINERKIT_PULL_POLICY": "never"}

@@ -87,7 +87,7 @@ def test_existing_dockerfile_is_used_and_kept(example_copy, registry: str, tmp_p
     app = example_copy("python-http")
     mine = (
         "FROM python:3.11-slim\nWORKDIR /app\nCOPY requirements.txt .\n"
-        "RUN pip install --no-cache-dir -r requirements.txt\nCOPY . .\nUSER 1000\nCMD [\"python\", \"app.py\"]\n"
+        'RUN pip install --no-cache-dir -r requirements.txt\nCOPY . .\nUSER 1000\nCMD ["python", "app.py"]\n'
     )
     (app / "Dockerfile").write_text(mine)
     res = ck("run", str(app), "--json", home=tmp_path / "home")

@@ -10,7 +10,9 @@ from containerkit.tools.manifests import ManifestRequest, generate_manifests, va
 
 
 def test_deployment_and_service_are_valid_and_hardened(tmp_path: Path) -> None:
-    ms = generate_manifests(ManifestRequest(name="My_App", image="127.0.0.1:5000/app:1", port=8080, health_path="/healthz"))
+    ms = generate_manifests(
+        ManifestRequest(name="My_App", image="127.0.0.1:5000/app:1", port=8080, health_path="/healthz")
+    )
     dep = ms.by_kind("Deployment")
     assert dep["metadata"]["name"] == "my-app"
     c = dep["spec"]["template"]["spec"]["containers"][0]
