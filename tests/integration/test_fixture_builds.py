@@ -1,0 +1,177 @@
+"""Every fixture app under tests/fixtures/apps, carried through analysis -> generated Dockerfile ->
+real build -> run -> HTTP probe where its dependencies can be fetched here (PyPI, npm); for the
+others (Go proxy, Maven Central, NuGet, crates.io, RubyGems, Packagist, Hex and Docker Hub base
+images are unreachable from this machine) the generated Dockerfile is checked statically and with
+hadolint, and the test says why it does not build."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from containerkit.errors import ContainerKitError
+from containerkit.tools.analyze import analyze_repo
+from containerkit.tools.dockerfile import generate_dockerfile, load_catalog
+from containerkit.tools.dockerfile.catalog import image_probe
+from containerkit.tools.engine import BuildRequest, base_images_of, build_image, image_exists
+from tests.conftest import free_port
+
+pytestmark = pytest.mark.integration
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "apps"
+BUILDABLE = {"python", "node", "static"}
+UNREACHABLE = {
+    "go": "the Go module proxy and the golang/distroless base images are not reachable here",
+    "java": "Maven Central / the Gradle plugin portal and the eclipse-temurin images are not reachable here",
+    "dotnet": "NuGet and the mcr.microsoft.com/dotnet images are not reachable here",
+    "rust": "crates.io and the rust base image are not reachable here",
+    "ruby": "RubyGems and the ruby base image are not reachable here",
+    "php": "Packagist and the php/composer base images are not reachable here",
+    "elixir": "Hex and the elixir base image are not reachable here",
+    "deno": "the denoland/deno base image is not reachable here (and deno.land/jsr only through npm)",
+}
+_PROBE_DEADLINE_S = 90
+
+
+def _expected(d: Path) -> dict[str, Any]:
+    f = d / "expected.json"
+    if not f.is_file():
+        return {}
+    data = json.loads(f.read_text("utf-8"))
+    return data if isinstance(data, dict) else {}
+
+
+def _expected_module(exp: dict[str, Any]) -> dict[str, Any]:
+    mods = exp.get("modules")
+    if isinstance(mods, list) and mods and isinstance(mods[0], dict):
+        return mods[0]
+    return exp
+
+
+def _language(d: Path) -> str | None:
+    exp = _expected_module(_expected(d))
+    if isinstance(exp.get("language"), str):
+        return str(exp["language"])
+    try:
+        return analyze_repo(d).primary().language
+    except (ContainerKitError, IndexError):
+        return None
+
+
+def _probe_path(d: Path) -> str:
+    exp = _expected(d)
+    path = exp.get("probe_path") or _expected_module(exp).get("probe_path") or "/"
+    return str(path)
+
+
+def _fixtures() -> list[tuple[str, str | None]]:
+    if not FIXTURES.is_dir():
+        return []
+    return [(d.name, _language(d)) for d in sorted(FIXTURES.iterdir()) if d.is_dir()]
+
+
+ALL = _fixtures()
+BUILD = [name for name, lang in ALL if lang in BUILDABLE]
+STATIC_ONLY = [name for name, lang in ALL if lang not in BUILDABLE]
+
+
+def _hadolint_errors(content: str) -> list[dict[str, Any]]:
+    exe = shutil.which("hadolint") or str(Path(sys.executable).parent / "hadolint")
+    out = subprocess.run([exe, "--format", "json", "-"], input=content, capture_output=True, text=True, check=False)
+    return [f for f in json.loads(out.stdout) if f.get("level") == "error"]
+
+
+def _copy(name: str, tmp_path: Path) -> Path:
+    dst = tmp_path / name
+    shutil.copytree(
+        FIXTURES / name,
+        dst,
+        ignore=shutil.ignore_patterns("node_modules", "Dockerfile", ".dockerignore", "expected.json"),
+    )
+    return dst
+
+
+def _wait_for_http(url: str, container: Any) -> tuple[int, str]:
+    deadline = time.monotonic() + _PROBE_DEADLINE_S
+    last = "no answer"
+    while time.monotonic() < deadline:
+        container.reload()
+        if container.status in ("exited", "dead"):
+            logs = container.logs(tail=40).decode("utf-8", "replace")
+            pytest.fail(f"container exited ({container.attrs['State'].get('ExitCode')}) before answering:\n{logs}")
+        try:
+            with urllib.request.urlopen(url, timeout=3) as resp:
+                return int(resp.status), resp.read(2000).decode("utf-8", "replace")
+        except urllib.error.HTTPError as exc:
+            last = f"HTTP {exc.code}"
+            if exc.code < 500:
+                return exc.code, ""
+        except OSError as exc:
+            last = str(exc)
+        time.sleep(1)
+    logs = container.logs(tail=40).decode("utf-8", "replace")
+    pytest.fail(f"{url} did not answer within {_PROBE_DEADLINE_S}s ({last}); container log:\n{logs}")
+
+
+@pytest.mark.parametrize("name", BUILD)
+def test_fixture_builds_runs_and_answers_http(name: str, tmp_path: Path, docker_client, registry, containers) -> None:  # type: ignore[no-untyped-def]
+    app = _copy(name, tmp_path)
+    module = analyze_repo(app).primary()
+    gen = generate_dockerfile(module, load_catalog(), probe=image_probe(docker_client, registry))
+    assert _hadolint_errors(gen.content) == [], gen.content
+    missing = [img for img in base_images_of(gen.content) if not image_exists(docker_client, img)]
+    if missing:
+        pytest.skip(f"base image {missing[0]} is not available on this machine and cannot be pulled here")
+    (app / "Dockerfile").write_text(gen.content)
+    (app / ".dockerignore").write_text(gen.dockerignore)
+    tag = f"ck-fixture-{name}:{uuid.uuid4().hex[:8]}"
+    try:
+        build_image(
+            BuildRequest(context=app, dockerfile=app / "Dockerfile", tags=[tag], pull_policy="never"),
+            docker_client=docker_client,
+        )
+        port = free_port()
+        cname = f"ck-fixture-{name}-{uuid.uuid4().hex[:6]}"
+        containers.append(cname)
+        container = docker_client.containers.run(
+            tag, detach=True, name=cname, network_mode="host", environment={"PORT": str(port)}
+        )
+        assert container.attrs["Config"]["User"] == f"{gen.user_uid}:{gen.user_uid}"
+        status, _ = _wait_for_http(f"http://127.0.0.1:{port}{_probe_path(app.parent / name)}", container)
+        assert status == 200
+    finally:
+        for cname in list(containers):
+            with contextlib.suppress(Exception):  # already gone
+                docker_client.containers.get(cname).remove(force=True)
+        if image_exists(docker_client, tag):
+            docker_client.images.remove(tag, force=True)
+
+
+@pytest.mark.parametrize("name", STATIC_ONLY)
+def test_fixture_that_cannot_build_here_gets_a_clean_dockerfile(name: str) -> None:
+    try:
+        module = analyze_repo(FIXTURES / name).primary()
+    except ContainerKitError as exc:
+        pytest.skip(f"analysis does not cover this fixture yet: {exc}")
+    if module.language not in UNREACHABLE:
+        pytest.skip(f"language {module.language!r} of {name} has no generator")
+    gen = generate_dockerfile(module, load_catalog())
+    text = gen.content
+    assert _hadolint_errors(text) == [], text
+    final = text.split("\nFROM ")[-1]
+    assert "USER " in final and "USER root" not in final.splitlines()[-8:]
+    assert "EXPOSE " in final
+    if "AS build" in text:
+        assert "COPY --from=build" in final
+    print(f"{name}: not built: {UNREACHABLE[module.language]}")
