@@ -1,0 +1,498 @@
+"""Read an image's filesystem from its layers without running it (SBOM, secrets scanning).
+
+The image is saved once to a temporary archive on disk (``docker save`` layout or OCI layout);
+layers are read in place by offset, so a 200 MB layer costs disk, not memory. Every layer's
+entries are visible, whiteouts included, so files deleted by a later layer can still be scanned;
+the merged view (what a container would see) applies whiteouts and opaque directories.
+
+Typical use::
+
+    with open_image(docker_client, "shop/api:1.2") as fs:
+        for layer in fs.layers:
+            for entry in fs.iter_entries(layer.index):
+                ...
+        text = fs.read_file("/etc/os-release")
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import posixpath
+import shutil
+import tarfile
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any, ClassVar, Literal
+
+from pydantic import BaseModel
+
+from containerkit.errors import ContainerKitError, DockerUnavailable
+
+__all__ = [
+    "DEFAULT_MAX_READ",
+    "EntryKind",
+    "FileTooLarge",
+    "ImageArchiveInvalid",
+    "ImageFS",
+    "ImageFileNotFound",
+    "ImageNotFound",
+    "LayerEntry",
+    "LayerInfo",
+    "open_image",
+]
+
+DEFAULT_MAX_READ = 16 * 1024 * 1024
+_CHUNK = 1024 * 1024
+_WH_PREFIX = ".wh."
+_WH_OPAQUE = ".wh..wh..opq"
+
+EntryKind = Literal["file", "dir", "symlink", "hardlink", "whiteout", "opaque", "other"]
+
+
+class ImageNotFound(ContainerKitError):
+    code: ClassVar[str] = "CK240"
+    exit_code: ClassVar[int] = 2
+    default_hint: ClassVar[str] = "Check the name with `docker images`; build or load the image first."
+
+
+class ImageArchiveInvalid(ContainerKitError):
+    code: ClassVar[str] = "CK241"
+    default_hint: ClassVar[str] = (
+        "The image archive could not be read (truncated save, unknown layout or layer compression); "
+        "save it again with `docker save`."
+    )
+
+
+class FileTooLarge(ContainerKitError):
+    code: ClassVar[str] = "CK242"
+    default_hint: ClassVar[str] = "Read it as a stream with ImageFS.open_entry() or raise max_bytes."
+
+
+class ImageFileNotFound(ContainerKitError):
+    code: ClassVar[str] = "CK243"
+    exit_code: ClassVar[int] = 2
+    default_hint: ClassVar[str] = "The path does not exist in the image's merged filesystem."
+
+
+class LayerInfo(BaseModel):
+    """One filesystem layer, bottom first; ``created_by`` is the Dockerfile step that made it."""
+
+    index: int
+    diff_id: str
+    created_by: str = ""
+    size: int = 0
+
+
+class LayerEntry(BaseModel):
+    """One tar entry of one layer. ``path`` is absolute and normalised ("/usr/bin/env").
+
+    For a whiteout, ``path`` is the path it deletes; for an opaque marker, the directory whose
+    lower content it hides.
+    """
+
+    layer: int
+    path: str
+    kind: EntryKind
+    size: int = 0
+    mode: int = 0
+    link_target: str = ""
+    # where the content lives in the layer's backing file (internal; hardlinks resolved)
+    data_offset: int = -1
+
+    @property
+    def is_executable(self) -> bool:
+        return self.kind == "file" and bool(self.mode & 0o111)
+
+
+class _LayerSource(BaseModel):
+    path: Path
+    offset: int
+    size: int
+
+
+class _Window(io.RawIOBase):
+    """A read-only, seekable view of ``size`` bytes at ``offset`` of a file: no copy in memory."""
+
+    def __init__(self, path: Path, offset: int, size: int) -> None:
+        super().__init__()
+        self._fh = open(path, "rb")  # noqa: SIM115 - closed with the window
+        self._offset = offset
+        self._size = size
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, pos: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        self._pos = max(0, base + pos)
+        return self._pos
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        n = min(len(view), self._size - self._pos)
+        if n <= 0:
+            return 0
+        self._fh.seek(self._offset + self._pos)
+        got = self._fh.readinto(view[:n])
+        self._pos += got
+        return got
+
+    def close(self) -> None:
+        if not self.closed:
+            self._fh.close()
+        super().close()
+
+
+def _norm(name: str) -> str:
+    return posixpath.normpath("/" + name.lstrip("/"))
+
+
+class ImageFS:
+    """An image's layers, read from a saved archive. Use as a context manager (temp files)."""
+
+    def __init__(self, archive: Path, *, workdir: Path | None = None, owns_archive: bool = False) -> None:
+        self._archive = archive
+        self._owns_archive = owns_archive
+        self._tmp = Path(tempfile.mkdtemp(prefix="ck-imagefs-", dir=workdir))
+        self._sources: list[_LayerSource] = []
+        self._entries: list[list[LayerEntry]] = []
+        self._merged: dict[str, LayerEntry] | None = None
+        self._history: dict[str, list[LayerEntry]] | None = None
+        self.config: dict[str, Any] = {}
+        self.image_id = ""
+        self.layers: list[LayerInfo] = []
+        try:
+            self._load()
+        except BaseException:
+            self.close()
+            raise
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    @classmethod
+    def from_archive(cls, path: Path, *, workdir: Path | None = None) -> ImageFS:
+        """Open a ``docker save`` or OCI-layout tar already on disk."""
+        if not path.is_file():
+            raise ImageArchiveInvalid(f"no image archive at {path}")
+        return cls(path, workdir=workdir)
+
+    def close(self) -> None:
+        shutil.rmtree(self._tmp, ignore_errors=True)
+        if self._owns_archive:
+            self._archive.unlink(missing_ok=True)
+
+    def __enter__(self) -> ImageFS:
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    # -- reading the archive -----------------------------------------------------------------
+
+    def _load(self) -> None:
+        try:
+            with tarfile.open(self._archive, mode="r:") as outer:
+                members = {_norm(m.name).lstrip("/"): m for m in outer.getmembers()}
+                config, layer_names = self._read_manifest(outer, members)
+                self.config = config
+                diff_ids: list[str] = list((config.get("rootfs") or {}).get("diff_ids") or [])
+                created = [
+                    str(h.get("created_by", ""))
+                    for h in (config.get("history") or [])
+                    if isinstance(h, dict) and not h.get("empty_layer")
+                ]
+                for i, name in enumerate(layer_names):
+                    member = members.get(_norm(name).lstrip("/"))
+                    if member is None or not member.isfile():
+                        raise ImageArchiveInvalid(
+                            f"layer {name} listed in the manifest is missing from {self._archive}"
+                        )
+                    src = self._layer_source(outer, member, i)
+                    self._sources.append(src)
+                    self.layers.append(
+                        LayerInfo(
+                            index=i,
+                            diff_id=diff_ids[i] if i < len(diff_ids) else "",
+                            created_by=created[i] if i < len(created) else "",
+                            size=src.size,
+                        )
+                    )
+        except (tarfile.TarError, EOFError, OSError, gzip.BadGzipFile, json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ImageArchiveInvalid(f"cannot read image archive {self._archive}: {exc}") from None
+        for i in range(len(self._sources)):
+            self._entries.append(self._scan_layer(i))
+
+    @staticmethod
+    def _json(outer: tarfile.TarFile, member: tarfile.TarInfo | None, what: str) -> Any:
+        if member is None:
+            raise ImageArchiveInvalid(f"the image archive has no {what}")
+        fh = outer.extractfile(member)
+        if fh is None:
+            raise ImageArchiveInvalid(f"the image archive's {what} is not a file")
+        with fh:
+            return json.loads(fh.read(DEFAULT_MAX_READ))
+
+    def _read_manifest(
+        self, outer: tarfile.TarFile, members: dict[str, tarfile.TarInfo]
+    ) -> tuple[dict[str, Any], list[str]]:
+        if "manifest.json" in members:
+            manifest = self._json(outer, members["manifest.json"], "manifest.json")
+            if not isinstance(manifest, list) or not manifest or not isinstance(manifest[0], dict):
+                raise ImageArchiveInvalid("manifest.json of the image archive is not a list of images")
+            entry = manifest[0]
+            config = self._config(outer, members.get(_norm(str(entry.get("Config", ""))).lstrip("/")))
+            return config, [str(x) for x in entry.get("Layers") or []]
+        if "index.json" in members:  # OCI layout
+            doc = self._json(outer, members["index.json"], "index.json")
+            for _ in range(4):  # follow nested indexes to the first image manifest
+                manifests = doc.get("manifests") or []
+                if not manifests:
+                    break
+                chosen = next(
+                    (m for m in manifests if (m.get("platform") or {}).get("architecture") in (None, "amd64")),
+                    manifests[0],
+                )
+                doc = self._json(outer, members.get(self._blob(chosen)), f"blob {chosen.get('digest')}")
+                if "layers" in doc:
+                    config = self._config(outer, members.get(self._blob(doc.get("config") or {})))
+                    return config, [self._blob(layer) for layer in doc["layers"]]
+            raise ImageArchiveInvalid("the OCI index of the image archive names no image manifest")
+        raise ImageArchiveInvalid("the image archive has neither manifest.json nor index.json")
+
+    def _config(self, outer: tarfile.TarFile, member: tarfile.TarInfo | None) -> dict[str, Any]:
+        """The image config; its sha256 is the image id the engine shows."""
+        fh = outer.extractfile(member) if member is not None else None
+        if fh is None:
+            raise ImageArchiveInvalid("the image archive has no image config")
+        with fh:
+            raw = fh.read(DEFAULT_MAX_READ)
+        self.image_id = "sha256:" + hashlib.sha256(raw).hexdigest()
+        config = json.loads(raw)
+        if not isinstance(config, dict):
+            raise ImageArchiveInvalid("the image config is not a JSON object")
+        return config
+
+    @staticmethod
+    def _blob(desc: dict[str, Any]) -> str:
+        algo, _, hexd = str(desc.get("digest", "")).partition(":")
+        return f"blobs/{algo}/{hexd}"
+
+    def _layer_source(self, outer: tarfile.TarFile, member: tarfile.TarInfo, index: int) -> _LayerSource:
+        """Uncompressed layers are read in place; compressed ones are inflated to a temp file once."""
+        with open(self._archive, "rb") as fh:
+            fh.seek(member.offset_data)
+            magic = fh.read(4)
+        if magic[:2] == b"\x1f\x8b":
+            target = self._tmp / f"layer-{index}.tar"
+            src = outer.extractfile(member)
+            assert src is not None
+            with src, gzip.GzipFile(fileobj=src) as gz, open(target, "wb") as out:
+                shutil.copyfileobj(gz, out, _CHUNK)
+            return _LayerSource(path=target, offset=0, size=target.stat().st_size)
+        if magic == b"\x28\xb5\x2f\xfd":
+            raise ImageArchiveInvalid(f"layer {member.name} is zstd-compressed, which is not supported")
+        return _LayerSource(path=self._archive, offset=member.offset_data, size=member.size)
+
+    def _scan_layer(self, index: int) -> list[LayerEntry]:
+        src = self._sources[index]
+        out: list[LayerEntry] = []
+        by_name: dict[str, LayerEntry] = {}
+        try:
+            with _Window(src.path, src.offset, src.size) as win, tarfile.open(fileobj=win, mode="r:") as tar:
+                for info in tar:
+                    path = _norm(info.name)
+                    base = posixpath.basename(path)
+                    parent = posixpath.dirname(path)
+                    if base == _WH_OPAQUE:
+                        entry = LayerEntry(layer=index, path=parent, kind="opaque")
+                    elif base.startswith(_WH_PREFIX):
+                        entry = LayerEntry(
+                            layer=index, path=posixpath.join(parent, base[len(_WH_PREFIX) :]), kind="whiteout"
+                        )
+                    elif info.isreg():
+                        entry = LayerEntry(
+                            layer=index,
+                            path=path,
+                            kind="file",
+                            size=info.size,
+                            mode=info.mode,
+                            data_offset=info.offset_data,
+                        )
+                    elif info.isdir():
+                        entry = LayerEntry(layer=index, path=path, kind="dir", mode=info.mode)
+                    elif info.issym():
+                        entry = LayerEntry(
+                            layer=index, path=path, kind="symlink", link_target=info.linkname, mode=info.mode
+                        )
+                    elif info.islnk():
+                        target = by_name.get(_norm(info.linkname))
+                        entry = LayerEntry(
+                            layer=index,
+                            path=path,
+                            kind="hardlink",
+                            link_target=_norm(info.linkname),
+                            size=target.size if target else 0,
+                            mode=info.mode,
+                            data_offset=target.data_offset if target else -1,
+                        )
+                    else:
+                        entry = LayerEntry(layer=index, path=path, kind="other", mode=info.mode)
+                    by_name[path] = entry
+                    out.append(entry)
+        except (tarfile.TarError, EOFError, OSError) as exc:
+            raise ImageArchiveInvalid(
+                f"layer {index} ({self.layers[index].diff_id}) is not a readable tar: {exc}"
+            ) from None
+        return out
+
+    # -- public reading API ------------------------------------------------------------------
+
+    def iter_entries(self, layer: int) -> Iterator[LayerEntry]:
+        """Entries of one layer in archive order, whiteouts and opaque markers included."""
+        return iter(self._entries[layer])
+
+    def merged(self) -> dict[str, LayerEntry]:
+        """The filesystem a container would see: path -> the entry of the topmost layer providing it."""
+        if self._merged is None:
+            view: dict[str, LayerEntry] = {}
+            for entries in self._entries:
+                hidden = {e.path for e in entries if e.kind == "whiteout"}
+                opaque = {e.path for e in entries if e.kind == "opaque"}
+                if hidden or opaque:
+                    view = {p: e for p, e in view.items() if not _covered(p, hidden, opaque)}
+                for e in entries:
+                    if e.kind not in ("whiteout", "opaque"):
+                        view[e.path] = e
+            self._merged = view
+        return self._merged
+
+    def history(self, path: str) -> list[LayerEntry]:
+        """Every layer's entry for exactly ``path``, bottom first, whiteouts included."""
+        if self._history is None:
+            idx: dict[str, list[LayerEntry]] = {}
+            for entries in self._entries:
+                for e in entries:
+                    idx.setdefault(e.path, []).append(e)
+            self._history = idx
+        return list(self._history.get(_norm(path), []))
+
+    def entry(self, path: str, *, follow_symlinks: bool = True) -> LayerEntry:
+        """The merged-view entry at ``path`` (symlinks followed, at most 40 hops)."""
+        view = self.merged()
+        cur = _norm(path)
+        for _ in range(40):
+            e = view.get(cur)
+            if e is None:
+                e = self._resolve_parents(cur, view)
+            if e is None:
+                raise ImageFileNotFound(f"{path} does not exist in the image")
+            if e.kind != "symlink" or not follow_symlinks:
+                return e
+            cur = _norm(posixpath.join(posixpath.dirname(e.path), e.link_target))
+        raise ImageFileNotFound(f"{path}: too many levels of symbolic links")
+
+    @staticmethod
+    def _resolve_parents(path: str, view: dict[str, LayerEntry]) -> LayerEntry | None:
+        """Resolve a symlinked directory in the middle of ``path`` (e.g. /lib -> usr/lib)."""
+        parts = path.strip("/").split("/")
+        for i in range(len(parts) - 1, 0, -1):
+            head = "/" + "/".join(parts[:i])
+            e = view.get(head)
+            if e is not None and e.kind == "symlink":
+                target = _norm(posixpath.join(posixpath.dirname(head), e.link_target))
+                return view.get(_norm(target + "/" + "/".join(parts[i:])))
+        return None
+
+    def exists(self, path: str) -> bool:
+        try:
+            self.entry(path)
+        except ImageFileNotFound:
+            return False
+        return True
+
+    def open_entry(self, entry: LayerEntry) -> IO[bytes]:
+        """A seekable stream over a file entry's content (any layer, deleted or not); close it."""
+        if entry.kind not in ("file", "hardlink") or entry.data_offset < 0:
+            raise ImageFileNotFound(f"{entry.path} in layer {entry.layer} is not a regular file")
+        src = self._sources[entry.layer]
+        return io.BufferedReader(_Window(src.path, src.offset + entry.data_offset, entry.size), _CHUNK)
+
+    def read_entry(self, entry: LayerEntry, *, max_bytes: int = DEFAULT_MAX_READ) -> bytes:
+        """The whole content of an entry; FileTooLarge past ``max_bytes`` so nothing huge lands in memory."""
+        if entry.size > max_bytes:
+            raise FileTooLarge(
+                f"{entry.path} in layer {entry.layer} is {entry.size} bytes, over the {max_bytes}-byte limit"
+            )
+        with self.open_entry(entry) as fh:
+            return fh.read(entry.size)
+
+    def read_head(self, entry: LayerEntry, n: int) -> bytes:
+        """The first ``n`` bytes of an entry (magic numbers, headers)."""
+        with self.open_entry(entry) as fh:
+            return fh.read(min(n, entry.size))
+
+    def read_file(self, path: str, *, max_bytes: int = DEFAULT_MAX_READ) -> bytes:
+        """Content of ``path`` in the merged view (symlinks followed), bounded by ``max_bytes``."""
+        return self.read_entry(self.entry(path), max_bytes=max_bytes)
+
+    def find(self, predicate: Callable[[LayerEntry], bool]) -> Iterator[LayerEntry]:
+        """Merged-view regular files for which ``predicate`` holds, in path order."""
+        for path in sorted(self.merged()):
+            e = self.merged()[path]
+            if e.kind in ("file", "hardlink") and predicate(e):
+                yield e
+
+
+def _covered(path: str, hidden: set[str], opaque: set[str]) -> bool:
+    """Whether a lower-layer path is removed by a whiteout (itself or an ancestor) or an opaque dir."""
+    cur = path
+    while True:
+        if cur in hidden:
+            return True
+        parent = posixpath.dirname(cur)
+        if parent in opaque:
+            return True
+        if parent == cur:
+            return False
+        cur = parent
+
+
+def open_image(docker_client: Any, image_ref: str, *, workdir: Path | None = None) -> ImageFS:
+    """Save ``image_ref`` from the engine to a temp archive (streamed, never whole in memory) and open it."""
+    import docker.errors
+
+    try:
+        image = docker_client.images.get(image_ref)
+    except docker.errors.ImageNotFound:
+        raise ImageNotFound(f"image {image_ref!r} is not in the local engine") from None
+    except docker.errors.APIError as exc:
+        if getattr(exc, "status_code", None) in (400, 404):
+            raise ImageNotFound(f"image {image_ref!r} is not in the local engine ({exc.explanation})") from None
+        raise DockerUnavailable(f"the engine failed to look up {image_ref!r}: {exc}") from None
+    except (docker.errors.DockerException, OSError) as exc:
+        raise DockerUnavailable(f"no Docker engine answers: {exc}") from None
+    fd, name = tempfile.mkstemp(prefix="ck-image-", suffix=".tar", dir=workdir)
+    archive = Path(name)
+    try:
+        with open(fd, "wb") as out:
+            for chunk in image.save(chunk_size=4 * _CHUNK, named=False):
+                out.write(chunk)
+    except (docker.errors.DockerException, OSError) as exc:
+        archive.unlink(missing_ok=True)
+        raise DockerUnavailable(f"the engine failed to export {image_ref!r}: {exc}") from None
+    except BaseException:
+        archive.unlink(missing_ok=True)
+        raise
+    return ImageFS(archive, workdir=workdir, owns_archive=True)

@@ -1,0 +1,224 @@
+"""The local advisory database: OSV records in SQLite, indexed by (ecosystem, package name).
+
+Imports are all-or-nothing: one invalid record rolls the whole import back and names its file.
+``update`` downloads OSV's per-ecosystem zip exports when the machine is online.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from containerkit.tools.sbom import pypi_normalize
+from containerkit.tools.vulns._versions import base_ecosystem
+from containerkit.tools.vulns.errors import UnknownEcosystem, VulnDbError, VulnDbUpdateFailed
+from containerkit.tools.vulns.osv import OsvAffected, OsvRecord, iter_osv_records
+
+__all__ = ["ECOSYSTEMS", "OSV_EXPORT_URL", "DbInfo", "ImportResult", "VulnDB", "normalize_name"]
+
+OSV_EXPORT_URL = "https://osv-vulnerabilities.storage.googleapis.com"
+ECOSYSTEMS = ("PyPI", "npm", "Go", "Maven", "crates.io", "RubyGems", "Packagist", "Debian", "Alpine")
+_SCHEMA_VERSION = "1"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS advisories (
+    id TEXT PRIMARY KEY, modified TEXT NOT NULL, withdrawn TEXT, source TEXT NOT NULL, record TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS affected (
+    advisory_id TEXT NOT NULL, ecosystem TEXT NOT NULL, base TEXT NOT NULL, name TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS affected_pkg ON affected (base, name);
+CREATE INDEX IF NOT EXISTS affected_adv ON affected (advisory_id);
+"""
+
+
+def normalize_name(ecosystem: str, name: str) -> str:
+    """The key names are compared on: PEP 503 for PyPI, lower case for Packagist, else as given."""
+    base = base_ecosystem(ecosystem)
+    if base == "PyPI":
+        return pypi_normalize(name)
+    if base == "Packagist":
+        return name.lower()
+    return name
+
+
+class ImportResult(BaseModel):
+    records: int = 0
+    sources: int = 0
+    skipped_withdrawn: int = 0
+    duration_s: float = 0.0
+
+
+class DbInfo(BaseModel):
+    path: str
+    advisories: int
+    ecosystems: dict[str, int] = Field(default_factory=dict)
+    last_import: str = ""
+    last_update: str = ""
+
+
+class VulnDB:
+    """SQLite store of OSV advisories at ``path`` (created on first write)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    @contextmanager
+    def _connect(self, *, write: bool = False) -> Iterator[sqlite3.Connection]:
+        if not write and not self.path.exists():
+            raise VulnDbError(
+                f"no vulnerability database at {self.path}",
+                hint="Import advisories first: `containerkit db import PATH` (OSV JSON files or a zip export).",
+            )
+        try:
+            if write:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=30)
+            try:
+                conn.executescript(_SCHEMA)
+                yield conn
+            finally:
+                conn.close()
+        except sqlite3.DatabaseError as exc:
+            raise VulnDbError(f"cannot use the vulnerability database {self.path}: {exc}") from None
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def import_path(self, path: Path) -> ImportResult:
+        """Import OSV JSON files, zip exports or folders of them; all or nothing."""
+        started = time.perf_counter()
+        result = ImportResult()
+        sources: set[str] = set()
+        with self._connect(write=True) as conn:
+            try:
+                conn.execute("BEGIN")
+                for source, rec in iter_osv_records(Path(path)):
+                    sources.add(source.split("!", 1)[0])
+                    self._store(conn, rec, source)
+                    result.records += 1
+                    result.skipped_withdrawn += rec.withdrawn is not None
+                self._set_meta(conn, "last_import", _now())
+                self._set_meta(conn, "schema", _SCHEMA_VERSION)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.rollback()
+                raise
+        result.sources = len(sources)
+        result.duration_s = round(time.perf_counter() - started, 3)
+        return result
+
+    @staticmethod
+    def _store(conn: sqlite3.Connection, rec: OsvRecord, source: str) -> None:
+        conn.execute("DELETE FROM affected WHERE advisory_id = ?", (rec.id,))
+        conn.execute(
+            "INSERT OR REPLACE INTO advisories (id, modified, withdrawn, source, record) VALUES (?, ?, ?, ?, ?)",
+            (rec.id, rec.modified, rec.withdrawn, source, rec.model_dump_json(exclude_defaults=True)),
+        )
+        seen: set[tuple[str, str]] = set()
+        for aff in rec.affected:
+            if aff.package is None:
+                continue
+            key = (aff.package.ecosystem, normalize_name(aff.package.ecosystem, aff.package.name))
+            if key in seen:
+                continue
+            seen.add(key)
+            conn.execute(
+                "INSERT INTO affected (advisory_id, ecosystem, base, name) VALUES (?, ?, ?, ?)",
+                (rec.id, key[0], base_ecosystem(key[0]), key[1]),
+            )
+
+    @staticmethod
+    def _set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
+        conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def update(
+        self, ecosystems: Iterable[str] = ECOSYSTEMS, *, base_url: str = OSV_EXPORT_URL, timeout: float = 30.0
+    ) -> ImportResult:
+        """Download ``{base_url}/{ecosystem}/all.zip`` for each ecosystem and import it."""
+        wanted = list(ecosystems)
+        for eco in wanted:
+            if base_ecosystem(eco) not in ECOSYSTEMS:
+                raise UnknownEcosystem(f"unknown OSV ecosystem {eco!r}")
+        total = ImportResult()
+        started = time.perf_counter()
+        with tempfile.TemporaryDirectory(prefix="ck-osv-") as tmp:
+            for eco in wanted:
+                url = f"{base_url.rstrip('/')}/{urllib.parse.quote(eco)}/all.zip"
+                target = Path(tmp) / f"{base_ecosystem(eco)}.zip"
+                try:
+                    with urllib.request.urlopen(url, timeout=timeout) as resp, open(target, "wb") as out:
+                        while chunk := resp.read(1 << 20):
+                            out.write(chunk)
+                except (urllib.error.URLError, OSError, TimeoutError) as exc:
+                    reason = getattr(exc, "reason", None) or exc
+                    raise VulnDbUpdateFailed(f"cannot download the OSV export {url}: {reason}") from None
+                got = self.import_path(target)
+                total.records += got.records
+                total.sources += got.sources
+                total.skipped_withdrawn += got.skipped_withdrawn
+        with self._connect(write=True) as conn:
+            self._set_meta(conn, "last_update", _now())
+            conn.commit()
+        total.duration_s = round(time.perf_counter() - started, 3)
+        return total
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def info(self) -> DbInfo:
+        with self._connect() as conn:
+            count = conn.execute("SELECT COUNT(*) FROM advisories").fetchone()[0]
+            ecos = dict(
+                conn.execute(
+                    "SELECT ecosystem, COUNT(DISTINCT advisory_id) FROM affected GROUP BY ecosystem ORDER BY ecosystem"
+                ).fetchall()
+            )
+            meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        return DbInfo(
+            path=str(self.path),
+            advisories=int(count),
+            ecosystems={str(k): int(v) for k, v in ecos.items()},
+            last_import=meta.get("last_import", ""),
+            last_update=meta.get("last_update", ""),
+        )
+
+    def advisories_for(self, ecosystem: str, name: str) -> list[tuple[OsvRecord, list[OsvAffected]]]:
+        """Live advisories naming the package, each with its ``affected`` entries for it.
+
+        An advisory for "Debian:12" applies to ecosystem "Debian:12" only; one for plain "Debian" to all.
+        """
+        base = base_ecosystem(ecosystem)
+        key = normalize_name(ecosystem, name)
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT DISTINCT a.record FROM affected f JOIN advisories a ON a.id = f.advisory_id "
+                "WHERE f.base = ? AND f.name = ? AND a.withdrawn IS NULL AND (f.ecosystem = ? OR f.ecosystem = ?)",
+                (base, key, ecosystem, base),
+            ).fetchall()
+        out: list[tuple[OsvRecord, list[OsvAffected]]] = []
+        for (raw,) in rows:
+            rec = OsvRecord.model_validate(json.loads(raw))
+            affs = [
+                a
+                for a in rec.affected
+                if a.package is not None
+                and a.package.ecosystem in (ecosystem, base)
+                and normalize_name(ecosystem, a.package.name) == key
+            ]
+            if affs:
+                out.append((rec, affs))
+        return out
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
