@@ -58,6 +58,7 @@ class RunOptions(BaseModel):
     manifests_dir: str | None = None
     namespace: str | None = None
     max_fix_attempts: int = Field(default=2, ge=0, le=10)
+    no_cache: bool = Field(default=False, description="Build without the layer cache.")
     module: str | None = Field(default=None, description="Module path for monorepos; default: the primary one.")
 
 

@@ -26,6 +26,7 @@ def buildsec(state: Session, deps: Deps, sink: ProgressSink) -> dict[str, Any]:
             dockerfile=Path(state.dockerfile.path),
             tags=[ref],
             pull_policy=deps.settings.pull_policy,
+            nocache=state.options.no_cache,
             labels={
                 "io.containerkit.session": state.session_id,
                 "org.opencontainers.image.title": module.name,

@@ -114,6 +114,7 @@ def run_cmd(
     max_fix_attempts: int = typer.Option(
         2, "--max-fix-attempts", min=0, max=10, help="Dockerfile fixes after a failed build."
     ),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Build without the layer cache."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show the build log."),
 ) -> None:
@@ -128,6 +129,7 @@ def run_cmd(
         manifests_dir=str(out.absolute()) if out else None,
         namespace=namespace,
         max_fix_attempts=max_fix_attempts,
+        no_cache=no_cache,
     )
     with ProgressRenderer(env.err, verbose=verbose) as render:
         session = run_session(path, options, settings=env.settings, deps=_deps(), on_event=render)
