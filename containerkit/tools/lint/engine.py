@@ -23,7 +23,7 @@ for _rule in RULES:
 def read_dockerfile(path: Path) -> str:
     """The text of a Dockerfile on disk; typed errors for missing, binary or undecodable files."""
     if not path.exists():
-        raise PathNotFound(f"no such Dockerfile: {path}", path=str(path))
+        raise PathNotFound(f"no such Dockerfile: {path}", path=str(path), hint="Check the path to the Dockerfile.")
     if path.is_dir():
         inner = path / "Dockerfile"
         if not inner.is_file():
