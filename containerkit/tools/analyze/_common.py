@@ -224,10 +224,12 @@ class ModuleDir:
         base_confidence: float = 0.5,
     ) -> ModuleAnalysis:
         """Fill what every ecosystem fills the same way: port, health path, Dockerfile, confidence."""
+        if m.is_library:
+            self.say(m.dependency_files[0] if m.dependency_files else ".", "nothing to start: a library")
         exposed, health = self.dockerfile_hints()
         if self.has("Dockerfile"):
             m.existing_dockerfile = self.repo_path("Dockerfile")
-        if m.port is None:
+        if m.port is None and not m.is_library:
             m.port = self.find_port(sources) or exposed or default_port
         m.health_path = m.health_path or self.find_health(sources) or health
         score = base_confidence

@@ -23,6 +23,7 @@ MARKERS = (
     "environment.yaml",
     "manage.py",
 )
+_DEP_FILES = ("requirements.txt", "pyproject.toml", "setup.py", "setup.cfg", "Pipfile", "environment.yml")
 _FRAMEWORKS = ("django", "fastapi", "flask", "streamlit")
 _FRAMEWORK_PORTS = {"django": 8000, "flask": 5000, "fastapi": 8000, "streamlit": 8501}
 _ENTRY_CANDIDATES = ("app.py", "main.py", "server.py", "wsgi.py", "asgi.py", "run.py", "api.py", "streamlit_app.py")
@@ -215,8 +216,9 @@ def detect_python(d: ModuleDir) -> Found | None:
     framework = next((f for f in _FRAMEWORKS if f in depset), None)
     if framework is None and d.has("manage.py"):
         framework = "django"
+    manifest = next((f for f in (*_DEP_FILES, "manage.py") if d.has(f)), "manage.py")
     if framework:
-        d.say("manage.py" if framework == "django" and not depset else "dependencies", f"uses {framework}")
+        d.say(manifest if depset else "manage.py", f"uses {framework}")
     entry, candidates = _entrypoint(d, framework)
     if len(candidates) > 1:
         d.say(entry or "", f"chosen over {', '.join(c for c in candidates if c != entry)}")
@@ -233,12 +235,8 @@ def detect_python(d: ModuleDir) -> Found | None:
         if dep in _SYSTEM:
             runtime.update(_SYSTEM[dep][0])
             build.update(_SYSTEM[dep][1])
-            d.say("dependencies", f"{dep} needs {' '.join(sorted(_SYSTEM[dep][0] + _SYSTEM[dep][1]))}")
-    dep_files = [
-        f
-        for f in ("requirements.txt", "pyproject.toml", "setup.py", "setup.cfg", "Pipfile", "environment.yml")
-        if d.has(f)
-    ]
+            d.say(manifest, f"{dep} needs {' '.join(sorted(_SYSTEM[dep][0] + _SYSTEM[dep][1]))}")
+    dep_files = [f for f in _DEP_FILES if d.has(f)]
     dep_files += [lockfile] if lockfile and lockfile not in dep_files else []
     project = pyproject.get("project") or {}
     name = project.get("name") or ((pyproject.get("tool") or {}).get("poetry") or {}).get("name") or d.name
