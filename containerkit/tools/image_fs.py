@@ -242,7 +242,7 @@ class ImageFS:
         if fh is None:
             raise ImageArchiveInvalid(f"the image archive's {what} is not a file")
         with fh:
-            return json.loads(fh.read(DEFAULT_MAX_READ))
+            return json.loads(fh.read(min(member.size, DEFAULT_MAX_READ)))
 
     def _read_manifest(
         self, outer: tarfile.TarFile, members: dict[str, tarfile.TarInfo]
@@ -277,7 +277,7 @@ class ImageFS:
         if fh is None:
             raise ImageArchiveInvalid("the image archive has no image config")
         with fh:
-            raw = fh.read(DEFAULT_MAX_READ)
+            raw = fh.read(min(member.size if member else 0, DEFAULT_MAX_READ))
         self.image_id = "sha256:" + hashlib.sha256(raw).hexdigest()
         config = json.loads(raw)
         if not isinstance(config, dict):

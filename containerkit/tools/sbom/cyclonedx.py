@@ -17,12 +17,13 @@ __all__ = ["sbom_to_cyclonedx"]
 def sbom_to_cyclonedx(sbom: Sbom) -> str:
     """CycloneDX 1.5 JSON: the image as metadata component, each package with purl and its layer."""
     bom = Bom()
-    bom.metadata.component = CdxComponent(
+    root = CdxComponent(
         name=sbom.image_ref or sbom.image_id,
         type=CdxType.CONTAINER,
         version=sbom.image_id or None,
         bom_ref=sbom.image_id or sbom.image_ref or "image",
     )
+    bom.metadata.component = root
     if sbom.os is not None:
         bom.components.add(
             CdxComponent(
@@ -54,4 +55,5 @@ def sbom_to_cyclonedx(sbom: Sbom) -> str:
                 properties=props,
             )
         )
+    bom.register_dependency(root, list(bom.components))  # the image contains every component
     return JsonV1Dot5(bom).output_as_string(indent=2)
