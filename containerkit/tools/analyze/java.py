@@ -45,9 +45,9 @@ def _pom(d: ModuleDir) -> ET.Element:
         root = ET.fromstring(d.read("pom.xml", 4 * 1024 * 1024))
     except ET.ParseError as exc:
         rel = d.repo_path("pom.xml")
-        line, col = exc.position
+        line, col = exc.position[0], exc.position[1] + 1  # expat counts columns from 0
         raise ManifestParseError(
-            f"{rel} is not valid XML: {exc.msg if hasattr(exc, 'msg') else exc} at line {line}, column {col}",
+            f"{rel} is not valid XML: {str(exc).split(':', 1)[0]} at line {line}, column {col}",
             hint=f"Fix the XML in {rel} (line {line}, column {col}).",
             file=rel,
             line=line,
