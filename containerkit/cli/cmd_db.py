@@ -10,6 +10,7 @@ from rich.table import Table
 
 from containerkit.cli import current_env, handle_errors
 from containerkit.tools.vulns import ECOSYSTEMS, VulnDB
+from containerkit.tools.vulns.db import OSV_EXPORT_URL
 
 __all__ = ["db_path", "register"]
 
@@ -50,9 +51,8 @@ def update_cmd(
 ) -> None:
     """Download OSV's per-ecosystem exports and import them (needs access to the OSV export bucket)."""
     db = VulnDB(db_path())
-    base_url = current_env().environ.get("CONTAINERKIT_OSV_URL")
-    kwargs = {"base_url": base_url} if base_url else {}
-    result = db.update(ecosystem or ECOSYSTEMS, **kwargs)
+    base_url = current_env().environ.get("CONTAINERKIT_OSV_URL") or OSV_EXPORT_URL
+    result = db.update(ecosystem or ECOSYSTEMS, base_url=base_url)
     if as_json:
         print(json.dumps({"status": "ok", "db": str(db.path), **result.model_dump()}), file=current_env().stdout)
         return
