@@ -36,6 +36,7 @@ class LayerEntry(NamedTuple):
     path: str  # posix, no leading slash; for a whiteout the path it deletes; for opaque the folder
     size: int
     stream: IO[bytes] | None
+    mode: int = 0
 
 
 class ImageArchive:
@@ -75,7 +76,7 @@ def _entry(layer: LayerRef, m: tarfile.TarInfo, layer_tar: tarfile.TarFile) -> I
     elif name.startswith(_WH):
         yield LayerEntry(layer, "whiteout", posixpath.join(folder, name[len(_WH) :]), 0, None)
     elif m.isreg():
-        yield LayerEntry(layer, "file", path, m.size, layer_tar.extractfile(m))
+        yield LayerEntry(layer, "file", path, m.size, layer_tar.extractfile(m), m.mode)
 
 
 def _read_json(tar: tarfile.TarFile, name: str) -> Any:
