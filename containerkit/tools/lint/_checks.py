@@ -119,6 +119,16 @@ def dl3024(ctx: Ctx, ins: Instruction) -> bool:
     return any(s.name == stage.name for s in ctx.stages[: stage.index])
 
 
+_KNOWN = frozenset(
+    {"FROM", "RUN", "CMD", "LABEL", "MAINTAINER", "EXPOSE", "ENV", "ADD", "COPY", "ENTRYPOINT", "VOLUME", "USER",
+     "WORKDIR", "ARG", "ONBUILD", "STOPSIGNAL", "HEALTHCHECK", "SHELL"}
+)  # fmt: skip
+
+
+def ck1000(ctx: Ctx, ins: Instruction) -> bool:
+    return ins.keyword not in _KNOWN
+
+
 def dl3061(ctx: Ctx, ins: Instruction) -> bool:
     return ins.stage < 0 and ins.keyword != "ARG"
 

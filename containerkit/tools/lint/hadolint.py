@@ -74,6 +74,12 @@ def run_hadolint(text: str, binary: str, *, honour_pragmas: bool = True, timeout
     except ValueError:
         detail = (proc.stderr or proc.stdout).strip().splitlines()
         return HadolintRun([], None, f"hadolint failed: {detail[-1] if detail else 'no output'}")
+    parse_errors = [item for item in raw if isinstance(item, dict) and item.get("code") == "DL1000"]
+    if parse_errors:
+        where = parse_errors[0].get("line", "?")
+        return HadolintRun(
+            [], None, f"hadolint could not parse this file (line {where}); only containerkit's findings are shown"
+        )
     findings = [
         Finding(
             rule=str(item.get("code", "")),

@@ -93,6 +93,7 @@ RULES: tuple[Rule, ...] = (
     Rule("DL4004", E, "Multiple `ENTRYPOINT` instructions found. If you list more than one `ENTRYPOINT` then only the last `ENTRYPOINT` will take effect", "Keep one ENTRYPOINT per stage.", _k("ENTRYPOINT"), c.dl_repeat),
     Rule("DL4005", W, "Use SHELL to change the default shell", 'Use SHELL ["/bin/bash", "-c"] instead of relinking /bin/sh.', RUN, c.dl4005),
     Rule("DL4006", W, "Set the SHELL option -o pipefail before RUN with a pipe in it. If you are using /bin/sh in an alpine image or if your shell is symlinked to busybox then consider explicitly setting your SHELL to /bin/ash, or disable this check", 'Add SHELL ["/bin/bash", "-o", "pipefail", "-c"] before the RUN.', RUN, c.dl4006),
+    Rule("CK1000", E, "Unknown instruction", "Check the spelling; a builder rejects an unknown instruction.", frozenset(), c.ck1000),
     Rule("CK1001", E, "Secret-looking ENV variable has a literal value baked into the image", "Pass it at runtime (Kubernetes Secret) or with `RUN --mount=type=secret`.", _k("ENV"), c.ck1001),
     Rule("CK1002", W, "Piping a download straight into a shell runs unverified code", "Download to a file, verify its checksum, then run it.", RUN, c.ck1002),
     Rule("CK1003", W, "The final stage never sets USER, so the container runs as root", "Add `USER 10001` (a numeric non-root uid) to the final stage.", FROM, c.ck1003),
