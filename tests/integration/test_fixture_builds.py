@@ -22,6 +22,7 @@ import pytest
 
 from containerkit.errors import ContainerKitError
 from containerkit.tools.analyze import analyze_repo
+from containerkit.tools.analyze.models import ModuleAnalysis
 from containerkit.tools.dockerfile import generate_dockerfile, load_catalog
 from containerkit.tools.dockerfile.catalog import image_probe
 from containerkit.tools.engine import BuildRequest, base_images_of, build_image, image_exists
@@ -175,3 +176,43 @@ def test_fixture_that_cannot_build_here_gets_a_clean_dockerfile(name: str) -> No
     if "AS build" in text:
         assert "COPY --from=build" in final
     print(f"{name}: not built: {UNREACHABLE[module.language]}")
+
+
+def test_catalog_falls_back_to_the_closest_python_on_this_engine_with_a_warning(docker_client, registry) -> None:  # type: ignore[no-untyped-def]
+    probe = image_probe(docker_client, registry)
+    assert probe("python:3.11-slim")
+    if probe("python:3.12-slim"):
+        pytest.skip("python:3.12-slim exists here: nothing to fall back from")
+    res = load_catalog().resolve("python", "3.12", probe)
+    assert (res.image, res.runtime, res.version) == ("python:3.11-slim", "python:3.11-slim", "3.11")
+    assert res.warning and "python:3.12-slim" in res.warning and "closest" in res.warning
+    m = ModuleAnalysis(
+        path=".", name="x", language="python", language_version="3.12", dependency_files=["requirements.txt"]
+    )
+    gen = generate_dockerfile(m, load_catalog(), probe=probe)
+    assert gen.warnings == [res.warning]
+    assert "FROM python:3.11-slim AS build" in gen.content and "3.12" not in gen.content.split("\n", 1)[1]
+
+
+def test_probe_finds_an_image_only_the_configured_registry_has(docker_client, registry, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A tiny image pushed to the registry under a mirror prefix (and not kept locally) counts as available."""
+    (tmp_path / "marker").write_text("x")
+    (tmp_path / "Dockerfile").write_text("FROM scratch\nCOPY marker /marker\n")
+    repo = f"{registry}/ck-mirror-{uuid.uuid4().hex[:6]}/python"
+    ref = f"{repo}:3.13-slim"
+    build_image(
+        BuildRequest(context=tmp_path, dockerfile=tmp_path / "Dockerfile", tags=[ref], pull_policy="never"),
+        docker_client=docker_client,
+    )
+    try:
+        for ev in docker_client.api.push(repo, tag="3.13-slim", stream=True, decode=True):
+            assert "error" not in ev, ev
+    finally:
+        docker_client.images.remove(ref, force=True)
+    assert not image_exists(docker_client, ref)
+    probe = image_probe(docker_client, registry)
+    assert probe(ref)
+    assert not probe(f"{repo}:3.12-slim")
+    cat = load_catalog({"mirror": repo.rsplit("/", 1)[0]})
+    res = cat.resolve("python", "3.12", probe)
+    assert res.image == ref and res.warning is not None  # the registry's 3.13 beats a missing 3.12
