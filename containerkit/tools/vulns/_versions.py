@@ -44,6 +44,15 @@ def parse_version(ecosystem: str, version: str) -> uv.Version:
         raise BadVersion(f"{version!r} is not a {base_ecosystem(ecosystem)} version: {exc}") from None
 
 
+def _ge(a: uv.Version, b: uv.Version) -> bool:
+    """``a >= b`` through ``<`` only: univers' Alpine/Gentoo ``>=`` disagrees with its ``<`` (r10 vs r6)."""
+    return not a < b
+
+
+def _gt(a: uv.Version, b: uv.Version) -> bool:
+    return b < a
+
+
 def _event_version(e: OsvEvent) -> str:
     return e.introduced or e.fixed or e.last_affected or e.limit or ""
 
@@ -74,17 +83,17 @@ def affected_fix(ecosystem: str, version: str, affected: OsvAffected) -> tuple[b
         vulnerable = False
         for ev_version, _, e in keyed:
             if e.introduced is not None:
-                if ev_version is None or v >= ev_version:
+                if ev_version is None or _ge(v, ev_version):
                     vulnerable = True
             elif e.fixed is not None and ev_version is not None:
-                if v >= ev_version:
+                if _ge(v, ev_version):
                     vulnerable = False
-            elif e.last_affected is not None and ev_version is not None and v > ev_version:
+            elif e.last_affected is not None and ev_version is not None and _gt(v, ev_version):
                 vulnerable = False
         if vulnerable:
             hit = True
             fixes = sorted(
-                (ev for ev, _, e in keyed if e.fixed is not None and ev is not None and ev > v),
+                (ev for ev, _, e in keyed if e.fixed is not None and ev is not None and _gt(ev, v)),
             )
             if fixes and not fix:
                 fix = str(next(e.fixed for ev, _, e in keyed if ev == fixes[0] and e.fixed is not None))
