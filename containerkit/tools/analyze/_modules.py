@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import posixpath
+import re
 from collections.abc import Callable
 
 import networkx as nx  # type: ignore[import-untyped]
@@ -49,13 +50,14 @@ _MARKERS = frozenset(
     }
 )  # fmt: skip
 _MARKER_SUFFIXES = (".csproj", ".fsproj", ".vbproj", ".sln", ".gemspec")
+_SUFFIX = re.compile(r"\.(?:csproj|fsproj|vbproj|sln|gemspec)$", re.M)
 _NOT_MODULES = frozenset({"test", "tests", "__tests__", "fixtures", "testdata", "spec", "e2e", "docs", "node_modules"})
 """Folders whose manifests belong to tests or documentation, not to something to deploy."""
 
 
 def _is_candidate(index: RepoIndex, folder: str) -> bool:
     names = index.files.get(folder, frozenset())
-    if names.isdisjoint(_MARKERS) and not any(n.endswith(_MARKER_SUFFIXES) for n in names):
+    if names.isdisjoint(_MARKERS) and not _SUFFIX.search("\n".join(names)):
         return False
     return any(index.has(folder, n) for n in names if n in _MARKERS or n.endswith(_MARKER_SUFFIXES))
 

@@ -8,6 +8,7 @@ entered at all). Files are only listed here; reading is bounded and on demand.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,13 +46,28 @@ class _Ignore:
     base: str
     spec: pathspec.GitIgnoreSpec
     prunes_dirs: bool = True
+    quick: re.Pattern[str] | None = None
+    """All excluding patterns in one regex: most paths match none, and then no rule applies."""
+
+    @classmethod
+    def of(cls, base: str, lines: list[str], prunes_dirs: bool = True) -> _Ignore:
+        spec = pathspec.GitIgnoreSpec.from_lines(lines)
+        parts = [
+            f"(?:{p.regex.pattern.replace('(?P<ps_d>', '(?:')})"
+            for p in spec.patterns
+            if p.include and isinstance(getattr(p, "regex", None), re.Pattern)
+        ]
+        return cls(base, spec, prunes_dirs, re.compile("|".join(parts)) if parts else None)
 
     def match(self, rel: str, is_dir: bool) -> bool:
         if self.base != ".":
             if not rel.startswith(self.base + "/"):
                 return False
             rel = rel[len(self.base) + 1 :]
-        return self.spec.match_file(rel + "/" if is_dir else rel)
+        path = rel + "/" if is_dir else rel
+        if self.quick is None or self.quick.match(path) is None:
+            return False
+        return self.spec.match_file(path)
 
 
 @dataclass
@@ -140,7 +156,7 @@ def _rules(abs_dir: str, rel: str, names: set[str]) -> list[_Ignore]:
     if ".gitignore" in names:
         lines = _read_lines(os.path.join(abs_dir, ".gitignore"))
         if lines:
-            found.append(_Ignore(rel, pathspec.GitIgnoreSpec.from_lines(lines)))
+            found.append(_Ignore.of(rel, lines))
     if ".dockerignore" in names:
         lines = _dockerignore_lines(_read_lines(os.path.join(abs_dir, ".dockerignore")))
         # Dockerfiles, Procfiles and manifests stay visible: the build reads them before the context.
@@ -148,8 +164,20 @@ def _rules(abs_dir: str, rel: str, names: set[str]) -> list[_Ignore]:
         if lines:
             # An allow-list ("*" then "!src") re-includes inside excluded folders; pruning would lose them.
             prunes = not any(ln.startswith("!") for ln in lines)
-            found.append(_Ignore(rel, pathspec.GitIgnoreSpec.from_lines(lines), prunes))
+            found.append(_Ignore.of(rel, lines, prunes))
     return found
+
+
+def _linked_files(root: Path, entries: list[os.DirEntry[str]]) -> list[str]:
+    """Symlinks to regular files inside the repo (as good as the file); links out are dropped."""
+    out = []
+    for e in entries:
+        try:
+            if e.is_symlink() and e.is_file() and inside(root, Path(e.path)):
+                out.append(e.name)
+        except OSError:
+            continue
+    return out
 
 
 def build_index(root: Path) -> RepoIndex:
@@ -164,18 +192,11 @@ def build_index(root: Path) -> RepoIndex:
             entries = list(os.scandir(abs_dir))
         except OSError:
             continue
-        files: set[str] = set()
-        dirs: list[str] = []
-        for e in entries:
-            try:
-                if e.is_dir(follow_symlinks=False):
-                    dirs.append(e.name)
-                elif e.is_file(follow_symlinks=False):
-                    files.add(e.name)
-                elif e.is_symlink() and inside(root, Path(e.path)) and os.path.isfile(e.path):
-                    files.add(e.name)  # a link to a file inside the repo is as good as the file
-            except OSError:
-                continue
+        # Comprehensions over d_type answers: no stat calls, and as fast as os.walk's own loop.
+        dirs = [e.name for e in entries if e.is_dir(follow_symlinks=False)]
+        files = {e.name for e in entries if not e.is_dir(follow_symlinks=False) and not e.is_symlink()}
+        if len(dirs) + len(files) < len(entries):
+            files.update(_linked_files(root, entries))
         count += len(files)
         rules = inherited
         if ".gitignore" in files or ".dockerignore" in files:
