@@ -52,12 +52,15 @@ class _Ignore:
     @classmethod
     def of(cls, base: str, lines: list[str], prunes_dirs: bool = True) -> _Ignore:
         spec = pathspec.GitIgnoreSpec.from_lines(lines)
-        parts = [
-            f"(?:{p.regex.pattern.replace('(?P<ps_d>', '(?:')})"
-            for p in spec.patterns
-            if p.include and isinstance(getattr(p, "regex", None), re.Pattern)
-        ]
-        return cls(base, spec, prunes_dirs, re.compile("|".join(parts)) if parts else None)
+        parts: list[str] = []
+        for p in spec.patterns:
+            if not p.include:
+                continue
+            rx = getattr(p, "regex", None)
+            if not isinstance(rx, re.Pattern):
+                return cls(base, spec, prunes_dirs, None)  # no shortcut: ask pathspec every time
+            parts.append(f"(?:{rx.pattern.replace('(?P<ps_d>', '(?:')})")
+        return cls(base, spec, prunes_dirs, re.compile("|".join(parts) or r"(?!)"))
 
     def match(self, rel: str, is_dir: bool) -> bool:
         if self.base != ".":
@@ -65,7 +68,7 @@ class _Ignore:
                 return False
             rel = rel[len(self.base) + 1 :]
         path = rel + "/" if is_dir else rel
-        if self.quick is None or self.quick.match(path) is None:
+        if self.quick is not None and self.quick.match(path) is None:
             return False
         return self.spec.match_file(path)
 
