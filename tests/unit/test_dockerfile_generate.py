@@ -350,6 +350,22 @@ def hadolint_errors(content: str) -> list[dict[str, object]]:
     return [f for f in findings if f.get("level") == "error"]
 
 
+def own_lint_errors(content: str) -> list[object]:
+    """Errors from the project's own linter (containerkit.tools.lint), hadolint half off (checked above)."""
+    from containerkit.tools.lint import LintConfig, Severity, lint_dockerfile
+
+    report = lint_dockerfile(content, LintConfig(use_hadolint=False))
+    return [f"{f.rule} line {f.line}: {f.message}" for f in report.at_or_above(Severity.ERROR)]
+
+
+try:
+    import containerkit.tools.lint  # noqa: F401
+
+    HAVE_LINT = True
+except ImportError:  # the linter (issue 4) is not in this checkout
+    HAVE_LINT = False
+
+
 def _stages(content: str) -> list[list[str]]:
     stages: list[list[str]] = []
     for line in content.splitlines():
@@ -379,6 +395,41 @@ def test_generated_dockerfile_has_the_reviewed_shape_and_passes_hadolint(catalog
     if "distroless" not in out.base_image:
         assert any(ln.startswith("HEALTHCHECK ") for ln in final), text
     assert hadolint_errors(text) == []
+
+
+@pytest.mark.skipif(not HAVE_LINT, reason="containerkit.tools.lint (issue 4) is not in this checkout")
+@pytest.mark.parametrize("module", [m for _, m, _ in CASES], ids=[i for i, _, _ in CASES])
+def test_generated_dockerfile_has_no_error_from_the_projects_own_lint(catalog, module) -> None:  # type: ignore[no-untyped-def]
+    text = generate_dockerfile(module, catalog).content
+    assert own_lint_errors(text) == [], text
+
+
+def _fixture_modules() -> list[tuple[str, ModuleAnalysis]]:
+    from containerkit.tools.analyze import analyze_repo
+
+    out: list[tuple[str, ModuleAnalysis]] = []
+    for d in sorted(FIXTURES.iterdir()) if FIXTURES.is_dir() else []:
+        try:
+            analysis = analyze_repo(d)
+        except Exception:  # noqa: BLE001 - a fixture the analysis rejects is the analysis tests' business
+            continue
+        for mod in analysis.deployable():
+            if mod.language is not None:
+                out.append((f"{d.name}:{mod.path}", mod))
+    return out
+
+
+FIXTURE_MODULES = _fixture_modules()
+
+
+@pytest.mark.parametrize("module", [m for _, m in FIXTURE_MODULES], ids=[i for i, _ in FIXTURE_MODULES])
+def test_every_fixture_module_gets_a_dockerfile_without_lint_errors(catalog, module) -> None:  # type: ignore[no-untyped-def]
+    out = generate_dockerfile(module, catalog)
+    assert hadolint_errors(out.content) == [], out.content
+    if HAVE_LINT:
+        assert own_lint_errors(out.content) == [], out.content
+    final = _stages(out.content)[-1]
+    assert any(ln.startswith(f"USER {out.user_uid}:") for ln in final)
 
 
 @pytest.mark.parametrize(("module", "needles"), [(m, n) for _, m, n in CASES], ids=[i for i, _, _ in CASES])

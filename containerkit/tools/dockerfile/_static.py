@@ -39,6 +39,8 @@ def is_static_site(m: ModuleAnalysis) -> bool:
         return True
     if m.language != "node" or not m.build_command:
         return False
+    if m.static_dir and not m.start_command:
+        return True  # the analysis says: serve these built files
     if (m.framework or "") in _SERVER_FRAMEWORKS:
         return False
     if m.framework == "astro":
@@ -50,6 +52,8 @@ def is_static_site(m: ModuleAnalysis) -> bool:
 
 
 def _out_dir(m: ModuleAnalysis) -> str:
+    if m.static_dir:
+        return m.static_dir.strip("/").removeprefix("./") or "."
     if "react-scripts" in m.dependencies:
         return "build"
     if m.framework == "gatsby":

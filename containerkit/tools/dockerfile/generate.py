@@ -138,7 +138,8 @@ def generate_dockerfile(
             f"no Dockerfile generator for {module.language}",
             hint=f"Write a Dockerfile for this module; containerkit builds it as it is. Known: {', '.join(LANGUAGES)}.",
         )
-    ctx = Ctx(catalog=catalog, probe=probe, extra_build_packages=list(extra_build_packages or []))
+    build_pkgs = list(dict.fromkeys([*module.build_packages, *(extra_build_packages or [])]))
+    ctx = Ctx(catalog=catalog, probe=probe, extra_build_packages=build_pkgs)
     out = render(module, ctx)
     return GeneratedDockerfile(
         content=out.content,
