@@ -131,3 +131,9 @@ def test_procfile_and_system_packages_are_evidence() -> None:
     assert any(e.file == "Procfile" for e in proc.evidence)
     native = analyze_repo(APPS / "py-psycopg2-native").primary()
     assert "libpq5" in native.system_packages and "libpq-dev" in native.build_packages
+
+
+def test_gitignore_negation_keeps_a_re_included_manifest(tmp_path: Path) -> None:
+    (tmp_path / ".gitignore").write_text("*.json\n!package.json\n")
+    _node_app(tmp_path, "kept")
+    assert analyze_repo(tmp_path).primary().name == "kept"
