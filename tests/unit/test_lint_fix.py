@@ -57,6 +57,10 @@ def test_relative_workdir_resolves_against_the_previous_one() -> None:
     [
         ("CMD python app.py --port 8080", 'CMD ["python", "app.py", "--port", "8080"]'),
         ("CMD exec gunicorn app | tee log", 'CMD ["/bin/sh", "-c", "exec gunicorn app | tee log"]'),
+        (
+            "HEALTHCHECK --interval=5s CMD curl -f http://localhost/ || exit 1",
+            'HEALTHCHECK --interval=5s CMD ["/bin/sh", "-c", "curl -f http://localhost/ || exit 1"]',
+        ),
         ("MAINTAINER Jane Doe", 'LABEL maintainer="Jane Doe"'),
         ("RUN apk add curl=8", "RUN apk add --no-cache curl=8"),
         ("ENV DEBIAN_FRONTEND noninteractive", "ARG DEBIAN_FRONTEND=noninteractive"),

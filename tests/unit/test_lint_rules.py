@@ -38,6 +38,7 @@ CASES: list[tuple[str, str, str]] = [
     ("DL3023", "FROM a:1 AS x\nCOPY --from=x /a /b\n", "FROM a:1 AS y\nFROM a:1 AS x\nCOPY --from=y /a /b\n"),
     ("DL3024", "FROM a:1 AS x\nFROM b:1 AS x\n", "FROM a:1 AS x\nFROM b:1 AS y\n"),
     ("DL3025", H + "CMD python app.py\n", H + 'CMD ["python", "app.py"]\n'),
+    ("DL3025", H + "HEALTHCHECK CMD curl -f http://x || exit 1\n", H + 'HEALTHCHECK --retries=3 CMD ["curl", "-f", "http://x"]\nHEALTHCHECK NONE\n'),
     ("DL3027", H + "RUN apt install -y x=1\n", H + "RUN apt-get install -y x=1\n"),
     ("DL3028", H + "RUN gem install rails\n", H + "RUN gem install rails:7.1.3\n"),
     ("DL3029", "FROM --platform=linux/amd64 debian:12\n", "FROM --platform=$BUILDPLATFORM debian:12\n"),

@@ -561,7 +561,16 @@ def dl_repeat(ctx: Ctx, ins: Instruction) -> bool:
     return _nth_in_stage(ctx, ins) >= 1
 
 
+def healthcheck_command(ins: Instruction) -> str | None:
+    """The command of ``HEALTHCHECK [flags] CMD ...``; None for ``HEALTHCHECK NONE``."""
+    head, _, rest = ins.value.partition(" ")
+    return rest.strip() if head.upper() == "CMD" else None
+
+
 def dl3025(ctx: Ctx, ins: Instruction) -> bool:
+    if ins.keyword == "HEALTHCHECK":
+        cmd = healthcheck_command(ins)
+        return bool(cmd) and not cmd.startswith("[")
     return ins.json_args is None and bool(ins.value)
 
 

@@ -12,7 +12,7 @@ import re
 import shlex
 from collections.abc import Callable
 
-from containerkit.tools.lint._checks import env_pairs
+from containerkit.tools.lint._checks import env_pairs, healthcheck_command
 from containerkit.tools.lint._context import Ctx
 from containerkit.tools.lint.models import Instruction
 
@@ -84,6 +84,10 @@ _SHELL_META = re.compile(r"[|&;<>$`*?(){}\[\]~]")
 
 def _exec_form(kw: str, ins: Instruction, ctx: Ctx) -> str | None:
     value = ins.value
+    prefix = ""
+    if ins.keyword == "HEALTHCHECK":
+        value = healthcheck_command(ins) or ""
+        prefix = "".join(f"--{k}={v} " for k, v in ins.flags.items()) + "CMD "
     if not value:
         return None
     argv: list[str]
@@ -91,7 +95,7 @@ def _exec_form(kw: str, ins: Instruction, ctx: Ctx) -> str | None:
         argv = ["/bin/sh", "-c", value] if _SHELL_META.search(value) else shlex.split(value)
     except ValueError:
         argv = ["/bin/sh", "-c", value]
-    return f"{kw} {json.dumps(argv)}"
+    return f"{kw} {prefix}{json.dumps(argv)}"
 
 
 def _abs_workdir(kw: str, ins: Instruction, ctx: Ctx) -> str | None:

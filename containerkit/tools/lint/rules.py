@@ -58,7 +58,7 @@ RULES: tuple[Rule, ...] = (
     Rule("DL3022", W, "`COPY --from` should reference a previously defined `FROM` alias", "Name an earlier stage (`FROM ... AS build`) or a full image reference.", _k("COPY"), c.dl3022),
     Rule("DL3023", E, "`COPY --from` cannot reference its own `FROM` alias", "Copy from an earlier stage, not the one being built.", _k("COPY"), c.dl3023),
     Rule("DL3024", E, "FROM aliases (stage names) must be unique", "Give every stage its own name.", FROM, c.dl3024),
-    Rule("DL3025", W, "Use arguments JSON notation for CMD and ENTRYPOINT arguments", 'Use exec form, e.g. CMD ["gunicorn", "app:app"], so the process gets signals.', _k("CMD", "ENTRYPOINT"), c.dl3025, True),
+    Rule("DL3025", W, "Use arguments JSON notation for CMD and ENTRYPOINT arguments", 'Use exec form, e.g. CMD ["gunicorn", "app:app"], so the process gets signals.', _k("CMD", "ENTRYPOINT", "HEALTHCHECK"), c.dl3025, True),
     Rule("DL3026", E, "Use only an allowed registry in the FROM image", "Pull base images from a trusted registry (LintConfig.trusted_registries).", FROM, c.dl3026),
     Rule("DL3027", W, "Do not use apt as it is meant to be an end-user tool, use apt-get or apt-cache instead", "Replace apt with apt-get.", RUN, c.dl3027, True),
     Rule("DL3028", W, "Pin versions in gem install. Instead of `gem install <gem>` use `gem install <gem>:<version>`", "Pin with `gem install rails:7.1.3`.", RUN, c.dl3028),
