@@ -570,7 +570,7 @@ def healthcheck_command(ins: Instruction) -> str | None:
 def dl3025(ctx: Ctx, ins: Instruction) -> bool:
     if ins.keyword == "HEALTHCHECK":
         cmd = healthcheck_command(ins)
-        return bool(cmd) and not cmd.startswith("[")
+        return cmd is not None and bool(cmd) and not cmd.startswith("[")
     return ins.json_args is None and bool(ins.value)
 
 
