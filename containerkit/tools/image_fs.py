@@ -27,7 +27,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, ClassVar, Literal
+from typing import IO, Any, ClassVar, Literal, NamedTuple
 
 from pydantic import BaseModel
 
@@ -310,48 +310,40 @@ class ImageFS:
         out: list[LayerEntry] = []
         by_name: dict[str, LayerEntry] = {}
         try:
-            with _Window(src.path, src.offset, src.size) as win, tarfile.open(fileobj=win, mode="r:") as tar:
-                for info in tar:
-                    path = _norm(info.name)
+            with open(src.path, "rb") as fh:
+                for h in _tar_headers(fh, src.offset, src.size):
+                    path = _norm(h.name)
                     base = posixpath.basename(path)
                     parent = posixpath.dirname(path)
                     if base == _WH_OPAQUE:
                         entry = LayerEntry(layer=index, path=parent, kind="opaque")
                     elif base.startswith(_WH_PREFIX):
+                        wh = posixpath.join(parent, base[len(_WH_PREFIX) :])
+                        entry = LayerEntry(layer=index, path=wh, kind="whiteout")
+                    elif h.type in (b"0", b"\0", b"7"):
                         entry = LayerEntry(
-                            layer=index, path=posixpath.join(parent, base[len(_WH_PREFIX) :]), kind="whiteout"
+                            layer=index, path=path, kind="file", size=h.size, mode=h.mode, data_offset=h.data_offset
                         )
-                    elif info.isreg():
-                        entry = LayerEntry(
-                            layer=index,
-                            path=path,
-                            kind="file",
-                            size=info.size,
-                            mode=info.mode,
-                            data_offset=info.offset_data,
-                        )
-                    elif info.isdir():
-                        entry = LayerEntry(layer=index, path=path, kind="dir", mode=info.mode)
-                    elif info.issym():
-                        entry = LayerEntry(
-                            layer=index, path=path, kind="symlink", link_target=info.linkname, mode=info.mode
-                        )
-                    elif info.islnk():
-                        target = by_name.get(_norm(info.linkname))
+                    elif h.type == b"5":
+                        entry = LayerEntry(layer=index, path=path, kind="dir", mode=h.mode)
+                    elif h.type == b"2":
+                        entry = LayerEntry(layer=index, path=path, kind="symlink", link_target=h.link, mode=h.mode)
+                    elif h.type == b"1":
+                        target = by_name.get(_norm(h.link))
                         entry = LayerEntry(
                             layer=index,
                             path=path,
                             kind="hardlink",
-                            link_target=_norm(info.linkname),
+                            link_target=_norm(h.link),
                             size=target.size if target else 0,
-                            mode=info.mode,
+                            mode=h.mode,
                             data_offset=target.data_offset if target else -1,
                         )
                     else:
-                        entry = LayerEntry(layer=index, path=path, kind="other", mode=info.mode)
+                        entry = LayerEntry(layer=index, path=path, kind="other", mode=h.mode)
                     by_name[path] = entry
                     out.append(entry)
-        except (tarfile.TarError, EOFError, OSError) as exc:
+        except (_TarCorrupt, OSError, ValueError) as exc:
             raise ImageArchiveInvalid(
                 f"layer {index} ({self.layers[index].diff_id}) is not a readable tar: {exc}"
             ) from None
@@ -453,6 +445,100 @@ class ImageFS:
             e = self.merged()[path]
             if e.kind in ("file", "hardlink") and predicate(e):
                 yield e
+
+
+class _TarCorrupt(Exception):
+    pass
+
+
+class _Header(NamedTuple):
+    name: str
+    type: bytes
+    size: int
+    mode: int
+    link: str
+    data_offset: int  # relative to the start of the layer
+
+
+def _num(field: bytes) -> int:
+    if field[:1] and field[0] & 0x80:  # GNU base-256 for large sizes
+        return int.from_bytes(field[1:], "big")
+    text = field.split(b"\0", 1)[0].strip()
+    return int(text, 8) if text else 0
+
+
+def _str(field: bytes) -> str:
+    return field.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+
+
+def _tar_headers(fh: IO[bytes], offset: int, size: int) -> Iterator[_Header]:
+    """Headers of a plain tar at ``offset`` of ``fh``: seeks over file data, so listing a layer
+    costs one small read per entry whatever its size. Handles ustar prefixes, GNU long names and
+    PAX path/linkpath/size records."""
+    pos = 0
+    long_name = long_link = None
+    pax: dict[str, str] = {}
+    while pos + 512 <= size:
+        fh.seek(offset + pos)
+        hdr = fh.read(512)
+        if len(hdr) < 512:
+            raise _TarCorrupt(f"truncated header at byte {pos}")
+        if hdr.count(0) == 512:
+            return
+        try:
+            expected = _num(hdr[148:156])
+            entry_size = _num(hdr[124:136])
+            mode = _num(hdr[100:108])
+        except ValueError:
+            raise _TarCorrupt(f"bad header at byte {pos}") from None
+        if expected != sum(hdr[:148]) + 256 + sum(hdr[156:]):
+            raise _TarCorrupt(f"header checksum mismatch at byte {pos}")
+        kind = hdr[156:157]
+        data = pos + 512
+        nxt = data + (entry_size + 511) // 512 * 512
+        if nxt > size:
+            raise _TarCorrupt(f"entry at byte {pos} runs past the end of the layer")
+        if kind in (b"L", b"K", b"x"):
+            payload = fh.read(min(entry_size, 1 << 20))
+            if kind == b"L":
+                long_name = _str(payload)
+            elif kind == b"K":
+                long_link = _str(payload)
+            else:
+                pax.update(_pax(payload))
+            pos = nxt
+            continue
+        if kind == b"g":
+            pos = nxt
+            continue
+        name = _str(hdr[0:100])
+        if hdr[257:263] == b"ustar\0" and hdr[345] != 0:
+            name = _str(hdr[345:500]) + "/" + name
+        link = _str(hdr[157:257])
+        name = pax.get("path") or long_name or name
+        link = pax.get("linkpath") or long_link or link
+        if "size" in pax:
+            entry_size = int(pax["size"])
+            nxt = data + (entry_size + 511) // 512 * 512
+        yield _Header(name, kind, entry_size, mode, link, data)
+        long_name = long_link = None
+        pax = {}
+        pos = nxt
+
+
+def _pax(payload: bytes) -> dict[str, str]:
+    out: dict[str, str] = {}
+    pos = 0
+    while pos < len(payload):
+        space = payload.find(b" ", pos)
+        if space < 0:
+            break
+        length = int(payload[pos:space])
+        record = payload[space + 1 : pos + length - 1]
+        key, _, value = record.partition(b"=")
+        out[key.decode("utf-8", "replace")] = value.decode("utf-8", "surrogateescape")
+        pos += length
+    return out
 
 
 def _covered(path: str, hidden: set[str], opaque: set[str]) -> bool:
