@@ -20,10 +20,10 @@ from typing import Any
 
 import pytest
 
-from containerkit.errors import ContainerKitError
+from containerkit.errors import BuildFailed, ContainerKitError
 from containerkit.tools.analyze import analyze_repo
 from containerkit.tools.analyze.models import ModuleAnalysis
-from containerkit.tools.dockerfile import generate_dockerfile, load_catalog
+from containerkit.tools.dockerfile import BuildFailureInfo, fix_dockerfile, generate_dockerfile, load_catalog
 from containerkit.tools.dockerfile.catalog import image_probe
 from containerkit.tools.engine import BuildRequest, base_images_of, build_image, image_exists
 from tests.conftest import free_port
@@ -125,6 +125,33 @@ def _wait_for_http(url: str, container: Any) -> tuple[int, str]:
     pytest.fail(f"{url} did not answer within {_PROBE_DEADLINE_S}s ({last}); container log:\n{logs}")
 
 
+def _build_with_fixes(
+    app: Path, content: str, module: ModuleAnalysis, tag: str, docker_client: Any, registry: str
+) -> list[str]:
+    """Build; on failure let fix mode change the Dockerfile (as the agents do), at most twice."""
+    fixes: list[str] = []
+    for _ in range(3):
+        (app / "Dockerfile").write_text(content)
+        try:
+            build_image(
+                BuildRequest(context=app, dockerfile=app / "Dockerfile", tags=[tag], pull_policy="never"),
+                docker_client=docker_client,
+            )
+            return fixes
+        except BuildFailed as exc:
+            failure = BuildFailureInfo(
+                step=str(exc.context.get("step") or "") or None,
+                message=exc.message,
+                log_tail=str(exc.context.get("log_tail", "")),
+            )
+            fix = fix_dockerfile(content, failure, module, load_catalog(), probe=image_probe(docker_client, registry))
+            if not fix.changed or len(fixes) == 2:
+                pytest.fail(f"build failed and fix mode has no answer ({fix.reason}):\n{failure.log_tail}")
+            fixes.append(fix.reason)
+            content = fix.content
+    return fixes
+
+
 @pytest.mark.parametrize("name", BUILD)
 def test_fixture_builds_runs_and_answers_http(name: str, tmp_path: Path, docker_client, registry, containers) -> None:  # type: ignore[no-untyped-def]
     app = _copy(name, tmp_path)
@@ -138,10 +165,9 @@ def test_fixture_builds_runs_and_answers_http(name: str, tmp_path: Path, docker_
     (app / ".dockerignore").write_text(gen.dockerignore)
     tag = f"ck-fixture-{name}:{uuid.uuid4().hex[:8]}"
     try:
-        build_image(
-            BuildRequest(context=app, dockerfile=app / "Dockerfile", tags=[tag], pull_policy="never"),
-            docker_client=docker_client,
-        )
+        fixes = _build_with_fixes(app, gen.content, module, tag, docker_client, registry)
+        if fixes:
+            print(f"{name}: built after fix mode: {'; '.join(fixes)}")
         port = free_port()
         cname = f"ck-fixture-{name}-{uuid.uuid4().hex[:6]}"
         containers.append(cname)

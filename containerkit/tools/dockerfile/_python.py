@@ -63,6 +63,14 @@ def _install(m: ModuleAnalysis) -> list[str]:
             " && /opt/tools/bin/pipenv requirements > /tmp/requirements.txt \\\n"
             " && pip install --no-cache-dir -r /tmp/requirements.txt",
         ]
+    if pm == "poetry" and "pyproject.toml" in files:
+        # no poetry.lock committed: resolve one in the build (commit it to get exact installs)
+        return [
+            "COPY pyproject.toml ./",
+            f"RUN {_tool('poetry>=1.8,<3')} \\\n"
+            " && /opt/tools/bin/poetry lock \\\n"
+            " && VIRTUAL_ENV=/opt/venv /opt/tools/bin/poetry install --no-root --only main --no-interaction --no-ansi",
+        ]
     if "requirements.txt" in files or not files:
         return ["COPY requirements.txt ./", "RUN pip install --no-cache-dir -r requirements.txt"]
     if pm == "pipenv" and "Pipfile" in files:
