@@ -247,3 +247,31 @@ def test_large_layer_is_read_in_place_not_in_memory(tmp_path: Path) -> None:
         tracemalloc.stop()
     assert [c.name for c in sbom.components] == ["x"]
     assert peak < 16 << 20
+
+
+@pytest.mark.parametrize("fmt", [tarfile.PAX_FORMAT, tarfile.GNU_FORMAT, tarfile.USTAR_FORMAT])
+def test_long_names_in_every_tar_format(tmp_path: Path, fmt: int) -> None:
+    deep = "usr/lib/node_modules/" + "/".join(["d" * 30] * 3) + "/node_modules/pkg/package.json"
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=fmt) as tar:
+        _add(tar, deep, json.dumps({"name": "pkg", "version": "1.0.0"}).encode())
+    config = json.dumps({"rootfs": {"diff_ids": ["sha256:x"]}}).encode()
+    archive = tmp_path / "img.tar"
+    with tarfile.open(archive, "w") as tar:
+        _add(tar, "l0/layer.tar", buf.getvalue())
+        _add(tar, "config.json", config)
+        _add(tar, "manifest.json", json.dumps([{"Config": "config.json", "Layers": ["l0/layer.tar"]}]).encode())
+    with ImageFS.from_archive(archive) as fs:
+        assert json.loads(fs.read_file("/" + deep))["name"] == "pkg"
+        assert [c.purl for c in sbom_from_fs(fs).components] == ["pkg:npm/pkg@1.0.0"]
+
+
+def test_corrupt_layer_header_is_a_typed_error(tmp_path: Path) -> None:
+    good = make_image(tmp_path / "good.tar", LAYERS)
+    data = bytearray(good.read_bytes())
+    layer_start = data.index(b"etc/os-release")  # a header inside the first layer
+    data[layer_start + 120 : layer_start + 140] = b"\xff" * 20
+    bad = tmp_path / "bad.tar"
+    bad.write_bytes(bytes(data))
+    with pytest.raises(ImageArchiveInvalid, match="layer 0"):
+        ImageFS.from_archive(bad)
