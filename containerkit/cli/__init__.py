@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import pkgutil
 import sys
 import traceback
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import typer
+from rich.markup import escape
 
 from containerkit.cli._env import Environment
 from containerkit.errors import ContainerKitError, InternalError
@@ -33,8 +35,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def current_env() -> Environment:
+    """The injected environment (tests, embedding apps), else one made for this invocation."""
     if not _ENV:
-        _ENV.append(Environment())
+        _ENV.append(Environment(managed=True))
     return _ENV[-1]
 
 
@@ -42,14 +45,16 @@ def current_env() -> Environment:
 def _root(
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks for unexpected errors."),
 ) -> None:
+    if _ENV and _ENV[-1].managed:
+        _ENV[-1] = Environment(managed=True)  # today's streams and environment, not the first call's
     current_env().debug = debug
 
 
 def report_error(env: Environment, exc: ContainerKitError, *, as_json: bool = False) -> None:
     if as_json:
         print(json.dumps({"status": "failed", "errors": [exc.to_dict()]}), file=env.stdout)
-    env.err.print(f"[bold red]error[/] [{exc.code}] {exc.message}", markup=True, highlight=False)
-    env.err.print(f"[yellow]hint:[/] {exc.hint}", markup=True, highlight=False)
+    env.err.print(f"[bold red]error[/] {escape(f'[{exc.code}] {exc.message}')}", markup=True, highlight=False)
+    env.err.print(f"[yellow]hint:[/] {escape(exc.hint)}", markup=True, highlight=False)
 
 
 def handle_errors(func: F) -> F:
@@ -65,7 +70,7 @@ def handle_errors(func: F) -> F:
         except ContainerKitError as exc:
             report_error(env, exc, as_json=as_json)
             raise typer.Exit(exc.exit_code) from None
-        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+        except (typer.Exit, typer.Abort, KeyboardInterrupt, BrokenPipeError):
             raise
         except Exception as exc:  # noqa: BLE001 - the last net: a message, never a traceback
             if env.debug:
@@ -89,6 +94,10 @@ _discover()
 def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv if argv is not None else sys.argv[1:], prog_name="containerkit")
+    except BrokenPipeError:  # `containerkit ... | head`: the reader left, nothing is wrong
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(0)
     except KeyboardInterrupt:
         print("interrupted; the session is saved: `containerkit sessions list`", file=sys.stderr)
         sys.exit(130)

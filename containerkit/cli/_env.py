@@ -24,6 +24,8 @@ class Environment:
     stderr: IO[str] = field(default_factory=lambda: sys.stderr)
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     debug: bool = False
+    managed: bool = False
+    """Made by the CLI itself (not injected by a caller): replaced afresh on every invocation."""
     _settings: Settings | None = None
 
     @property

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 __all__ = ["ProgressRenderer"]
@@ -39,6 +40,14 @@ class ProgressRenderer:
         self.push_progress.stop()
 
     def __call__(self, ev: dict[str, Any]) -> None:
+        """Render one event; rendering never breaks the run it reports on."""
+        try:
+            self._render(ev)
+        except Exception as exc:  # noqa: BLE001 - a display problem is not the user's failure
+            self.console.print(f"(progress display error: {escape(str(exc))})", markup=True)
+
+    def _render(self, ev: dict[str, Any]) -> None:
+        ev = {k: escape(v) if isinstance(v, str) else v for k, v in ev.items()}
         kind = ev.get("kind")
         if kind == "session":
             self.console.print(f"[bold]session[/] {ev.get('message')} {ev.get('status')}")

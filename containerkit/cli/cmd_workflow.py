@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from containerkit.agents import Deps
@@ -94,8 +95,8 @@ def _finish(session: Session, as_json: bool) -> None:
             table.add_row(key, "\n".join(val) if isinstance(val, list) else str(val or "-"))
         env.out.print(table)
         for e in session.errors:
-            env.err.print(f"[red]error[/] [{e.code}] ({e.stage}) {e.message}")
-            env.err.print(f"[yellow]hint:[/] {e.hint}")
+            env.err.print(f"[red]error[/] {escape(f'[{e.code}] ({e.stage}) {e.message}')}")
+            env.err.print(f"[yellow]hint:[/] {escape(e.hint)}")
     if session.status != "succeeded":
         codes = {e.code for e in session.errors}
         raise typer.Exit(2 if codes & {"CK101", "CK102", "CK103", "CK104", "CK105", "CK106"} else 1)
@@ -189,17 +190,17 @@ def sessions_show(
         _print_json(session.model_dump(mode="json"))
         return
     summary = session.summary()
-    env.out.print(f"[bold]{session.session_id}[/] {session.status}  {session.repo_path}")
+    env.out.print(f"[bold]{session.session_id}[/] {session.status}  {escape(session.repo_path)}")
     table = Table("stage", "ok", "duration", "note / error")
     for h in session.history:
-        table.add_row(h.stage, "yes" if h.ok else "no", f"{h.duration_s:.1f}s", h.error or h.note or "")
+        table.add_row(h.stage, "yes" if h.ok else "no", f"{h.duration_s:.1f}s", escape(h.error or h.note or ""))
     env.out.print(table)
     for a in session.recovery:
-        env.out.print(f"recovery {a.number}: {a.action} after {a.code} ({a.cause}): {a.detail}")
+        env.out.print(escape(f"recovery {a.number}: {a.action} after {a.code} ({a.cause}): {a.detail}"))
     for key in ("image", "digest", "dockerfile"):
-        env.out.print(f"{key}: {summary.get(key) or '-'}")
+        env.out.print(escape(f"{key}: {summary.get(key) or '-'}"))
     for e in session.errors:
-        env.out.print(f"[red]error[/] [{e.code}] ({e.stage}) {e.message}\n  hint: {e.hint}")
+        env.out.print(f"[red]error[/] {escape(f'[{e.code}] ({e.stage}) {e.message}')}\n  hint: {escape(e.hint)}")
 
 
 def register(app: typer.Typer) -> None:

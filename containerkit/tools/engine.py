@@ -7,7 +7,14 @@ typed errors with the failing step and a log tail.
 
 from __future__ import annotations
 
+import functools
+import os
 import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -35,10 +42,13 @@ from containerkit.tools.registry import manifest_digest, ping_registry
 __all__ = [
     "BuildRequest",
     "BuildResult",
+    "BuildStep",
+    "Builder",
     "PullPolicy",
     "PushResult",
     "base_images_of",
     "build_image",
+    "buildkit_cli",
     "connect_docker",
     "ensure_base_images",
     "image_exists",
@@ -126,6 +136,9 @@ def ensure_base_images(docker_client: DockerClient, dockerfile_text: str, policy
     return missing
 
 
+Builder = Literal["auto", "buildkit", "legacy"]
+
+
 class BuildRequest(BaseModel):
     context: Path
     dockerfile: Path
@@ -135,6 +148,18 @@ class BuildRequest(BaseModel):
     network_mode: str = "host"
     pull_policy: PullPolicy = "missing"
     nocache: bool = False
+    builder: Builder = "auto"
+    secrets: dict[str, Path] = {}
+    """BuildKit build secrets: id -> file, mounted with ``RUN --mount=type=secret,id=...``; never in the image."""
+
+
+class BuildStep(BaseModel):
+    """One build step as the builder reported it: what ran, whether the cache served it, how long it took."""
+
+    number: int
+    name: str
+    cached: bool = False
+    duration_s: float | None = None
 
 
 class BuildResult(BaseModel):
@@ -145,12 +170,17 @@ class BuildResult(BaseModel):
     steps: int
     cached_steps: int
     log_tail: str
+    builder: Literal["buildkit", "legacy"] = "legacy"
+    step_details: list[BuildStep] = []
 
 
 def build_image(
     req: BuildRequest, *, docker_client: DockerClient, on_progress: ProgressSink = null_sink
 ) -> BuildResult:
-    """Build on the engine; raise BuildFailed (with step, exit code, log tail) on failure."""
+    """Build on the engine (BuildKit when a CLI offers it, else the API's builder).
+
+    Raise BuildFailed (with step, exit code, log tail) on failure.
+    """
     try:
         text = req.dockerfile.read_bytes()
     except OSError as exc:
@@ -158,6 +188,18 @@ def build_image(
     if b"\x00" in text[:8192]:
         raise InvalidDockerfile(f"{req.dockerfile} is a binary file, not a Dockerfile")
     ensure_base_images(docker_client, text.decode("utf-8", "replace"), req.pull_policy)
+    cli = buildkit_cli() if req.builder in ("auto", "buildkit") else None
+    if cli is None and (req.builder == "buildkit" or req.secrets):
+        raise BuildFailed(
+            "BuildKit is needed (asked for, or for build secrets), and no docker CLI with BuildKit was found",
+            hint="Install a docker CLI with buildx (or Docker 20.10-22, which has BuildKit built in).",
+        )
+    if cli is not None:
+        return _build_buildkit(req, cli, docker_client, on_progress)
+    return _build_legacy(req, docker_client, on_progress)
+
+
+def _build_legacy(req: BuildRequest, docker_client: DockerClient, on_progress: ProgressSink) -> BuildResult:
     t0 = time.monotonic()
     tail: deque[str] = deque(maxlen=_LOG_TAIL_LINES)
     step: str | None = None
@@ -225,6 +267,145 @@ def build_image(
         steps=total,
         cached_steps=cached,
         log_tail="\n".join(tail),
+        builder="legacy",
+    )
+
+
+@functools.cache
+def buildkit_cli() -> str | None:
+    """A docker CLI that can build with BuildKit: one with buildx, or 19.03-22 with it built in."""
+    candidates = [os.environ.get("CONTAINERKIT_DOCKER_CLI"), shutil.which("docker"), "/usr/bin/docker"]
+    for cli in dict.fromkeys(c for c in candidates if c and os.access(c, os.X_OK)):
+        try:
+            if subprocess.run([cli, "buildx", "version"], capture_output=True, timeout=10, check=False).returncode == 0:
+                return cli
+            out = subprocess.run(
+                [cli, "version", "--format", "{{.Client.Version}}"],
+                capture_output=True,
+                text=True,
+                timeout=10,
+                check=False,
+            ).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            continue
+        m = re.match(r"(\d+)\.(\d+)", out)
+        if m and (19, 3) <= (int(m.group(1)), int(m.group(2))) < (23, 0):
+            return cli
+    return None
+
+
+_BK_STEP = re.compile(r"^#(\d+) \[([^\]]+)\] (.*)$")
+_BK_DONE = re.compile(r"^#(\d+) DONE (\d+(?:\.\d+)?)s$")
+_BK_CACHED = re.compile(r"^#(\d+) CACHED$")
+_BK_ERROR = re.compile(r"^#(\d+) ERROR: (.*)$")
+_BK_EXIT = re.compile(r"exit code: (\d+)")
+_STEP_INSTRUCTIONS = {"FROM", "RUN", "COPY", "ADD"}
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child
+    """The CLI build stops when containerkit is killed (Linux), so a resumed session builds alone."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def _count_steps(dockerfile: Path) -> int:
+    try:
+        text = dockerfile.read_text("utf-8", "replace")
+    except OSError:
+        return 0
+    return sum(1 for line in _logical_lines(text) if line.split()[0].upper() in _STEP_INSTRUCTIONS)
+
+
+def _buildkit_command(req: BuildRequest, cli: str, iidfile: Path) -> list[str]:
+    cmd = [cli, "build", "--progress=plain", "--network", req.network_mode, "-f", str(req.dockerfile)]
+    cmd += ["--iidfile", str(iidfile)]
+    for tag in req.tags:
+        cmd += ["-t", tag]
+    for k, v in req.build_args.items():
+        cmd += ["--build-arg", f"{k}={v}"]
+    for k, v in req.labels.items():
+        cmd += ["--label", f"{k}={v}"]
+    for sid, path in req.secrets.items():
+        cmd += ["--secret", f"id={sid},src={path}"]
+    if req.nocache:
+        cmd.append("--no-cache")
+    cmd.append(str(req.context))
+    return cmd
+
+
+def _build_buildkit(req: BuildRequest, cli: str, docker_client: DockerClient, on_progress: ProgressSink) -> BuildResult:
+    """BuildKit through the docker CLI (``--progress=plain``): per-step durations and cache hits."""
+    t0 = time.monotonic()
+    expected = _count_steps(req.dockerfile)
+    env = {**os.environ, "DOCKER_BUILDKIT": "1"}
+    tail: deque[str] = deque(maxlen=_LOG_TAIL_LINES)
+    steps: dict[int, BuildStep] = {}
+    error: tuple[int, str] | None = None
+    with tempfile.TemporaryDirectory(prefix="ck-build-") as tmp:
+        iidfile = Path(tmp) / "iid"
+        try:
+            proc = subprocess.Popen(
+                _buildkit_command(req, cli, iidfile),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                env=env,
+                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+            )
+        except OSError as exc:
+            raise DockerUnavailable(f"cannot run {cli}: {exc}") from None
+        assert proc.stdout is not None
+        for raw in proc.stdout:
+            line = raw.rstrip("\n")
+            if not line.strip():
+                continue
+            tail.append(line)
+            if m := _BK_STEP.match(line):
+                where, instr = m.group(2), m.group(3)
+                if where.startswith("internal"):
+                    continue
+                steps[int(m.group(1))] = BuildStep(number=int(m.group(1)), name=f"[{where}] {instr}")
+                n = len(steps)
+                on_progress({"kind": "build", "step": n, "total": max(n, expected), "message": instr})
+            elif m := _BK_CACHED.match(line):
+                if (s := steps.get(int(m.group(1)))) is not None:
+                    s.cached = True
+            elif m := _BK_DONE.match(line):
+                if (s := steps.get(int(m.group(1)))) is not None:
+                    s.duration_s = float(m.group(2))
+            elif m := _BK_ERROR.match(line):
+                error = (int(m.group(1)), m.group(2))
+            elif not line.startswith("#") or " sha256:" not in line:
+                on_progress({"kind": "log", "stage": "build", "message": line})
+        rc = proc.wait()
+        if rc != 0 or error is not None:
+            failed = steps.get(error[0]) if error else None
+            msg = error[1] if error else (tail[-1] if tail else f"{cli} build exited {rc}")
+            code = _BK_EXIT.search(msg)
+            raise BuildFailed(
+                f"build failed at {failed.name}: {msg}" if failed else f"build failed: {msg}",
+                step=failed.name if failed else None,
+                step_number=len([k for k in steps if failed and k <= failed.number]) or None,
+                exit_code=int(code.group(1)) if code else None,
+                log_tail="\n".join(tail),
+            )
+        image_id = iidfile.read_text().strip()
+    img = docker_client.images.get(image_id)
+    ordered = [steps[k] for k in sorted(steps)]
+    return BuildResult(
+        image_id=str(img.id),
+        tags=req.tags,
+        size_bytes=int(img.attrs.get("Size", 0)),
+        duration_s=round(time.monotonic() - t0, 3),
+        steps=len(ordered),
+        cached_steps=sum(1 for s in ordered if s.cached),
+        log_tail="\n".join(tail),
+        builder="buildkit",
+        step_details=ordered,
     )
 
 
