@@ -65,14 +65,29 @@ def trivy_sbom(trivy: str, image: str) -> tuple[float, set[tuple[str, str, str]]
     with tempfile.TemporaryDirectory() as cache, tempfile.NamedTemporaryFile(suffix=".json") as out:
         started = time.perf_counter()
         subprocess.run(
-            [trivy, "image", "--image-src", "docker", "--format", "cyclonedx", "--scanners", "license", "--quiet"]
-            + ["--cache-dir", cache, "--output", out.name, image],
+            [
+                trivy,
+                "image",
+                "--image-src",
+                "docker",
+                "--format",
+                "cyclonedx",
+                "--scanners",
+                "license",
+                "--quiet",
+                "--cache-dir",
+                cache,
+                "--output",
+                out.name,
+                image,
+            ],
             check=True,
             env={**os.environ, **TRIVY_ENV},
             capture_output=True,
         )
         elapsed = time.perf_counter() - started
-        doc = json.load(open(out.name, encoding="utf-8"))
+        with open(out.name, encoding="utf-8") as fh:
+            doc = json.load(fh)
     keys = {k for c in doc.get("components", []) if c.get("purl") and (k := key(c["purl"]))}
     return elapsed, keys
 
@@ -98,7 +113,9 @@ def main() -> None:
         if dockerfile:
             client.images.build(fileobj=io.BytesIO(dockerfile.encode()), tag=tag, network_mode="host", rm=True)
             built.append(tag)
-    print(f"{'image':24} {'containerkit s':>14} {'trivy s':>8} {'ratio':>6} {'ck pkgs':>8} {'trivy pkgs':>10} {'agreement':>9}")
+    print(
+        f"{'image':24} {'containerkit s':>14} {'trivy s':>8} {'ratio':>6} {'ck pkgs':>8} {'trivy pkgs':>10} {'agreement':>9}"
+    )
     try:
         for tag in IMAGES:
             ck_times, tv_times = [], []
