@@ -70,6 +70,7 @@ class DockerfileInfo(BaseModel):
     base_image: str | None = None
     dockerignore_path: str | None = None
     reason: str | None = Field(default=None, description="Why this revision exists (for fixes).")
+    user_uid: int | None = Field(default=None, description="Numeric uid the image runs as, when known.")
 
 
 class BuildInfo(BaseModel):

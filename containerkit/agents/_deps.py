@@ -11,11 +11,11 @@ from typing import Any
 
 from docker import DockerClient
 
+from containerkit.errors import ContainerKitError
 from containerkit.settings import Settings
-from containerkit.tools.dockerfile import BaseImageCatalog, load_catalog
-from containerkit.tools.engine import connect_docker, image_exists
-from containerkit.tools.images import parse_image_ref
-from containerkit.tools.registry import manifest_digest
+from containerkit.tools.dockerfile import BaseImageCatalog, ImageProbe, load_catalog
+from containerkit.tools.dockerfile.catalog import image_probe
+from containerkit.tools.engine import connect_docker
 
 __all__ = ["Deps"]
 
@@ -43,19 +43,10 @@ class Deps:
             self._catalog = load_catalog(self.settings.base_images)
         return self._catalog
 
-    def image_probe(self, registry: str | None) -> Any:
-        """A probe for the catalog: the image exists locally, or the configured registry serves it."""
-
-        def probe(ref: str) -> bool:
-            try:
-                if image_exists(self.docker, ref):
-                    return True
-            except Exception:  # noqa: BLE001 - no engine: fall through to the registry
-                pass
-            if registry:
-                r = parse_image_ref(ref)
-                if r.registry == registry:
-                    return manifest_digest(r, timeout=3) is not None
-            return False
-
-        return probe
+    def image_probe(self, registry: str | None) -> ImageProbe:
+        """The catalog's probe (local engine, then the configured registry); without an engine, none."""
+        try:
+            client = self.docker
+        except ContainerKitError:
+            return lambda _ref: False
+        return image_probe(client, registry)

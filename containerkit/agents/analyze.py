@@ -17,6 +17,19 @@ from containerkit.tools.progress import ProgressSink
 __all__ = ["analyze"]
 
 
+def final_stage_uid(dockerfile: str) -> int | None:
+    """The numeric uid of the last USER instruction (None for a name, or no USER at all)."""
+    uid = None
+    for line in dockerfile.splitlines():
+        parts = line.strip().split()
+        if len(parts) >= 2 and parts[0].upper() == "FROM":
+            uid = None
+        elif len(parts) >= 2 and parts[0].upper() == "USER":
+            user = parts[1].split(":", 1)[0]
+            uid = int(user) if user.isdigit() else None
+    return uid
+
+
 def _write(path: Path, content: str) -> None:
     tmp = path.with_name(path.name + ".ck-tmp")
     tmp.write_text(content, encoding="utf-8")
@@ -34,6 +47,7 @@ def _fix(state: Session, deps: Deps, sink: ProgressSink) -> dict[str, Any]:
         module,
         deps.catalog(state.options.base_image),
         probe=deps.image_probe(state.options.registry),
+        context=module_dir(state, module),
     )
     if not result.changed:
         done = attempt.model_copy(update={"detail": result.reason, "action": "no_fix"})
@@ -69,6 +83,7 @@ def _fix(state: Session, deps: Deps, sink: ProgressSink) -> dict[str, Any]:
             base_image=state.dockerfile.base_image,
             dockerignore_path=state.dockerfile.dockerignore_path,
             reason=result.reason,
+            user_uid=final_stage_uid(result.content),
         ),
         "recovery": [*state.recovery[:-1], done],
         "_note": f"fix {attempt.number}: {result.reason}",
@@ -106,8 +121,9 @@ def analyze(state: Session, deps: Deps, sink: ProgressSink) -> dict[str, Any]:
     mdir = module_dir(state, module)
     existing = mdir / "Dockerfile"
     if existing.is_file() and not state.options.force:
+        content = existing.read_text(encoding="utf-8", errors="replace")
         update["dockerfile"] = DockerfileInfo(
-            content=existing.read_text(encoding="utf-8", errors="replace"), path=str(existing), origin="user"
+            content=content, path=str(existing), origin="user", user_uid=final_stage_uid(content)
         )
         update["_note"] = "using the repository's Dockerfile as it is"
         return update
@@ -124,7 +140,7 @@ def analyze(state: Session, deps: Deps, sink: ProgressSink) -> dict[str, Any]:
         path = session_dir(state, deps) / "Dockerfile"
     _write(path, gen.content)
     ignore = mdir / ".dockerignore"
-    if state.options.write_dockerfile and not ignore.exists():
+    if state.options.write_dockerfile and not ignore.exists():  # a user's .dockerignore is kept as it is
         _write(ignore, gen.dockerignore)
     update["dockerfile"] = DockerfileInfo(
         content=gen.content,
@@ -132,6 +148,7 @@ def analyze(state: Session, deps: Deps, sink: ProgressSink) -> dict[str, Any]:
         origin="generated",
         base_image=gen.base_image,
         dockerignore_path=str(ignore) if ignore.exists() else None,
+        user_uid=gen.user_uid,
     )
     update["_note"] = "; ".join(gen.warnings) or None
     return update

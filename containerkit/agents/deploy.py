@@ -9,7 +9,6 @@ from containerkit.agents._common import module_dir, selected_module, session_dir
 from containerkit.agents._deps import Deps
 from containerkit.agents._stage import agent_node
 from containerkit.state import DeploymentStatus, ManifestInfo, Session
-from containerkit.tools.dockerfile import APP_UID
 from containerkit.tools.manifests import ManifestRequest, generate_manifests, write_manifests
 from containerkit.tools.progress import ProgressSink
 
@@ -40,7 +39,7 @@ def deploy(state: Session, deps: Deps, sink: ProgressSink) -> dict[str, Any]:
             port=module.port or 8080,
             health_path=module.health_path,
             namespace=state.options.namespace,
-            run_as_user=APP_UID,
+            run_as_user=state.dockerfile.user_uid if state.dockerfile else None,
         )
     )
     out = Path(state.options.manifests_dir) if state.options.manifests_dir else module_dir(state, module) / "k8s"

@@ -29,7 +29,8 @@ class ManifestRequest(BaseModel):
     health_path: str | None = None
     namespace: str | None = None
     replicas: int = Field(default=1, ge=0)
-    run_as_user: int = 10001
+    run_as_user: int | None = None
+    """Numeric uid (lets the kubelet verify runAsNonRoot); None keeps the image's USER."""
     cpu_request: str = "100m"
     memory_request: str = "128Mi"
     cpu_limit: str = "500m"
