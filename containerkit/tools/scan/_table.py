@@ -32,7 +32,8 @@ def report_tables(report: ScanReport, fail_on: str = "high") -> RenderableType:
     for col in ("Part", "Result", "Time (s)"):
         overview.add_column(col)
     for name, result in _part_results(report):
-        overview.add_row(name, result, f"{report.durations.get(name, 0.0):.2f}" if name in report.durations else "")
+        ran = name in report.durations and result not in ("not run", "not checked")
+        overview.add_row(name, result, f"{report.durations[name]:.2f}" if ran else "")
     parts.append(overview)
     findings = report.findings()
     if findings:
