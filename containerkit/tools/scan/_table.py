@@ -38,7 +38,9 @@ def report_tables(report: ScanReport, fail_on: str = "high") -> RenderableType:
     findings = report.findings()
     if findings:
         table = Table(title=f"Findings ({len(findings)})", title_justify="left")
-        for col in ("Severity", "Part", "Id", "Finding", "Where"):
+        for col in ("Severity", "Part", "Id"):
+            table.add_column(col, no_wrap=True)  # ids are what users copy and grep for
+        for col in ("Finding", "Where"):
             table.add_column(col, overflow="fold")
         for f in findings[:_MAX_ROWS]:
             table.add_row(
