@@ -193,6 +193,7 @@ def test_bad_input_exits_2_with_code_and_hint(built: tuple[str, Path], tmp_path:
     tag, _ = built
     missing = f"ck-no-such-image:{uuid.uuid4().hex[:8]}"
     code, out, err = _scan_cli(missing, home=tmp_path)
+    assert out == ""
     assert code == 2 and "CK240" in err and "hint:" in err and "Traceback" not in err
     corrupt = tmp_path / "corrupt.sqlite"
     corrupt.write_bytes(b"this is not a sqlite database at all" * 10)
