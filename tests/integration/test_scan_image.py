@@ -209,3 +209,21 @@ def test_bad_input_exits_2_with_code_and_hint(built: tuple[str, Path], tmp_path:
     binary.write_bytes(b"\x7fELF\x02\x01\x01\x00\x00binary")
     code, _, err = _scan_cli(tag, "--dockerfile", str(binary), home=tmp_path)
     assert code == 2 and "CK108" in err and "Traceback" not in err
+
+
+def test_200mb_layer_is_scanned_without_error(docker_client: Any, db: Path, tmp_path: Path) -> None:
+    """A 200 MB file is skipped by the secret scanner (listed as too large), not loaded, not an error."""
+    tag = f"ck-test-scan-big:{uuid.uuid4().hex[:10]}"
+    dockerfile = "FROM debian:bookworm-slim\nRUN head -c 200000000 /dev/zero > /blob.bin\n"
+    docker_client.images.build(
+        fileobj=io.BytesIO(dockerfile.encode()), tag=tag, network_mode="host", rm=True, forcerm=True, pull=False
+    )
+    try:
+        code, out, err = _scan_cli(tag, "-f", "json", "--db", str(db), "--fail-on", "none", home=tmp_path)
+    finally:
+        docker_client.images.remove(tag, force=True)
+    assert code == 0, err
+    data = json.loads(out)
+    assert any(s["path"] == "blob.bin" and s["reason"] == "too_large" for s in data["secrets"]["skipped"])
+    assert data["sbom"]["layers"][-1]["size"] >= 200_000_000
+    assert "Traceback" not in err
