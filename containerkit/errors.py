@@ -29,6 +29,7 @@ __all__ = [
     "RecoveryExhausted",
     "RegistryAuthFailed",
     "RegistryUnreachable",
+    "ScanGateFailed",
     "SessionNotFound",
     "SessionNotResumable",
     "error_from_code",
@@ -139,6 +140,11 @@ class BaseImageUnavailable(ContainerKitError):
         "Make the base image available (docker pull / load it), or choose another with "
         "--base-image or the [base_images] table of ~/.containerkit/config.toml."
     )
+
+
+class ScanGateFailed(ContainerKitError):
+    code = "CK205"
+    default_hint = "Read the scan report; fix the findings or lower --fail-on."
 
 
 # -- CK3xx: registry ---------------------------------------------------------------------------

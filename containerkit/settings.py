@@ -27,6 +27,12 @@ class Settings:
     docker_host: str | None = None
     registry: str | None = None
     config_file: Path | None = None
+    vuln_db_override: Path | None = None
+
+    @property
+    def vuln_db(self) -> Path:
+        """The local advisory database (``containerkit db import``); ``CONTAINERKIT_VULNDB`` overrides."""
+        return self.vuln_db_override or self.home / "vulndb.sqlite"
 
     @property
     def sessions_db(self) -> Path:
@@ -61,4 +67,5 @@ class Settings:
             docker_host=env.get("DOCKER_HOST") or raw.get("docker_host"),
             registry=env.get("CONTAINERKIT_REGISTRY") or raw.get("registry"),
             config_file=cfg_path if cfg_path.is_file() else None,
+            vuln_db_override=Path(env["CONTAINERKIT_VULNDB"]).expanduser() if env.get("CONTAINERKIT_VULNDB") else None,
         )

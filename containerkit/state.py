@@ -10,7 +10,7 @@ import operator
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from containerkit.tools.analyze.models import RepoAnalysis
 from containerkit.tools.dockerfile.fix import BuildFailureInfo
@@ -59,6 +59,10 @@ class RunOptions(BaseModel):
     namespace: str | None = None
     max_fix_attempts: int = Field(default=2, ge=0, le=10)
     no_cache: bool = Field(default=False, description="Build without the layer cache.")
+    scan: bool = Field(default=True, description="Lint, SBOM, vulnerabilities, secrets, compliance, policy.")
+    fail_on: str | None = Field(default=None, description="Fail the run on a finding at or above this severity.")
+    policies: list[str] = Field(default_factory=list, description="User Rego files or folders.")
+    allowed_registries: list[str] = Field(default_factory=list)
     module: str | None = Field(default=None, description="Module path for monorepos; default: the primary one.")
 
 
@@ -85,13 +89,28 @@ class BuildInfo(BaseModel):
 
 
 class ScanSummary(BaseModel):
+    """The BuildSec verdict for the session: counts per part, what was checked, the gate's outcome.
+
+    The full report (every finding, SARIF-ready) is saved beside the session as ``report_path``.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    passed: bool = True
+    fail_on: str | None = None
+    counts: dict[str, int] = Field(default_factory=dict)
     lint_errors: int = 0
     lint_warnings: int = 0
     vulnerabilities: dict[str, int] = Field(default_factory=dict)
     secrets: int = 0
+    compliance: dict[str, float | None] = Field(default_factory=dict)
     compliance_score: float | None = None
-    passed: bool = True
+    policy_violations: int = 0
+    checked: dict[str, bool] = Field(default_factory=dict)
     findings: list[dict[str, object]] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+    duration_s: float = 0.0
+    report_path: str | None = None
 
 
 class ImageRefs(BaseModel):
@@ -181,6 +200,7 @@ class Session(BaseModel):
             "image": self.images.pushed or self.images.local,
             "digest": self.images.digest,
             "image_id": self.build.image_id if self.build else None,
+            "scan": self.scan.model_dump(mode="json", exclude={"findings"}) if self.scan else None,
             "dockerfile": self.dockerfile.path if self.dockerfile else None,
             "dockerfile_origin": self.dockerfile.origin if self.dockerfile else None,
             "manifests": self.manifests.paths if self.manifests else [],

@@ -69,7 +69,8 @@ def agent_node(stage: str) -> Callable[[AgentBody], Callable[[Session, Runtime[D
                 span.set_attribute("containerkit.session_id", state.session_id)
                 try:
                     update = body(state, runtime.context, sink)
-                    error: ContainerKitError | None = None
+                    # an agent may keep its results and still fail the stage (e.g. a scan gate)
+                    error: ContainerKitError | None = update.pop("_error", None)
                 except ContainerKitError as exc:
                     error, update = exc, {}
                 except Exception as exc:  # noqa: BLE001 - recorded, never lost

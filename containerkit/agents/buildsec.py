@@ -1,29 +1,69 @@
-"""The buildsec agent: build the Dockerfile on the engine (lint and scans deepen this stage)."""
+"""The buildsec agent: build the Dockerfile on the engine, then lint and scan the image it made.
+
+The scan (lint, SBOM, vulnerabilities, secrets, compliance, policy) gives one verdict; it gates the
+run only when the user asked for it (``--fail-on``). A scanner that cannot run is a note, not a
+failed build.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from containerkit.agents._common import local_image_ref, module_dir, selected_module
+from containerkit.agents._common import local_image_ref, module_dir, selected_module, session_dir
 from containerkit.agents._deps import Deps
 from containerkit.agents._stage import agent_node
-from containerkit.state import BuildInfo, ImageRefs, Session
+from containerkit.errors import ContainerKitError, ScanGateFailed
+from containerkit.state import BuildInfo, ImageRefs, ScanSummary, Session
 from containerkit.tools.engine import BuildRequest, build_image
 from containerkit.tools.progress import ProgressSink
 
 __all__ = ["buildsec"]
 
 
+def _scan(
+    state: Session, deps: Deps, sink: ProgressSink, image_id: str, dockerfile: Path, context: Path
+) -> ScanSummary:
+    from containerkit.tools.scan import ScanOptions, render_report, scan_image
+
+    sink({"kind": "log", "stage": "buildsec", "message": "scanning the image"})
+    fail_on = state.options.fail_on or "critical"
+    db = deps.settings.vuln_db
+    options = ScanOptions(
+        dockerfile=dockerfile,
+        context=context,
+        vuln_db=db if db.exists() else None,
+        policies=[Path(p) for p in state.options.policies],
+        policy_data={"allowed_registries": state.options.allowed_registries}
+        if state.options.allowed_registries
+        else {},
+        trusted_registries=state.options.allowed_registries,
+    )
+    try:
+        report = scan_image(image_id, options, docker_client=deps.docker, on_progress=sink)
+    except ContainerKitError as exc:
+        sink({"kind": "warning", "stage": "buildsec", "message": f"scan failed: {exc}"})
+        return ScanSummary(passed=False, notes=[f"scan failed: [{exc.code}] {exc.message}"])
+    path = session_dir(state, deps) / "scan-report.json"
+    path.write_text(render_report(report, "json"), encoding="utf-8")
+    summary = ScanSummary.model_validate({**report.summary(fail_on), "report_path": str(path)})
+    for note in report.notes:
+        sink({"kind": "log", "stage": "buildsec", "message": note})
+    return summary
+
+
 @agent_node("buildsec")
 def buildsec(state: Session, deps: Deps, sink: ProgressSink) -> dict[str, Any]:
+    """Build the current Dockerfile revision; scan the result; gate on ``--fail-on`` if asked."""
     assert state.dockerfile is not None
     module = selected_module(state)
     ref = local_image_ref(state, module)
+    context = module_dir(state, module)
+    dockerfile = Path(state.dockerfile.path)
     result = build_image(
         BuildRequest(
-            context=module_dir(state, module),
-            dockerfile=Path(state.dockerfile.path),
+            context=context,
+            dockerfile=dockerfile,
             tags=[ref],
             pull_policy=deps.settings.pull_policy,
             nocache=state.options.no_cache,
@@ -35,7 +75,7 @@ def buildsec(state: Session, deps: Deps, sink: ProgressSink) -> dict[str, Any]:
         docker_client=deps.docker,
         on_progress=sink,
     )
-    return {
+    update: dict[str, Any] = {
         "build": BuildInfo(
             image_id=result.image_id,
             tags=result.tags,
@@ -47,5 +87,16 @@ def buildsec(state: Session, deps: Deps, sink: ProgressSink) -> dict[str, Any]:
             dockerfile_revision=state.dockerfile.revision,
         ),
         "images": ImageRefs(local=ref),
-        "_note": f"{result.image_id[:19]} {result.size_bytes / 1e6:.1f} MB in {result.duration_s:.1f}s",
+        "_note": f"{result.image_id[:19]} {result.size_bytes / 1e6:.1f} MB in {result.duration_s:.1f}s "
+        f"({result.builder}, {result.cached_steps}/{result.steps} steps cached)",
     }
+    if state.options.scan:
+        scan = _scan(state, deps, sink, result.image_id, dockerfile, context)
+        update["scan"] = scan
+        if state.options.fail_on and not scan.passed:
+            counts = ", ".join(f"{k}: {v}" for k, v in scan.counts.items() if v)
+            update["_error"] = ScanGateFailed(
+                f"the image has findings at or above {state.options.fail_on} ({counts or 'scan incomplete'})",
+                hint=f"See {scan.report_path or 'the scan notes'}; fix them, or lower --fail-on.",
+            )
+    return update

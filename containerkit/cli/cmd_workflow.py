@@ -116,6 +116,14 @@ def run_cmd(
         2, "--max-fix-attempts", min=0, max=10, help="Dockerfile fixes after a failed build."
     ),
     no_cache: bool = typer.Option(False, "--no-cache", help="Build without the layer cache."),
+    scan: bool = typer.Option(True, "--scan/--no-scan", help="Lint and scan the built image."),
+    fail_on: str | None = typer.Option(
+        None, "--fail-on", help="Fail the run on findings at or above: critical|high|medium|low."
+    ),
+    policy: list[Path] = typer.Option([], "--policy", help="Extra Rego policy file or folder (repeatable)."),
+    allowed_registry: list[str] = typer.Option(
+        [], "--allowed-registry", help="Registries base images may come from (repeatable)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show the build log."),
 ) -> None:
@@ -131,10 +139,22 @@ def run_cmd(
         namespace=namespace,
         max_fix_attempts=max_fix_attempts,
         no_cache=no_cache,
+        scan=scan,
+        fail_on=_check_fail_on(fail_on),
+        policies=[str(p.absolute()) for p in policy],
+        allowed_registries=allowed_registry,
     )
     with ProgressRenderer(env.err, verbose=verbose) as render:
         session = run_session(path, options, settings=env.settings, deps=_deps(), on_event=render)
     _finish(session, as_json)
+
+
+def _check_fail_on(value: str | None) -> str | None:
+    if value is None or value == "none":
+        return None
+    from containerkit.tools.scan import check_fail_on
+
+    return check_fail_on(value)
 
 
 def _deps() -> Deps:
