@@ -11,10 +11,12 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from containerkit.errors import InvalidOption
-from containerkit.tools.engine import PullPolicy
+
+if TYPE_CHECKING:
+    from containerkit.tools.engine import PullPolicy
 
 __all__ = ["Settings"]
 
@@ -63,7 +65,7 @@ class Settings:
         return cls(
             home=home,
             base_images=dict(raw.get("base_images") or {}),
-            pull_policy=cast(PullPolicy, policy),
+            pull_policy=cast("PullPolicy", policy),
             docker_host=env.get("DOCKER_HOST") or raw.get("docker_host"),
             registry=env.get("CONTAINERKIT_REGISTRY") or raw.get("registry"),
             config_file=cfg_path if cfg_path.is_file() else None,

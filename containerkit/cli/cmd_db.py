@@ -9,8 +9,6 @@ import typer
 from rich.table import Table
 
 from containerkit.cli import current_env, handle_errors
-from containerkit.tools.vulns import ECOSYSTEMS, VulnDB
-from containerkit.tools.vulns.db import OSV_EXPORT_URL
 
 __all__ = ["db_path", "register"]
 
@@ -19,9 +17,7 @@ db_app = typer.Typer(help="Manage the local vulnerability database (OSV advisori
 
 def db_path() -> Path:
     """``$CONTAINERKIT_VULNDB`` or ``$CONTAINERKIT_HOME/vulndb.sqlite``."""
-    env = current_env()
-    override = env.environ.get("CONTAINERKIT_VULNDB")
-    return Path(override).expanduser() if override else env.settings.home / "vulndb.sqlite"
+    return current_env().settings.vuln_db
 
 
 @db_app.command("import")
@@ -31,6 +27,8 @@ def import_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Import OSV advisories; an invalid record aborts the whole import and names its file."""
+    from containerkit.tools.vulns import VulnDB
+
     db = VulnDB(db_path())
     result = db.import_path(path)
     if as_json:
@@ -45,11 +43,17 @@ def import_cmd(
 @handle_errors
 def update_cmd(
     ecosystem: list[str] = typer.Option(
-        None, "--ecosystem", "-e", help=f"OSV ecosystem to download (repeatable); default: {', '.join(ECOSYSTEMS)}."
+        None,
+        "--ecosystem",
+        "-e",
+        help="OSV ecosystem to download (repeatable); default: PyPI, npm, Go, Maven, crates.io, RubyGems, Packagist, Debian, Alpine.",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Download OSV's per-ecosystem exports and import them (needs access to the OSV export bucket)."""
+    from containerkit.tools.vulns import ECOSYSTEMS, VulnDB
+    from containerkit.tools.vulns.db import OSV_EXPORT_URL
+
     db = VulnDB(db_path())
     base_url = current_env().environ.get("CONTAINERKIT_OSV_URL") or OSV_EXPORT_URL
     result = db.update(ecosystem or ECOSYSTEMS, base_url=base_url)
@@ -63,6 +67,8 @@ def update_cmd(
 @handle_errors
 def info_cmd(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
     """Where the database is, how many advisories per ecosystem, and when it was last filled."""
+    from containerkit.tools.vulns import VulnDB
+
     info = VulnDB(db_path()).info()
     if as_json:
         print(info.model_dump_json(), file=current_env().stdout)

@@ -8,8 +8,6 @@ import typer
 
 from containerkit.cli import current_env, handle_errors
 from containerkit.errors import InvalidOption
-from containerkit.tools.engine import connect_docker
-from containerkit.tools.sbom import build_sbom, sbom_to_cyclonedx
 
 __all__ = ["register"]
 
@@ -21,6 +19,9 @@ def sbom_cmd(
     output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
 ) -> None:
     """Software bill of materials of an image, without running it."""
+    from containerkit.tools.engine import connect_docker
+    from containerkit.tools.sbom import build_sbom, sbom_to_cyclonedx
+
     if fmt not in ("cyclonedx", "json"):
         raise InvalidOption(f"--format must be cyclonedx or json, not {fmt!r}", hint="Use --format cyclonedx|json.")
     env = current_env()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -11,10 +12,9 @@ from rich.markup import escape
 from containerkit.cli import current_env, handle_errors
 from containerkit.cli._render import ProgressRenderer
 from containerkit.cli.cmd_db import db_path
-from containerkit.tools.engine import connect_docker
-from containerkit.tools.progress import ProgressEvent
-from containerkit.tools.scan import ScanOptions, UnknownReportFormat, check_fail_on, render_report, scan_image
-from containerkit.tools.scan._table import report_tables, verdict_line
+
+if TYPE_CHECKING:
+    from containerkit.tools.progress import ProgressEvent
 
 __all__ = ["register", "scan"]
 
@@ -42,6 +42,10 @@ def scan(
     no_external: bool = typer.Option(False, "--no-external", help="Do not run trivy/grype even when present."),
 ) -> None:
     """Lint, SBOM, vulnerabilities, secrets, compliance and policy of an image, as one verdict."""
+    from containerkit.tools.engine import connect_docker
+    from containerkit.tools.scan import ScanOptions, UnknownReportFormat, check_fail_on, render_report, scan_image
+    from containerkit.tools.scan._table import report_tables, verdict_line
+
     env = current_env()
     if fmt not in _FORMATS:
         raise UnknownReportFormat(f"unknown --format {fmt!r}; use one of {', '.join(_FORMATS)}")

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from containerkit.agents import Deps
 from containerkit.cli import current_env, handle_errors
 from containerkit.cli._render import ProgressRenderer
 from containerkit.errors import DockerfileExists, InvalidOption
-from containerkit.graph import SessionStore, resume_session, run_session
-from containerkit.state import RunOptions, Session
-from containerkit.tools.analyze import analyze_repo
-from containerkit.tools.dockerfile import generate_dockerfile, load_catalog
+
+if TYPE_CHECKING:
+    from containerkit.agents import Deps
+    from containerkit.state import Session
+
+# The graph, agents and tools are imported inside each command: `containerkit --help` and
+# `containerkit lint` should not pay for LangGraph's start-up.
 
 __all__ = ["register"]
 
@@ -34,6 +36,8 @@ def analyze_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print the analysis as JSON."),
 ) -> None:
     """Detect the deployable modules of a repository and what each needs to run."""
+    from containerkit.tools.analyze import analyze_repo
+
     result = analyze_repo(path)
     if as_json:
         _print_json({"modules": [m.public_dict() for m in result.modules], "is_monorepo": result.is_monorepo})
@@ -61,6 +65,9 @@ def dockerfile_cmd(
     base_image: str | None = typer.Option(None, "--base-image", help="Use this base image."),
 ) -> None:
     """Generate a Dockerfile for the repository (printed, or written with --write)."""
+    from containerkit.tools.analyze import analyze_repo
+    from containerkit.tools.dockerfile import generate_dockerfile, load_catalog
+
     env = current_env()
     analysis = analyze_repo(path)
     mods = [m for m in analysis.deployable() if module is None or m.path == module.strip("/")]
@@ -128,6 +135,9 @@ def run_cmd(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show the build log."),
 ) -> None:
     """Analyze, write a Dockerfile, build, push and write manifests: the whole path, as one session."""
+    from containerkit.graph import run_session
+    from containerkit.state import RunOptions
+
     env = current_env()
     options = RunOptions(
         image=image,
@@ -158,6 +168,8 @@ def _check_fail_on(value: str | None) -> str | None:
 
 
 def _deps() -> Deps:
+    from containerkit.agents import Deps
+
     env = current_env()
     user, password = env.environ.get("CONTAINERKIT_REGISTRY_USER"), env.environ.get("CONTAINERKIT_REGISTRY_PASSWORD")
     auth = {"username": user, "password": password} if user and password else None
@@ -171,6 +183,8 @@ def resume_cmd(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show the build log."),
 ) -> None:
     """Continue a session from its last checkpoint (finished stages are not redone)."""
+    from containerkit.graph import resume_session
+
     env = current_env()
     with ProgressRenderer(env.err, verbose=verbose) as render:
         session = resume_session(session_id, settings=env.settings, deps=_deps(), on_event=render)
@@ -181,6 +195,8 @@ def resume_cmd(
 @handle_errors
 def sessions_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Saved sessions, newest first."""
+    from containerkit.graph import SessionStore
+
     env = current_env()
     if not env.settings.sessions_db.exists():
         infos = []
@@ -203,6 +219,8 @@ def sessions_show(
     as_json: bool = typer.Option(False, "--json", help="Print the whole session state as JSON."),
 ) -> None:
     """One session: status, stages, recovery attempts, errors."""
+    from containerkit.graph import SessionStore
+
     env = current_env()
     with SessionStore(env.settings.sessions_db) as store:
         session = store.load(store.resolve(session_id))
