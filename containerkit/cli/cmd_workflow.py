@@ -40,7 +40,13 @@ def analyze_cmd(
 
     result = analyze_repo(path)
     if as_json:
-        _print_json({"modules": [m.public_dict() for m in result.modules], "is_monorepo": result.is_monorepo})
+        _print_json(
+            {
+                "modules": [m.public_dict() for m in result.modules],
+                "is_monorepo": result.is_monorepo,
+                "build_order": result.build_order,
+            }
+        )
         return
     table = Table("path", "language", "version", "manager", "framework", "port", "start")
     for m in result.modules:
