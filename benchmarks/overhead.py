@@ -5,8 +5,10 @@ Both sides do the same work in the same run, alternating, on a copy of an exampl
 - cold: ``--no-cache`` builds (what `run` does on a new app: dependencies installed, image pushed);
 - edit: a source edit before every round, cached dependency layers (the everyday inner loop).
 
-Prints each side's median wall time and the ratio per mode (target: cold <= 1.15). containerkit's
-fixed cost (Python start-up and imports, analysis, checkpoints, manifests) weighs most in the edit mode.
+The plain side builds and pushes; so does ``containerkit run --no-scan`` (plus analysis, checkpoints,
+digest verification and manifests): their ratio is the orchestration overhead (target <= 1.15).
+``containerkit run`` with its default scan (lint, SBOM, vulnerabilities, secrets, compliance, policy)
+is timed too, so the price of the scan is visible next to it.
 
     python benchmarks/overhead.py [python-http|node-http] [--rounds N] [--registry HOST:PORT]
 """
@@ -35,11 +37,12 @@ def _timed(cmd: list[str], env: dict[str, str], cwd: Path | None = None) -> floa
     return time.perf_counter() - t0
 
 
-def _report(mode: str, plain: list[float], ours: list[float]) -> None:
-    p, o = statistics.median(plain), statistics.median(ours)
-    print(f"[{mode}] docker build + docker push  median {p:6.2f}s  ({', '.join(f'{x:.2f}' for x in plain)})")
-    print(f"[{mode}] containerkit run            median {o:6.2f}s  ({', '.join(f'{x:.2f}' for x in ours)})")
-    print(f"[{mode}] ratio containerkit / plain: {o / p:.2f}")
+def _report(mode: str, plain: list[float], ours: list[float], scanned: list[float]) -> None:
+    p, o, sc = statistics.median(plain), statistics.median(ours), statistics.median(scanned)
+    print(f"[{mode}] docker build + docker push   median {p:6.2f}s  ({', '.join(f'{x:.2f}' for x in plain)})")
+    print(f"[{mode}] containerkit run --no-scan   median {o:6.2f}s  ({', '.join(f'{x:.2f}' for x in ours)})")
+    print(f"[{mode}] containerkit run (with scan) median {sc:6.2f}s  ({', '.join(f'{x:.2f}' for x in scanned)})")
+    print(f"[{mode}] ratio run --no-scan / plain: {o / p:.2f} (target <= 1.15);  run / plain: {sc / p:.2f}")
 
 
 def main() -> None:
@@ -65,6 +68,7 @@ def main() -> None:
     for mode in ("cold", "edit"):
         plain: list[float] = []
         ours: list[float] = []
+        scanned: list[float] = []
         extra = ["--no-cache"] if mode == "cold" else []
         for i in range(args.rounds):
             with source.open("a") as fh:
@@ -76,9 +80,18 @@ def main() -> None:
             )
             with source.open("a") as fh:
                 fh.write(f"\n{comment} {mode} {i} containerkit\n")
-            ours.append(_timed([*ck, *extra, "--image", f"{name}:{mode}-ck-{i}"], env))
-        _report(mode, plain, ours)
+            ours.append(_timed([*ck, *extra, "--no-scan", "--image", f"{name}:{mode}-ck-{i}"], env))
+            with source.open("a") as fh:
+                fh.write(f"\n{comment} {mode} {i} containerkit scanned\n")
+            scanned.append(_timed([*ck, *extra, "--image", f"{name}:{mode}-scan-{i}"], env))
+        _report(mode, plain, ours, scanned)
     shutil.rmtree(work, ignore_errors=True)
+    subprocess.run(
+        f"{DOCKER} images --format '{{{{.Repository}}}}:{{{{.Tag}}}}' | grep '/{name}:' | xargs -r {DOCKER} rmi -f",
+        shell=True,
+        capture_output=True,
+        check=False,
+    )
 
 
 if __name__ == "__main__":
