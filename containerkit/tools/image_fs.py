@@ -16,11 +16,14 @@ Typical use::
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import io
 import json
+import os
 import posixpath
+import re
 import shutil
 import tarfile
 import tempfile
@@ -41,6 +44,7 @@ __all__ = [
     "ImageFS",
     "ImageFileNotFound",
     "ImageNotFound",
+    "LayerCache",
     "LayerEntry",
     "LayerInfo",
     "open_image",
@@ -553,6 +557,75 @@ def _covered(path: str, hidden: set[str], opaque: set[str]) -> bool:
         if parent == cur:
             return False
         cur = parent
+
+
+_DIFF_ID = re.compile(r"sha256:([0-9a-f]{64})")
+
+
+class LayerCache:
+    """Per-layer results of the scanners, on disk under ``<cache_dir>/scan/<diff id>.json``.
+
+    A layer's diff id is the sha256 of its content, so what was derived from a layer stays true
+    for every image that shares it: a rebuilt app image only costs its new layers. Each file holds
+    one entry per part (``"secrets"``, ``"sbom"``), stamped with the ``version`` its producer passes
+    (a format number plus, for secrets, a digest of the rules); a stamp that differs is a miss, so a
+    rule change invalidates old results. Unreadable or foreign files are misses too, never errors,
+    and writes are atomic (temp file + rename), so concurrent scans cannot leave half a file.
+    Callers store derived, redacted facts only: never file content, never a secret value.
+    """
+
+    def __init__(self, cache_dir: Path | None) -> None:
+        self.root = cache_dir / "scan" if cache_dir is not None else None
+        self._docs: dict[str, dict[str, Any]] = {}
+        self.hits = 0
+        self.misses = 0
+
+    def _key(self, diff_id: str) -> str | None:
+        m = _DIFF_ID.fullmatch(diff_id)
+        return m.group(1) if m and self.root is not None else None
+
+    def _doc(self, key: str) -> dict[str, Any]:
+        if key not in self._docs:
+            assert self.root is not None
+            doc: Any = {}
+            try:
+                doc = json.loads((self.root / f"{key}.json").read_text("utf-8"))
+            except (OSError, ValueError):
+                doc = {}
+            self._docs[key] = doc if isinstance(doc, dict) else {}
+        return self._docs[key]
+
+    def get(self, diff_id: str, part: str, version: str) -> Any | None:
+        """The stored result of ``part`` for the layer, or None (no cache, no entry, other version)."""
+        key = self._key(diff_id)
+        if key is None:
+            return None
+        entry = self._doc(key).get(part)
+        if isinstance(entry, dict) and entry.get("version") == version and "data" in entry:
+            self.hits += 1
+            return entry["data"]
+        self.misses += 1
+        return None
+
+    def put(self, diff_id: str, part: str, version: str, data: Any) -> None:
+        """Store ``data`` (JSON-able) for the layer; a cache that cannot be written is skipped silently."""
+        key = self._key(diff_id)
+        if key is None or self.root is None:
+            return
+        doc = self._doc(key)
+        doc[part] = {"version": version, "data": data}
+        target = self.root / f"{key}.json"
+        tmp: str | None = None
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{key}.", suffix=".tmp", dir=self.root)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(doc, fh, separators=(",", ":"))
+            os.replace(tmp, target)
+        except OSError:
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
 
 
 def open_image(docker_client: Any, image_ref: str, *, workdir: Path | None = None) -> ImageFS:

@@ -85,3 +85,39 @@ def test_missing_image_is_a_typed_error_not_a_pull(docker_client) -> None:  # ty
     with pytest.raises(ImageNotAvailableForScan) as exc:
         scan_image_secrets(docker_client, "ck-test-secrets:does-not-exist")
     assert exc.value.code == "CK260"
+
+
+def test_python_base_image_has_no_secret_findings(docker_client) -> None:  # type: ignore[no-untyped-def]
+    """pip's documentation shows ``https://user:pass@pypi.company.com``: not a credential of the image."""
+    report = scan_image_secrets(docker_client, "python:3.11-slim")
+    assert report.findings == [], [(f.rule_id, f.path) for f in report.findings]
+    assert report.skipped_documentation > 0 and report.files_scanned > 1000
+
+
+def test_secret_planted_in_an_app_layer_of_a_python_image_is_found_cold_and_warm(  # type: ignore[no-untyped-def]
+    docker_client, tmp_path: Path
+) -> None:
+    ctx = tmp_path / "app"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text("FROM python:3.11-slim\nCOPY settings.py /app/settings.py\n")
+    (ctx / "settings.py").write_text(
+        f'DEBUG = False\nDATABASE_URL = "postgres://shop:{"Zq8xW2vK9p"}@db.internal/shop"\n'
+    )
+    tag = f"ck-test-secrets-app:{uuid.uuid4().hex[:10]}"
+    build_image(
+        BuildRequest(context=ctx, dockerfile=ctx / "Dockerfile", tags=[tag], pull_policy="never"),
+        docker_client=docker_client,
+    )
+    try:
+        cache = tmp_path / "cache"
+        cold = scan_image_secrets(docker_client, tag, cache_dir=cache)
+        warm = scan_image_secrets(docker_client, tag, cache_dir=cache)
+    finally:
+        docker_client.images.remove(tag, force=True)
+    for report in (cold, warm):
+        assert [(f.rule_id, f.path, f.line, f.in_final_image) for f in report.findings] == [
+            ("basic-auth-url", "app/settings.py", 2, True)
+        ]
+        layer = report.findings[0].layer
+        assert layer is not None and "COPY" in layer.created_by and layer.index == report.layers_scanned - 1
+    assert "Zq8xW2vK9p" not in "".join(p.read_text() for p in (cache / "scan").glob("*.json"))

@@ -142,3 +142,31 @@ def test_missing_or_file_context_is_a_typed_error(tmp_path: Path) -> None:
     (tmp_path / "f").write_text("x")
     with pytest.raises(NotADirectory):
         scan_context_secrets(tmp_path / "f")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "https://username:password@pypi.company.com/simple",  # pip's authentication.md
+        "https://user:he%2F%2Fo@pypi.company.com/simple",
+        "postgres://app:" + "Zq8xW2vK9p" + "@db.example.com/shop",
+        "amqp://guest:" + "Zq8xW2vK9p" + "@rabbit.example:5672/",
+        "postgres://${DB_USER}:" + "Zq8xW2vK9p" + "@db:5432/shop",
+        "redis://app:$REDIS_PASSWORD@cache:6379/0",
+        "mysql://root:pass@host:3306/db",
+    ],
+)
+def test_documentation_urls_are_not_reported(text: str) -> None:
+    assert [f.rule_id for f in scan_text_secrets(text)] == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "DATABASE_URL=postgres://app:" + "Zq8xW2vK9p" + "@db.internal:5432/shop",
+        "https://deploy:" + "x7Kq2mW9zP4v" + "@git.corp.net/org/repo.git",
+        "amqp://svc:" + "S3cr3tPa55w0rd" + "@10.0.0.12:5672/",
+    ],
+)
+def test_real_urls_with_passwords_are_still_reported(text: str) -> None:
+    assert [f.rule_id for f in scan_text_secrets(text)] == ["basic-auth-url"]

@@ -82,6 +82,9 @@ class ScanOptions(BaseModel):
     policy_data: dict[str, Any] = Field(default_factory=dict)
     trusted_registries: list[str] = Field(default_factory=list)
     """Registries base images may come from (lint DL3026, CIS 4.2, policy CKP004 unless data says otherwise)."""
+    cache_dir: Path | None = None
+    """Per-layer results (redacted secret findings, package records) kept under ``<cache_dir>/scan/``;
+    None = no cache. Agents pass ``settings.home / "cache"``."""
     external_scanners: bool = True
     """Merge trivy/grype findings when they are installed and have a database."""
     lint: bool = True

@@ -1,8 +1,10 @@
 """Scan one local image with every BuildSec scanner and gather one report.
 
 User input (Dockerfile, context, vulnerability database, policies) is checked before the engine is
-asked for anything, so a typo costs no image export. The image is never pulled. Its layers are
-read twice: once through ``image_fs`` (SBOM and setuid files), once by the secret scanner.
+asked for anything, so a typo costs no image export. The image is never pulled. It is exported
+once (``image_fs.open_image``) and that one copy is read by the SBOM, the setuid check and the secret
+scanner; with ``ScanOptions.cache_dir`` their per-layer results are cached by diff id, so layers a
+previous scan already read (the base image of a rebuilt app) are not read again.
 """
 
 from __future__ import annotations
@@ -91,27 +93,33 @@ def scan_image(
 
     sbom: Sbom | None = None
     setuid: list[str] | None = None
-    if options.sbom or options.vulnerabilities or options.compliance:
-        with timed("sbom"), open_image(docker_client, image) as fs:
-            sbom = sbom_from_fs(fs, image_ref=image)
-            setuid = _setuid_files(fs)
-        notes += [f"sbom: {w}" for w in sbom.warnings]
-        say(f"sbom: {len(sbom.components)} components")
-
+    secrets: SecretScanReport | None = None
     vulns: VulnReport | None = None
+    reads_image = options.sbom or options.vulnerabilities or options.compliance or options.secrets
+    with contextlib.ExitStack() as stack:
+        fs: ImageFS | None = None
+        if reads_image:
+            with timed("export"):
+                fs = stack.enter_context(open_image(docker_client, image))
+        if fs is not None and (options.sbom or options.vulnerabilities or options.compliance):
+            with timed("sbom"):
+                sbom = sbom_from_fs(fs, image_ref=image, cache_dir=options.cache_dir)
+                setuid = _setuid_files(fs)
+            notes += [f"sbom: {w}" for w in sbom.warnings]
+            say(f"sbom: {len(sbom.components)} components")
+
+        if fs is not None and options.secrets:
+            with timed("secrets"):
+                secrets = scan_image_secrets(docker_client, image, fs=fs, cache_dir=options.cache_dir)
+                if options.context is not None:
+                    secrets = _merge_secrets(secrets, scan_context_secrets(options.context))
+            say(f"secrets: {len(secrets.findings)}")
+
     if options.vulnerabilities and sbom is not None:
         with timed("vulnerabilities"):
             vulns = _vulnerabilities(image, sbom, db, options.external_scanners, notes)
         if vulns is not None:
             say(f"vulnerabilities: {len(vulns.findings)}")
-
-    secrets: SecretScanReport | None = None
-    if options.secrets:
-        with timed("secrets"):
-            secrets = scan_image_secrets(docker_client, image)
-            if options.context is not None:
-                secrets = _merge_secrets(secrets, scan_context_secrets(options.context))
-        say(f"secrets: {len(secrets.findings)}")
 
     facts = BuildFacts(
         dockerfile=df_facts,

@@ -73,6 +73,8 @@ def find_hits(text: str) -> list[Hit]:
                 continue
             if rule.id == "aws-access-key-id" and secret.endswith("EXAMPLE"):
                 continue
+            if rule.allow is not None and rule.allow.search(m.group(0)):
+                continue
             if any(s < end and start < e for s, e in taken):
                 continue
             taken.append((start, end))

@@ -1,31 +1,24 @@
-"""A minimal reader of an image's layers from the engine's ``save`` archive.
+"""Deprecated: the layer walk of ``compliance.image.setuid_files``, kept as a thin view over ``image_fs``.
 
-The archive is streamed to a temporary file (never held in memory), then each layer tar is read as
-a stream in manifest order. Whiteouts (``.wh.NAME``, ``.wh..wh..opq``) are reported so callers can
-tell which files a later layer deleted. Handles the classic and the OCI layout of ``docker save``.
+The secret scanner reads images through ``containerkit.tools.image_fs`` (one export shared with the
+SBOM); this module only keeps ``open_image_archive`` working for its remaining caller. New code
+should open the image with ``image_fs.open_image`` and use ``ImageFS.merged()``.
 """
 
 from __future__ import annotations
 
-import json
-import posixpath
-import tarfile
-import tempfile
 from collections.abc import Iterator
+from types import TracebackType
 from typing import IO, Any, Literal, NamedTuple
 
-import docker.errors
 from docker import DockerClient
 
-from containerkit.errors import DockerUnavailable
+from containerkit.tools.image_fs import ImageArchiveInvalid as FsArchiveInvalid
+from containerkit.tools.image_fs import ImageFS, ImageNotFound, open_image
 from containerkit.tools.secrets.errors import ImageArchiveInvalid, ImageNotAvailableForScan
 from containerkit.tools.secrets.models import LayerRef
 
 __all__ = ["ImageArchive", "LayerEntry", "open_image_archive"]
-
-_WH = ".wh."
-_OPAQUE = ".wh..wh..opq"
-_CONFIG_MAX = 16 * 1024 * 1024
 
 
 class LayerEntry(NamedTuple):
@@ -42,96 +35,42 @@ class LayerEntry(NamedTuple):
 class ImageArchive:
     """The saved image: its config, its layers in order, and an iterator over layer members."""
 
-    def __init__(self, tar: tarfile.TarFile, config: dict[str, Any], layer_paths: list[str]) -> None:
-        self._tar = tar
-        self.config = config
-        self._layer_paths = layer_paths
-        diff_ids: list[str] = list(config.get("rootfs", {}).get("diff_ids", []))
-        created = [h.get("created_by", "") for h in config.get("history", []) if not h.get("empty_layer")]
-        if len(created) != len(layer_paths):
-            created = [""] * len(layer_paths)
-        if len(diff_ids) != len(layer_paths):
-            diff_ids = [posixpath.basename(posixpath.dirname(p)) or p for p in layer_paths]
-        self.layers = [
-            LayerRef(index=i, diff_id=d, created_by=c) for i, (d, c) in enumerate(zip(diff_ids, created, strict=True))
-        ]
+    def __init__(self, fs: ImageFS) -> None:
+        self._fs = fs
+        self.config: dict[str, Any] = fs.config
+        self.layers = [LayerRef(index=x.index, diff_id=x.diff_id, created_by=x.created_by) for x in fs.layers]
 
     def entries(self) -> Iterator[LayerEntry]:
-        for layer, member_path in zip(self.layers, self._layer_paths, strict=True):
-            blob = self._tar.extractfile(member_path)
-            if blob is None:
-                raise ImageArchiveInvalid(f"layer {member_path} missing from the image archive")
-            with tarfile.open(fileobj=blob, mode="r|*") as layer_tar:
-                for m in layer_tar:
-                    yield from _entry(layer, m, layer_tar)
-
-
-def _entry(layer: LayerRef, m: tarfile.TarInfo, layer_tar: tarfile.TarFile) -> Iterator[LayerEntry]:
-    path = m.name.lstrip("/")
-    if path.startswith("./"):
-        path = path[2:]
-    folder, name = posixpath.split(path)
-    if name == _OPAQUE:
-        yield LayerEntry(layer, "opaque", folder, 0, None)
-    elif name.startswith(_WH):
-        yield LayerEntry(layer, "whiteout", posixpath.join(folder, name[len(_WH) :]), 0, None)
-    elif m.isreg():
-        yield LayerEntry(layer, "file", path, m.size, layer_tar.extractfile(m), m.mode)
-
-
-def _read_json(tar: tarfile.TarFile, name: str) -> Any:
-    try:
-        member = tar.getmember(name)
-    except KeyError:
-        raise ImageArchiveInvalid(f"{name} missing from the image archive") from None
-    if member.size > _CONFIG_MAX:
-        raise ImageArchiveInvalid(f"{name} is implausibly large ({member.size} bytes)")
-    fh = tar.extractfile(member)
-    if fh is None:
-        raise ImageArchiveInvalid(f"{name} is not a file in the image archive")
-    return json.loads(fh.read())
+        for layer in self.layers:
+            for e in self._fs.iter_entries(layer.index):
+                path = e.path.lstrip("/")
+                if e.kind in ("whiteout", "opaque"):
+                    yield LayerEntry(layer, e.kind, path, 0, None)
+                elif e.kind == "file":
+                    with self._fs.open_entry(e) as stream:
+                        yield LayerEntry(layer, "file", path, e.size, stream, e.mode)
 
 
 class _Opened:
     def __init__(self, docker_client: DockerClient, ref: str) -> None:
         self._docker = docker_client
         self._ref = ref
-        self._tmp: IO[bytes] | None = None
-        self._tar: tarfile.TarFile | None = None
+        self._fs: ImageFS | None = None
 
     def __enter__(self) -> ImageArchive:
         try:
-            image = self._docker.images.get(self._ref)
-            self._tmp = tempfile.TemporaryFile(prefix="ck-image-")
-            for chunk in image.save(named=False):
-                self._tmp.write(chunk)
-        except docker.errors.ImageNotFound:
-            self.__exit__()
+            self._fs = open_image(self._docker, self._ref)
+        except ImageNotFound:
             raise ImageNotAvailableForScan(f"image {self._ref} is not in the local engine", image=self._ref) from None
-        except docker.errors.APIError as exc:
-            self.__exit__()
-            raise ImageNotAvailableForScan(
-                f"cannot save image {self._ref}: {exc.explanation or exc}", image=self._ref
-            ) from None
-        except (docker.errors.DockerException, OSError) as exc:
-            self.__exit__()
-            raise DockerUnavailable(f"no Docker engine answers: {exc}") from None
-        self._tmp.seek(0)
-        self._tar = tarfile.open(fileobj=self._tmp, mode="r:")
-        manifest = _read_json(self._tar, "manifest.json")
-        if not isinstance(manifest, list) or not manifest:
-            raise ImageArchiveInvalid("manifest.json of the image archive lists no image")
-        entry = manifest[0]
-        config = _read_json(self._tar, entry["Config"])
-        return ImageArchive(self._tar, config, list(entry.get("Layers", [])))
+        except FsArchiveInvalid as exc:
+            raise ImageArchiveInvalid(exc.message) from None
+        return ImageArchive(self._fs)
 
-    def __exit__(self, *exc: object) -> None:
-        if self._tar is not None:
-            self._tar.close()
-        if self._tmp is not None:
-            self._tmp.close()
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
+        if self._fs is not None:
+            self._fs.close()
 
 
 def open_image_archive(docker_client: DockerClient, ref: str) -> _Opened:
-    """``with open_image_archive(client, ref) as archive:``; the temp file goes away on exit."""
+    """``with open_image_archive(client, ref) as archive:``; the temp files go away on exit."""
     return _Opened(docker_client, ref)

@@ -6,10 +6,11 @@ expression only runs on text that could hold a match: that is what makes whole i
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import NamedTuple
 
-__all__ = ["PLACEHOLDER_MARKERS", "RULES", "Rule"]
+__all__ = ["IMAGE_SKIPPED_TREES", "PLACEHOLDER_MARKERS", "RULES", "RULES_VERSION", "Rule"]
 
 
 class Rule(NamedTuple):
@@ -21,6 +22,8 @@ class Rule(NamedTuple):
     min_entropy: float = 0.0  # Shannon bits per char the secret must reach
     placeholders_apply: bool = False  # drop values that look like "${VAR}", "changeme", ...
     shape: re.Pattern[str] | None = None  # the secret must match this too (cuts code false positives)
+    # the whole match is a documentation example when this finds something in it (allowlist)
+    allow: re.Pattern[str] | None = None
 
 
 def _r(pattern: str, flags: int = 0) -> re.Pattern[str]:
@@ -30,6 +33,19 @@ def _r(pattern: str, flags: int = 0) -> re.Pattern[str]:
 _SECRET_NAMES = ("password", "passwd", "secret", "api_key", "apikey", "api-key", "token", "private_key", "private-key")
 # Real credentials mix letters and digits; identifiers and prose (``get_password``) do not.
 _LETTERS_AND_DIGITS = _r(r"(?=.*\d)(?=.*[A-Za-z])")
+
+# A URL whose host is reserved for documentation (RFC 2606/6761) or a stock example name, or whose
+# user or password is a template or a word standing for one: what docs and sample configs show.
+_DOC_URL = _r(
+    r"(?i)@(?:[a-z0-9-]+\.)*(?:example|company|domain|yourdomain|mydomain|yourcompany|mycompany|acme)"
+    r"\.(?:com|org|net|edu|io)(?![a-z0-9-])"
+    r"|@(?:[a-z0-9-]+\.)+(?:example|test|invalid)(?![a-z0-9.-])"
+    r"|@(?:host|hostname|server|yourhost|myhost)(?![a-z0-9.-])"
+    r"|://[^:@/]*[$%{<\[]"
+    r"|:(?:pass|password|passwd|pwd|pw|secret|token|apikey|api_key|mypassword|mysecretpassword|yourpassword|"
+    r"pass123|password123|foo|bar|baz|test|xxx+|\*+)@"
+    r"|:[$%{\[][^@]*@"
+)
 
 # Specific rules first: a later rule never reports a span an earlier one already reported.
 RULES: tuple[Rule, ...] = (
@@ -114,6 +130,7 @@ RULES: tuple[Rule, ...] = (
         ("://",),
         group=1,
         placeholders_apply=True,
+        allow=_DOC_URL,
     ),
     Rule(
         "generic-secret-quoted",
@@ -165,3 +182,46 @@ PLACEHOLDER_MARKERS: tuple[str, ...] = (
     "getenv",
     "process.env",
 )
+
+# Image folders no user secret lives in: distribution documentation, manual pages, translations.
+# Their examples (``https://user:pass@...`` in pip's docs) would make every image critical.
+IMAGE_SKIPPED_TREES: tuple[str, ...] = (
+    "usr/share/doc/",
+    "usr/share/man/",
+    "usr/share/info/",
+    "usr/share/locale/",
+    "usr/share/i18n/",
+    "usr/share/zoneinfo/",
+    "usr/share/common-licenses/",
+    "usr/share/lintian/",
+    "usr/local/share/doc/",
+    "usr/local/share/man/",
+)
+
+# Bump when the detection changes in a way the digest below cannot see (code in _detect.py).
+_DETECT_FORMAT = 2
+
+
+def _digest() -> str:
+    h = hashlib.sha256(str(_DETECT_FORMAT).encode())
+    for r in RULES:
+        h.update(
+            repr(
+                (
+                    r.id,
+                    r.pattern.pattern,
+                    r.keywords,
+                    r.group,
+                    r.min_entropy,
+                    r.placeholders_apply,
+                    r.shape.pattern if r.shape else None,
+                    r.allow.pattern if r.allow else None,
+                )
+            ).encode()
+        )
+    h.update(repr((PLACEHOLDER_MARKERS, IMAGE_SKIPPED_TREES)).encode())
+    return h.hexdigest()[:16]
+
+
+RULES_VERSION = _digest()
+"""Changes with any rule, marker or skipped tree: cached per-layer results made under other rules are ignored."""

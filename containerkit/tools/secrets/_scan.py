@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import IO
+from typing import IO, Any
 
 from containerkit.tools.secrets._detect import BINARY_SNIFF_BYTES, find_hits, is_binary
 from containerkit.tools.secrets.models import LayerRef, SecretFinding, SkippedFile, SkipReason, SourceKind
@@ -23,6 +23,19 @@ class Tally:
         self.skipped_binary = 0
         self.skipped: list[SkippedFile] = []
         self.skipped_total = 0
+        self.skipped_documentation = 0
+
+    def add_layer(self, part: Any, layer: LayerRef) -> None:
+        """Fold in one layer's results (fresh or cached), attributing its findings to ``layer``."""
+        for f in part.findings:
+            self.findings.append(f.model_copy(update={"layer": layer}, deep=True))
+        self.files_scanned += part.files_scanned
+        self.bytes_scanned += part.bytes_scanned
+        self.skipped_binary += part.skipped_binary
+        self.skipped_documentation += part.skipped_documentation
+        self.skipped_total += part.skipped_total
+        room = SKIPPED_LISTED_MAX - len(self.skipped)
+        self.skipped += [s.model_copy() for s in part.skipped[: max(room, 0)]]
 
     def skip(self, path: str, reason: SkipReason, size: int, layer: LayerRef | None) -> None:
         self.skipped_total += 1

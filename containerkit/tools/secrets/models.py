@@ -51,6 +51,8 @@ class SecretScanReport(BaseModel):
     skipped_binary: int = 0
     skipped: list[SkippedFile] = []  # too large or unreadable, listed (capped at ``skipped_listed_max``)
     skipped_total: int = 0
+    skipped_documentation: int = 0
+    """Image files under documentation trees (usr/share/doc, man, locale, ...): not read, not in ``skipped``."""
     max_file_bytes: int
     duration_s: float
 
