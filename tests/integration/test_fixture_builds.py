@@ -126,15 +126,17 @@ def _wait_for_http(url: str, container: Any) -> tuple[int, str]:
 
 
 def _build_with_fixes(
-    app: Path, content: str, module: ModuleAnalysis, tag: str, docker_client: Any, registry: str
+    app: Path, context: Path, content: str, module: ModuleAnalysis, tag: str, docker_client: Any, registry: str
 ) -> list[str]:
-    """Build; on failure let fix mode change the Dockerfile (as the agents do), at most twice."""
+    """Build (Dockerfile in the module's folder, ``context`` as the generator said); on failure let fix
+    mode change the Dockerfile (as the agents do), at most twice."""
     fixes: list[str] = []
+    mdir = app / module.path
     for _ in range(3):
-        (app / "Dockerfile").write_text(content)
+        (mdir / "Dockerfile").write_text(content)
         try:
             build_image(
-                BuildRequest(context=app, dockerfile=app / "Dockerfile", tags=[tag], pull_policy="never"),
+                BuildRequest(context=context, dockerfile=mdir / "Dockerfile", tags=[tag], pull_policy="never"),
                 docker_client=docker_client,
             )
             return fixes
@@ -144,7 +146,9 @@ def _build_with_fixes(
                 message=exc.message,
                 log_tail=str(exc.context.get("log_tail", "")),
             )
-            fix = fix_dockerfile(content, failure, module, load_catalog(), probe=image_probe(docker_client, registry))
+            fix = fix_dockerfile(
+                content, failure, module, load_catalog(), probe=image_probe(docker_client, registry), context=mdir
+            )
             if not fix.changed or len(fixes) == 2:
                 pytest.fail(f"build failed and fix mode has no answer ({fix.reason}):\n{failure.log_tail}")
             fixes.append(fix.reason)
@@ -156,16 +160,16 @@ def _build_with_fixes(
 def test_fixture_builds_runs_and_answers_http(name: str, tmp_path: Path, docker_client, registry, containers) -> None:  # type: ignore[no-untyped-def]
     app = _copy(name, tmp_path)
     module = analyze_repo(app).primary()
-    gen = generate_dockerfile(module, load_catalog(), probe=image_probe(docker_client, registry))
+    gen = generate_dockerfile(module, load_catalog(), probe=image_probe(docker_client, registry), repo_root=app)
     assert _hadolint_errors(gen.content) == [], gen.content
     missing = [img for img in base_images_of(gen.content) if not image_exists(docker_client, img)]
     if missing:
         pytest.skip(f"base image {missing[0]} is not available on this machine and cannot be pulled here")
-    (app / "Dockerfile").write_text(gen.content)
-    (app / ".dockerignore").write_text(gen.dockerignore)
+    context = app / gen.context
+    (context / ".dockerignore").write_text(gen.dockerignore)
     tag = f"ck-fixture-{name}:{uuid.uuid4().hex[:8]}"
     try:
-        fixes = _build_with_fixes(app, gen.content, module, tag, docker_client, registry)
+        fixes = _build_with_fixes(app, context, gen.content, module, tag, docker_client, registry)
         if fixes:
             print(f"{name}: built after fix mode: {'; '.join(fixes)}")
         port = free_port()

@@ -8,6 +8,7 @@ import shlex
 from dataclasses import dataclass, field
 
 from containerkit.tools.analyze.models import ModuleAnalysis
+from containerkit.tools.dockerfile._workspace import NodeWorkspace
 from containerkit.tools.dockerfile.catalog import BaseImageCatalog, ImageProbe, ResolvedBase
 
 APP_UID = 10001
@@ -25,6 +26,8 @@ class Ctx:
     probe: ImageProbe | None = None
     extra_build_packages: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    workspace: NodeWorkspace | None = None
+    """Set when a node workspace member is built from the workspace root."""
 
     def resolve(self, key: str, version: str | None, tool: str | None = None) -> ResolvedBase:
         r = self.catalog.resolve(key, version, self.probe, tool=tool)

@@ -3,6 +3,9 @@ package has a build script (TypeScript, Next, Nest...), production dependencies 
 
 from __future__ import annotations
 
+import json
+import posixpath
+
 from containerkit.tools.analyze.models import ModuleAnalysis
 from containerkit.tools.dockerfile._common import (
     APP_UID,
@@ -16,6 +19,7 @@ from containerkit.tools.dockerfile._common import (
     join,
     user_lines,
 )
+from containerkit.tools.dockerfile._workspace import NodeWorkspace
 
 
 def _is_berry(m: ModuleAnalysis) -> bool:
@@ -57,6 +61,76 @@ def prune_command(m: ModuleAnalysis) -> str:
     return "npm prune --omit=dev && npm cache clean --force"
 
 
+def _q(arg: str) -> str:
+    """Quote a shell word only when it needs it (scoped names and paths do not)."""
+    return arg if all(c.isalnum() or c in "@/._-+=:" for c in arg) else json.dumps(arg)
+
+
+def workspace_install(m: ModuleAnalysis, ws: NodeWorkspace, *, production: bool) -> str:
+    """Install from the workspace root, only what the member (and the packages it builds) needs."""
+    pm = m.package_manager or "npm"
+    locked = ws.lockfile is not None
+    if pm == "pnpm":
+        flags = (" --frozen-lockfile" if locked else "") + (" --prod" if production else "")
+        select = f" --filter {_q(ws.package_name + '...')}" + ("" if production else " --filter .")
+        return f"npm install -g pnpm@9 && pnpm install{flags}{select}"
+    if pm == "yarn" or pm == "bun":
+        # yarn 1 and bun install the whole workspace (yarn 1 has no focus); the prune trims it
+        return install_command(m.model_copy(update={"lockfile": ws.lockfile}), production=production)
+    members = [ws.member] if production else [*ws.build_members, ws.member]
+    select = "".join(f" --workspace {_q(d)}" for d in members) + ("" if production else " --include-workspace-root")
+    omit = " --omit=dev" if production else ""
+    if locked:
+        return f"npm ci{omit}{select} && npm cache clean --force"
+    return f"npm install --no-audit --no-fund{omit}{select} && npm cache clean --force"
+
+
+def workspace_prune(m: ModuleAnalysis, ws: NodeWorkspace) -> str:
+    """After the build, production dependencies of the member only (the build's dev tools go)."""
+    pm = m.package_manager or "npm"
+    if pm == "pnpm":
+        # CI=true: pnpm may recreate node_modules when switching to --prod, and asks first on a TTY
+        return "CI=true " + workspace_install(m, ws, production=True).removeprefix("npm install -g pnpm@9 && ")
+    if pm == "npm":
+        return workspace_install(m, ws, production=True)
+    return prune_command(m.model_copy(update={"lockfile": ws.lockfile}))
+
+
+def workspace_build_stage(m: ModuleAnalysis, ws: NodeWorkspace, image: str, ctx: Ctx, *, prune: bool) -> list[str]:
+    """The build stage from the workspace root: manifests, a filtered install, sources, builds."""
+    pm = m.package_manager or "npm"
+    builds = bool(m.build_command)
+    lines = [
+        f"FROM {image} AS build",
+        "WORKDIR /app",
+        *install_packages(image, ctx.extra_build_packages),
+        *copy_manifests(ws.root_files),
+        *(f"COPY {d} {d}/" for d in ws.root_dirs),
+        *(f"COPY {f} {posixpath.dirname(f)}/" for f in ws.manifests if posixpath.dirname(f)),
+        f"RUN {workspace_install(m, ws, production=not builds)}",
+        "COPY . .",
+    ]
+    if builds:
+        for dep in ws.build_members:  # workspace packages the member imports from their build output
+            lines += [f"WORKDIR /app/{dep}", f"RUN {pm} run build"]
+        lines += [f"WORKDIR /app/{ws.member}", f"RUN {m.build_command}"]
+        if prune:
+            lines += ["WORKDIR /app", f"RUN {workspace_prune(m, ws)}"]
+    return lines
+
+
+def _workspace_runtime_copy(m: ModuleAnalysis, ws: NodeWorkspace) -> list[str]:
+    """The root's node_modules and the members the app runs with; everything for yarn berry and bun."""
+    pm = m.package_manager or "npm"
+    if pm == "bun" or (pm == "yarn" and _is_berry(m)):
+        return ["COPY --from=build /app ./"]
+    return [
+        "COPY --from=build /app/package.json ./",
+        "COPY --from=build /app/node_modules ./node_modules",
+        *(f"COPY --from=build /app/{d} ./{d}" for d in ws.runtime_members),
+    ]
+
+
 def _needs_global(m: ModuleAnalysis, start: str) -> list[str]:
     """A start command run by pnpm or bun needs that tool in the runtime image too."""
     tool = start.split()[0] if start.split() else ""
@@ -86,13 +160,44 @@ def _runtime_head(m: ModuleAnalysis, image: str, start: str, port: int) -> list[
     ]
 
 
+def _bundled_output(m: ModuleAnalysis, start: str) -> bool:
+    """The build leaves a self-contained server in .output (Nitro): the runtime needs nothing else."""
+    argv = start.split()
+    return len(argv) == 2 and argv[0] == "node" and argv[1].removeprefix("./").startswith(".output/server/")
+
+
 def render_node(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
     base = ctx.resolve("node", m.language_version)
     port = m.port or 3000
     start = m.start_command or f"node {m.entrypoint or 'index.js'}"
     manifests = m.dependency_files or ["package.json"]
-    lines = [header(m, f"node {base.version}, {m.package_manager or 'npm'}")]
-    if m.build_command:
+    ws = ctx.workspace
+    what = f"node {base.version}, {m.package_manager or 'npm'}"
+    lines = [header(m, what + (f" workspace {ws.member}, built from the workspace root" if ws else ""))]
+    if ws is not None:
+        lines += [
+            *workspace_build_stage(m, ws, base.image, ctx, prune=True),
+            "",
+            *_runtime_head(m, base.runtime, start, port),
+            *_workspace_runtime_copy(m, ws),
+            f"WORKDIR /app/{ws.member}",
+        ]
+    elif m.build_command and _bundled_output(m, start):
+        # Nuxt/Nitro (and SvelteKit/Solid on Nitro) bundle the server with its dependencies into .output
+        lines += [
+            f"FROM {base.image} AS build",
+            "WORKDIR /app",
+            *install_packages(base.image, ctx.extra_build_packages),
+            *copy_manifests(manifests),
+            f"RUN {install_command(m, production=False)}",
+            "COPY . .",
+            f"RUN {m.build_command}",
+            "",
+            *_runtime_head(m, base.runtime, start, port),
+            "ENV HOST=0.0.0.0",
+            "COPY --from=build /app/.output ./.output",
+        ]
+    elif m.build_command:
         lines += [
             f"FROM {base.image} AS build",
             "WORKDIR /app",

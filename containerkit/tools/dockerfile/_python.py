@@ -24,6 +24,13 @@ _PYPROJECT_DEPS = (
     ".get('project', {}).get('dependencies', [])))\" > /tmp/requirements.txt \\\n"
     " && pip install --no-cache-dir -r /tmp/requirements.txt"
 )
+_POETRY_DECLARED = (
+    "RUN /opt/tools/bin/pip install --no-cache-dir 'poetry-core>=1.9,<3' \\\n"
+    ' && /opt/tools/bin/python -c "from pathlib import Path; from poetry.core.factory import Factory; '
+    "print('\\\\n'.join(d.to_pep_508() for d in Factory().create_poetry(Path.cwd()).package.requires))\" \\\n"
+    "    > /tmp/requirements.txt \\\n"
+    " && pip install --no-cache-dir -r /tmp/requirements.txt"
+)
 _MAMBA_UID = 57439  # the mambauser of the micromamba images
 
 
@@ -64,13 +71,10 @@ def _install(m: ModuleAnalysis) -> list[str]:
             " && pip install --no-cache-dir -r /tmp/requirements.txt",
         ]
     if pm == "poetry" and "pyproject.toml" in files:
-        # no poetry.lock committed: resolve one in the build (commit it to get exact installs)
-        return [
-            "COPY pyproject.toml ./",
-            f"RUN {_tool('poetry>=1.8,<3')} \\\n"
-            " && /opt/tools/bin/poetry lock \\\n"
-            " && VIRTUAL_ENV=/opt/venv /opt/tools/bin/poetry install --no-root --only main --no-interaction --no-ansi",
-        ]
+        # no poetry.lock committed: `poetry lock` would need PyPI's JSON API (often blocked by proxies and
+        # mirrors); poetry-core, Poetry's own parser, turns the declared constraints (^, ~, *, ||, markers,
+        # extras) into PEP 508 requirements that pip installs from any simple index
+        return ["COPY pyproject.toml ./", _POETRY_DECLARED]
     if "requirements.txt" in files or not files:
         return ["COPY requirements.txt ./", "RUN pip install --no-cache-dir -r requirements.txt"]
     if pm == "pipenv" and "Pipfile" in files:

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from containerkit.tools.analyze.models import ModuleAnalysis
 from containerkit.tools.dockerfile._common import (
+    APP_UID,
     Ctx,
     Rendered,
     copy_manifests,
+    exec_form,
     header,
     healthcheck_exec,
     install_packages,
     join,
 )
-from containerkit.tools.dockerfile._node import install_command
+from containerkit.tools.dockerfile._node import install_command, workspace_build_stage
 
 NGINX_UID = 101
 """The nginx user of the nginx-unprivileged images (its files are owned by it)."""
@@ -61,13 +63,33 @@ def _out_dir(m: ModuleAnalysis) -> str:
     return "dist"
 
 
+def _busybox_runtime(m: ModuleAnalysis, image: str, src: str, port: int) -> list[str]:
+    """The stand-in when the nginx image is unavailable: busybox httpd, as a non-root uid, serving
+    read-only files; unknown paths get index.html (as a 404) so client-side routes still load."""
+    copy = f"COPY --from=build {src} /srv/" if src != "." else "COPY . /srv/"
+    return [
+        f"FROM {image}",
+        *install_packages(image, m.system_packages),
+        copy,
+        "RUN printf 'E404:/srv/index.html\\n' > /etc/httpd.conf",
+        f"ENV PORT={port}",
+        f"USER {APP_UID}:{APP_UID}",
+        f"EXPOSE {port}",
+        healthcheck_exec(["sh", "-c", 'wget -q -O /dev/null "http://127.0.0.1:${PORT}/" || exit 1']),
+        exec_form('httpd -f -p "$PORT" -h /srv -c /etc/httpd.conf'),
+    ]
+
+
 def render_static(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
     node_version = m.language_version if m.language == "node" else None
     base = ctx.resolve("static", node_version)
     port = m.port if m.port and m.port >= 1024 else 8080
     builds = bool(m.build_command)
     lines = [header(m, f"static site{', built with node ' + (base.version or '') if builds else ''}")]
-    if builds:
+    ws = ctx.workspace
+    if builds and ws is not None:
+        lines += [*workspace_build_stage(m, ws, base.image, ctx, prune=False), ""]
+    elif builds:
         lines += [
             f"FROM {base.image} AS build",
             "WORKDIR /app",
@@ -78,6 +100,12 @@ def render_static(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
             f"RUN {m.build_command}",
             "",
         ]
+    src = "."
+    if builds:
+        src = f"/app/{ws.member}/{_out_dir(m)}/" if ws is not None else f"/app/{_out_dir(m)}/"
+    if "busybox" in base.runtime:
+        lines += _busybox_runtime(m, base.runtime, src, port)
+        return Rendered(join(lines), base.runtime, APP_UID, port)
     lines += [
         f"FROM {base.runtime}",
         "USER root",
@@ -89,7 +117,7 @@ def render_static(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
         f"ENV PORT={port}",
     ]
     if builds:
-        lines.append(f"COPY --from=build --chown={NGINX_UID}:0 /app/{_out_dir(m)}/ /usr/share/nginx/html/")
+        lines.append(f"COPY --from=build --chown={NGINX_UID}:0 {src} /usr/share/nginx/html/")
     else:
         lines.append(f"COPY --chown={NGINX_UID}:0 . /usr/share/nginx/html/")
     lines += [

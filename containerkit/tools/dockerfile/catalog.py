@@ -30,6 +30,8 @@ class CatalogEntry(BaseModel):
     """Final-stage image when it differs from the build image (compiled languages, static sites)."""
     tools: dict[str, str] = Field(default_factory=dict)
     """Build image per package manager (maven, gradle, composer, conda)."""
+    runtime_fallbacks: list[str] = Field(default_factory=list)
+    """Final-stage images (no {version}) used, with a warning, when ``runtime`` is not available."""
     default: str
     versions: list[str] = Field(default_factory=list)
 
@@ -91,27 +93,43 @@ class BaseImageCatalog(BaseModel):
                 return (build if entry.runtime else self.override), self.override
             return build, self._m(entry.runtime_ref(v))
 
+        fallback: list[str] = []  # the stand-in final image, when the catalog's runtime is missing
+
+        def runtime_ok(b: str, r: str) -> bool:
+            if probe is None or r == b or probe(r):
+                return True
+            if self.override or not entry.runtime_fallbacks:
+                return False
+            if not fallback:
+                fallback.append(next((f for f in map(self._m, entry.runtime_fallbacks) if probe(f)), ""))
+            return bool(fallback[0])
+
         def usable(v: str) -> bool:
             if probe is None:
                 return True
             b, r = pair(v)
-            return probe(b) and (r == b or probe(r))
+            return probe(b) and runtime_ok(b, r)
+
+        def result(v: str, warning: str | None) -> ResolvedBase:
+            b, r = pair(v)
+            if probe is not None and r != b and fallback and fallback[0] and not probe(r):
+                note = f"{r} is not available locally or in the registry; the final stage uses {fallback[0]} instead"
+                warning = f"{warning}; {note}" if warning else note
+                r = fallback[0]
+            return ResolvedBase(image=b, runtime=r, version=v, warning=warning)
 
         if usable(wanted):
-            b, r = pair(wanted)
-            return ResolvedBase(image=b, runtime=r, version=wanted)
+            return result(wanted, None)
         missing = [x for x in dict.fromkeys(pair(wanted)) if probe is not None and not probe(x)]
+        if len(missing) > 1 and runtime_ok(*pair(wanted)):
+            missing = missing[:1]  # the runtime has a stand-in: only the build image's version is missing
         for cand in _closest(wanted, [entry.default, *entry.versions]):
             if usable(cand):
-                b, r = pair(cand)
-                return ResolvedBase(
-                    image=b,
-                    runtime=r,
-                    version=cand,
-                    warning=(
-                        f"{', '.join(missing)} is not available locally or in the registry; "
-                        f"using {language} {cand} ({b}), the closest available version"
-                    ),
+                b, _ = pair(cand)
+                return result(
+                    cand,
+                    f"{', '.join(missing)} is not available locally or in the registry; "
+                    f"using {language} {cand} ({b}), the closest available version",
                 )
         b, r = pair(wanted)
         return ResolvedBase(

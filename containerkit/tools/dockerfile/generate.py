@@ -6,7 +6,9 @@ through the catalog (with the closest-version fallback) and writes the matching 
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Callable
+from pathlib import Path
 
 from pydantic import BaseModel, Field
 
@@ -24,6 +26,7 @@ from containerkit.tools.dockerfile._python import render_python
 from containerkit.tools.dockerfile._ruby import render_ruby
 from containerkit.tools.dockerfile._rust import render_rust
 from containerkit.tools.dockerfile._static import is_static_site, render_static
+from containerkit.tools.dockerfile._workspace import NodeWorkspace, node_workspace
 from containerkit.tools.dockerfile.catalog import BaseImageCatalog, ImageProbe
 
 __all__ = ["APP_UID", "LANGUAGES", "GeneratedDockerfile", "generate_dockerfile", "generate_dockerignore"]
@@ -105,17 +108,39 @@ class GeneratedDockerfile(BaseModel):
     user_uid: int = APP_UID
     """The uid the container runs as (for the manifests' runAsUser)."""
     port: int | None = None
+    context: str = "."
+    """Build context relative to the repository root: the module's folder, or the workspace root for a
+    workspace member built from there (the Dockerfile still lives in the module's folder)."""
 
 
-def generate_dockerignore(module: ModuleAnalysis | None = None) -> str:
-    """Secrets and VCS always; the ecosystem's caches and, when the image builds them, its outputs."""
+def _anywhere(pattern: str) -> str:
+    """A .dockerignore pattern (anchored at the context root) applied in every folder of a workspace."""
+    if not pattern or pattern.startswith("#") or pattern.startswith("**/"):
+        return pattern
+    neg = "!" if pattern.startswith("!") else ""
+    body = pattern.removeprefix("!")
+    return pattern if "/" in body.rstrip("/") else f"{neg}**/{body}"
+
+
+def generate_dockerignore(module: ModuleAnalysis | None = None, workspace: NodeWorkspace | None = None) -> str:
+    """Secrets and VCS always; the ecosystem's caches and, when the image builds them, its outputs.
+
+    With ``workspace`` (the context is the workspace root) secrets and caches are ignored in every
+    member, and the rebuilt outputs in the module's folder.
+    """
     out = _COMMON_IGNORE
     if module is None or module.language is None:
         return out + _ECOSYSTEM_IGNORE["python"] + _ECOSYSTEM_IGNORE["node"]
     lang = "static" if is_static_site(module) else module.language
     out += f"# {lang}\n" + _ECOSYSTEM_IGNORE.get(lang, "")
+    outputs = ["dist", "build", ".next", "out", ".nuxt", ".output"]
+    if workspace is not None:
+        out = "\n".join(_anywhere(line) for line in out.splitlines()) + "\n"
+        if module.build_command:
+            out += "".join(f"{posixpath.join(workspace.member, o)}\n" for o in outputs)
+        return out
     if lang in ("node", "static") and module.build_command:
-        out += "dist\nbuild\n.next\nout\n"  # rebuilt inside the image
+        out += "\n".join(outputs) + "\n"  # rebuilt inside the image
     return out
 
 
@@ -125,8 +150,14 @@ def generate_dockerfile(
     *,
     probe: ImageProbe | None = None,
     extra_build_packages: list[str] | None = None,
+    repo_root: Path | str | None = None,
 ) -> GeneratedDockerfile:
-    """Write the Dockerfile a reviewer would accept for ``module``; ``probe`` checks the base exists."""
+    """Write the Dockerfile a reviewer would accept for ``module``; ``probe`` checks the base exists.
+
+    ``repo_root`` (the analysed repository) lets a node workspace member's Dockerfile name the
+    workspace's real files; without it they are inferred from the analysis (and a warning says so).
+    Build with ``context`` of the result as the build context.
+    """
     if module.language is None:
         raise InvalidOption(
             f"cannot generate a Dockerfile for {module.path}: language not detected",
@@ -140,12 +171,21 @@ def generate_dockerfile(
         )
     build_pkgs = list(dict.fromkeys([*module.build_packages, *(extra_build_packages or [])]))
     ctx = Ctx(catalog=catalog, probe=probe, extra_build_packages=build_pkgs)
+    if module.language in ("node", "static"):
+        ctx.workspace = node_workspace(module, Path(repo_root) if repo_root is not None else None)
+    ws = ctx.workspace
+    if ws is not None and ws.inferred:
+        ctx.warnings.append(
+            f"{module.path} is built from the workspace root {ws.root}; its files were not read, so the"
+            f" Dockerfile assumes {', '.join(ws.root_files)} there: check them"
+        )
     out = render(module, ctx)
     return GeneratedDockerfile(
         content=out.content,
-        dockerignore=generate_dockerignore(module),
+        dockerignore=generate_dockerignore(module, ws),
         base_image=out.base_image,
         warnings=ctx.warnings,
         user_uid=out.uid,
         port=out.port,
+        context=ws.root if ws is not None else posixpath.normpath(module.path.strip("/") or "."),
     )
