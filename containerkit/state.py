@@ -47,6 +47,18 @@ def merge_counts(old: dict[str, int], new: dict[str, int]) -> dict[str, int]:
     return {**old, **new}
 
 
+def last_write(old: object, new: object) -> object:
+    """Reducer for values that stages running side by side may both write in one step: the last wins.
+
+    (A plain channel refuses two writes in one step; the losing failure is still in ``errors``.)
+    """
+    return new
+
+
+def latest(old: datetime, new: datetime) -> datetime:
+    return max(old, new)
+
+
 class RunOptions(BaseModel):
     """What the user asked for; kept in the state so a resumed run does the same thing."""
 
@@ -96,6 +108,8 @@ class ScanSummary(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
+    image_id: str | None = None
+    """The image this verdict is about (a rebuilt image needs a new scan)."""
     passed: bool = True
     fail_on: str | None = None
     counts: dict[str, int] = Field(default_factory=dict)
@@ -169,6 +183,8 @@ class Attempt(BaseModel):
     action: str
     detail: str = ""
     dockerfile_revision: int | None = None
+    build_failure: BuildFailureInfo | None = None
+    """What the failed build left (step, exit code, log tail): the fixer's input."""
 
 
 class Session(BaseModel):
@@ -183,13 +199,13 @@ class Session(BaseModel):
     images: ImageRefs = Field(default_factory=ImageRefs)
     manifests: ManifestInfo | None = None
     deployment: DeploymentStatus | None = None
-    failure: Failure | None = None
+    failure: Annotated[Failure | None, last_write] = None
     recovery: list[Attempt] = Field(default_factory=list)
     history: Annotated[list[StageRecord], operator.add] = Field(default_factory=list)
     errors: Annotated[list[ErrorRecord], operator.add] = Field(default_factory=list)
     attempts: Annotated[dict[str, int], merge_counts] = Field(default_factory=dict)
     created: datetime = Field(default_factory=now)
-    updated: datetime = Field(default_factory=now)
+    updated: Annotated[datetime, latest] = Field(default_factory=now)
 
     def summary(self) -> dict[str, object]:
         """The result object faces print (``run --json``): stable keys, later issues only add."""

@@ -95,7 +95,6 @@ def agent_node(stage: str) -> Callable[[AgentBody], Callable[[Session, Runtime[D
                 update["failure"] = failure_of(stage, error)
                 sink({"kind": "stage", "stage": stage, "status": "failed", "message": str(error)})
             else:
-                update["failure"] = None
                 sink({"kind": "stage", "stage": stage, "status": "finished", "data": {"duration_s": duration}})
             return update
 

@@ -11,7 +11,7 @@ from containerkit.agents._deps import Deps
 from containerkit.agents._stage import agent_node
 from containerkit.state import DockerfileInfo, ErrorRecord, Session
 from containerkit.tools.analyze import analyze_repo
-from containerkit.tools.dockerfile import fix_dockerfile, generate_dockerfile
+from containerkit.tools.dockerfile import BuildFailureInfo, fix_dockerfile, generate_dockerfile
 from containerkit.tools.progress import ProgressSink
 
 __all__ = ["analyze"]
@@ -38,12 +38,12 @@ def _write(path: Path, content: str) -> None:
 
 def _fix(state: Session, deps: Deps, sink: ProgressSink) -> dict[str, Any]:
     """Recovery: change the Dockerfile to address the classified failure (never the same file)."""
-    assert state.dockerfile is not None and state.failure is not None
+    assert state.dockerfile is not None
     module = selected_module(state)
     attempt = state.recovery[-1]
     result = fix_dockerfile(
         state.dockerfile.content,
-        state.failure.build or _empty_failure(state),
+        attempt.build_failure or BuildFailureInfo(message=attempt.detail),
         module,
         deps.catalog(state.options.base_image),
         probe=deps.image_probe(state.options.registry),
@@ -88,12 +88,6 @@ def _fix(state: Session, deps: Deps, sink: ProgressSink) -> dict[str, Any]:
         "recovery": [*state.recovery[:-1], done],
         "_note": f"fix {attempt.number}: {result.reason}",
     }
-
-
-def _empty_failure(state: Session) -> Any:
-    from containerkit.tools.dockerfile import BuildFailureInfo
-
-    return BuildFailureInfo(message=state.failure.message if state.failure else "")
 
 
 @agent_node("analyze")

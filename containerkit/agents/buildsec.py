@@ -13,6 +13,7 @@ from typing import Any
 from containerkit.agents._common import local_image_ref, module_dir, selected_module, session_dir
 from containerkit.agents._deps import Deps
 from containerkit.agents._stage import agent_node
+from containerkit.agents.orch import build_is_current
 from containerkit.errors import ContainerKitError, ScanGateFailed
 from containerkit.state import BuildInfo, ImageRefs, ScanSummary, Session
 from containerkit.tools.engine import BuildRequest, build_image
@@ -43,23 +44,32 @@ def _scan(
         report = scan_image(image_id, options, docker_client=deps.docker, on_progress=sink)
     except ContainerKitError as exc:
         sink({"kind": "warning", "stage": "buildsec", "message": f"scan failed: {exc}"})
-        return ScanSummary(passed=False, notes=[f"scan failed: [{exc.code}] {exc.message}"])
+        return ScanSummary(image_id=image_id, passed=False, notes=[f"scan failed: [{exc.code}] {exc.message}"])
     path = session_dir(state, deps) / "scan-report.json"
     path.write_text(render_report(report, "json"), encoding="utf-8")
-    summary = ScanSummary.model_validate({**report.summary(fail_on), "report_path": str(path)})
+    summary = ScanSummary.model_validate({**report.summary(fail_on), "report_path": str(path), "image_id": image_id})
     for note in report.notes:
         sink({"kind": "log", "stage": "buildsec", "message": note})
     return summary
 
 
+def _scan_note(scan: ScanSummary) -> str:
+    counts = ", ".join(f"{v} {k}" for k, v in scan.counts.items() if v) or "no findings"
+    return f"scan: {counts} ({scan.duration_s:.1f}s)"
+
+
 @agent_node("buildsec")
 def buildsec(state: Session, deps: Deps, sink: ProgressSink) -> dict[str, Any]:
-    """Build the current Dockerfile revision; scan the result; gate on ``--fail-on`` if asked."""
+    """Build the current Dockerfile revision and scan the result; gate on ``--fail-on`` if asked."""
     assert state.dockerfile is not None
     module = selected_module(state)
     ref = local_image_ref(state, module)
     context = module_dir(state, module)
     dockerfile = Path(state.dockerfile.path)
+    if build_is_current(state) and state.build is not None:
+        # the image is built: this visit is its scan, running beside the push
+        scan = _scan(state, deps, sink, state.build.image_id, dockerfile, context)
+        return {"scan": scan, "_note": _scan_note(scan)}
     result = build_image(
         BuildRequest(
             context=context,
@@ -90,9 +100,12 @@ def buildsec(state: Session, deps: Deps, sink: ProgressSink) -> dict[str, Any]:
         "_note": f"{result.image_id[:19]} {result.size_bytes / 1e6:.1f} MB in {result.duration_s:.1f}s "
         f"({result.builder}, {result.cached_steps}/{result.steps} steps cached)",
     }
-    if state.options.scan:
+    # Scan now when it must gate the push (--fail-on) or nothing is pushed; otherwise the
+    # orchestrator runs it beside the push.
+    if state.options.scan and (state.options.fail_on or not state.options.registry):
         scan = _scan(state, deps, sink, result.image_id, dockerfile, context)
         update["scan"] = scan
+        update["_note"] += f"; {_scan_note(scan)}"
         if state.options.fail_on and not scan.passed:
             counts = ", ".join(f"{k}: {v}" for k, v in scan.counts.items() if v)
             update["_error"] = ScanGateFailed(

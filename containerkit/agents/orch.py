@@ -40,13 +40,38 @@ def _matches(rule: RecoveryRule, stage: str, code: str, kind: str | None) -> boo
     return rule.stage == stage and (rule.code is None or rule.code == code) and (rule.kind is None or rule.kind == kind)
 
 
-def decide_next(state: Session) -> str:
-    """The first stage whose result is missing or stale; ``END`` when everything is done."""
+def build_is_current(state: Session) -> bool:
+    return (
+        state.build is not None
+        and state.dockerfile is not None
+        and state.build.dockerfile_revision == state.dockerfile.revision
+    )
+
+
+def scan_pending(state: Session) -> bool:
+    """The user wants a scan and the current image has no verdict yet."""
+    return (
+        state.options.scan
+        and state.build is not None
+        and (state.scan is None or state.scan.image_id != state.build.image_id)
+    )
+
+
+def decide_next(state: Session) -> str | list[str]:
+    """The first stage whose result is missing or stale; ``END`` when everything is done.
+
+    An image that still needs its scan and its push gets both at once (``["buildsec", "infra"]``):
+    they read the same image and write different parts of the state. With a scan gate
+    (``--fail-on``) the build stage scans before anything is pushed, so this never happens then.
+    """
     if state.analysis is None or state.dockerfile is None:
         return "analyze"
-    if state.build is None or state.build.dockerfile_revision != state.dockerfile.revision:
+    if not build_is_current(state):
         return "buildsec"
-    if state.options.registry and not state.images.pushed:
+    push = bool(state.options.registry and not state.images.pushed)
+    if scan_pending(state):
+        return ["buildsec", "infra"] if push else "buildsec"
+    if push:
         return "infra"
     if state.manifests is None:
         return "deploy"
@@ -60,8 +85,8 @@ def _validate_options(state: Session) -> None:
         parse_registry(state.options.registry)
 
 
-def make_orch(policy: Sequence[RecoveryRule]) -> Callable[[Session], Command[str]]:
-    def orch(state: Session) -> Command[str]:
+def make_orch(policy: Sequence[RecoveryRule]) -> Callable[[Session], Command[Any]]:
+    def orch(state: Session) -> Command[Any]:
         """Route: validate input once, recover from a failure by the policy, or take the next stage."""
         sink = progress_sink()
         if state.status != "running":
@@ -90,7 +115,7 @@ def make_orch(policy: Sequence[RecoveryRule]) -> Callable[[Session], Command[str
     return orch
 
 
-def _recover(state: Session, policy: Sequence[RecoveryRule], sink: Any) -> Command[str]:
+def _recover(state: Session, policy: Sequence[RecoveryRule], sink: Any) -> Command[Any]:
     f = state.failure
     assert f is not None
     rule = next((r for r in policy if _matches(r, f.stage, f.code, f.kind)), None)
@@ -101,15 +126,23 @@ def _recover(state: Session, policy: Sequence[RecoveryRule], sink: Any) -> Comma
     if action != "fail" and used < limit:
         number = len(state.recovery) + 1
         attempt = Attempt(
-            number=number, failed_stage=f.stage, code=f.code, cause=f.kind, action=action, detail=f.message[:500]
+            number=number,
+            failed_stage=f.stage,
+            code=f.code,
+            cause=f.kind,
+            action=action,
+            detail=f.message[:500],
+            build_failure=f.build,
         )
         sink(
             {"kind": "stage", "stage": "orch", "status": "recovering", "message": f"{action} after {f.code} ({f.kind})"}
         )
-        update: dict[str, Any] = {"attempts": {counter: used + 1}, "recovery": [*state.recovery, attempt]}
-        if action == "fix_dockerfile":
-            return Command(goto="analyze", update=update)
-        return Command(goto=f.stage, update={**update, "failure": None})
+        update: dict[str, Any] = {
+            "attempts": {counter: used + 1},
+            "recovery": [*state.recovery, attempt],
+            "failure": None,  # consumed: the attempt carries what the fixer needs
+        }
+        return Command(goto="analyze" if action == "fix_dockerfile" else f.stage, update=update)
     errors: list[ErrorRecord] = []
     if action != "fail":
         errors.append(
@@ -121,4 +154,4 @@ def _recover(state: Session, policy: Sequence[RecoveryRule], sink: Any) -> Comma
             )
         )
     sink({"kind": "stage", "stage": "orch", "status": "failed", "message": f"[{f.code}] {f.message}"})
-    return Command(goto=END, update={"status": "failed", "errors": errors, "updated": now()})
+    return Command(goto=END, update={"status": "failed", "errors": errors, "failure": None, "updated": now()})

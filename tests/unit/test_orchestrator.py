@@ -6,7 +6,16 @@ from langgraph.graph import END
 
 from containerkit.agents.orch import decide_next, make_orch
 from containerkit.graph.recovery import DEFAULT_RECOVERY
-from containerkit.state import BuildInfo, DockerfileInfo, Failure, ImageRefs, ManifestInfo, RunOptions, Session
+from containerkit.state import (
+    BuildInfo,
+    DockerfileInfo,
+    Failure,
+    ImageRefs,
+    ManifestInfo,
+    RunOptions,
+    ScanSummary,
+    Session,
+)
 from containerkit.tools.analyze.models import ModuleAnalysis, RepoAnalysis
 from containerkit.tools.dockerfile import BuildFailureInfo
 
@@ -29,11 +38,24 @@ def _build(rev: int = 1) -> BuildInfo:
 def test_next_stage_follows_missing_results() -> None:
     assert decide_next(Session(session_id="s", repo_path="/x")) == "analyze"
     assert decide_next(_session()) == "buildsec"
-    assert decide_next(_session(build=_build())) == "infra"
+    # a built image still to scan and to push: both at once
+    assert decide_next(_session(build=_build())) == ["buildsec", "infra"]
+    scanned = ScanSummary(image_id="sha256:1")
+    assert decide_next(_session(build=_build(), scan=scanned)) == "infra"
+    assert decide_next(_session(build=_build(), options=RunOptions(registry="r:5000", scan=False))) == "infra"
     pushed = ImageRefs(local="x:1", pushed="127.0.0.1:5000/x:1", digest="sha256:2")
-    assert decide_next(_session(build=_build(), images=pushed)) == "deploy"
-    done = _session(build=_build(), images=pushed, manifests=ManifestInfo(paths=["a"], kinds=["Deployment"]))
+    assert decide_next(_session(build=_build(), images=pushed)) == "buildsec"  # the scan is still owed
+    assert decide_next(_session(build=_build(), images=pushed, scan=scanned)) == "deploy"
+    done = _session(
+        build=_build(), images=pushed, scan=scanned, manifests=ManifestInfo(paths=["a"], kinds=["Deployment"])
+    )
     assert decide_next(done) == END
+
+
+def test_a_rebuilt_image_needs_a_new_scan() -> None:
+    old = ScanSummary(image_id="sha256:old")
+    s = _session(build=_build(), scan=old, options=RunOptions())
+    assert decide_next(s) == "buildsec"
 
 
 def test_a_fixed_dockerfile_makes_the_build_stale() -> None:
@@ -42,7 +64,7 @@ def test_a_fixed_dockerfile_makes_the_build_stale() -> None:
 
 
 def test_no_registry_skips_push() -> None:
-    s = _session(build=_build(), options=RunOptions())
+    s = _session(build=_build(), options=RunOptions(), scan=ScanSummary(image_id="sha256:1"))
     assert decide_next(s) == "deploy"
 
 
@@ -54,6 +76,8 @@ def test_build_failure_routes_to_analyze_until_the_bound_then_fails() -> None:
     assert cmd.goto == "analyze"
     assert cmd.update["attempts"] == {"fix_dockerfile:buildsec": 1}
     assert cmd.update["recovery"][0].action == "fix_dockerfile"
+    assert cmd.update["failure"] is None  # consumed; the attempt carries the build failure
+    assert cmd.update["recovery"][0].build_failure is not None
 
     exhausted = s.model_copy(update={"attempts": {"fix_dockerfile:buildsec": 2}, "history": [object()]})
     cmd = orch(exhausted)
