@@ -197,7 +197,7 @@ def build_index(root: Path) -> RepoIndex:
             continue
         # Comprehensions over d_type answers: no stat calls, and as fast as os.walk's own loop.
         dirs = [e.name for e in entries if e.is_dir(follow_symlinks=False)]
-        files = {e.name for e in entries if not e.is_dir(follow_symlinks=False) and not e.is_symlink()}
+        files = {e.name for e in entries if e.is_file(follow_symlinks=False)}  # regular files, links aside
         if len(dirs) + len(files) < len(entries):
             files.update(_linked_files(root, entries))
         count += len(files)
