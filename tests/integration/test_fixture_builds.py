@@ -153,13 +153,18 @@ def _build_with_fixes(
                 pytest.fail(f"build failed and fix mode has no answer ({fix.reason}):\n{failure.log_tail}")
             fixes.append(fix.reason)
             content = fix.content
+            if fix.context is not None:
+                context = app / fix.context
     return fixes
 
 
 @pytest.mark.parametrize("name", BUILD)
 def test_fixture_builds_runs_and_answers_http(name: str, tmp_path: Path, docker_client, registry, containers) -> None:  # type: ignore[no-untyped-def]
     app = _copy(name, tmp_path)
-    module = analyze_repo(app).primary()
+    analysis = analyze_repo(app)
+    # the module `run` picks, unless a monorepo's pick cannot build here and another deployable one can
+    buildable = [m for m in analysis.deployable() if m.language in BUILDABLE]
+    module = analysis.primary() if analysis.primary().language in BUILDABLE or not buildable else buildable[0]
     gen = generate_dockerfile(module, load_catalog(), probe=image_probe(docker_client, registry), repo_root=app)
     assert _hadolint_errors(gen.content) == [], gen.content
     missing = [img for img in base_images_of(gen.content) if not image_exists(docker_client, img)]
@@ -246,3 +251,42 @@ def test_probe_finds_an_image_only_the_configured_registry_has(docker_client, re
     cat = load_catalog({"mirror": repo.rsplit("/", 1)[0]})
     res = cat.resolve("python", "3.12", probe)
     assert res.image == ref and res.warning is not None  # the registry's 3.13 beats a missing 3.12
+
+
+def test_poetry_constraints_without_a_lockfile_become_the_pep_440_requirements_pip_installs(
+    docker_client, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """Caret, tilde, wildcard, exact, alternatives, extras and python markers, converted in the build
+    stage the generator writes for a Poetry project without poetry.lock, then installed by pip."""
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.poetry]\nname = 'c'\nversion = '0.1.0'\ndescription = ''\nauthors = []\npackage-mode = false\n\n"
+        "[tool.poetry.dependencies]\npython = '^3.11'\nsix = '^1.16'\nidna = '~3.7'\npackaging = '*'\n"
+        "certifi = '2024.8.30'\nurllib3 = '^1.26 || ^2.0'\nrequests = { version = '^2.32', extras = ['socks'] }\n"
+        "tomli = { version = '^2.0', python = '<3.11' }\n\n[tool.poetry.group.dev.dependencies]\npytest = '^8'\n"
+    )
+    (tmp_path / "app.py").write_text("print('ok')\n")
+    m = analyze_repo(tmp_path).primary()
+    assert m.package_manager == "poetry" and m.lockfile is None
+    content = generate_dockerfile(m, load_catalog()).content
+    build_stage = content.split("\n\nFROM ")[0] + "\nRUN cat /tmp/requirements.txt && pip freeze > /tmp/freeze.txt\n"
+    (tmp_path / "Dockerfile").write_text(build_stage)
+    tag = f"ck-poetry-constraints:{uuid.uuid4().hex[:8]}"
+    build_image(
+        BuildRequest(context=tmp_path, dockerfile=tmp_path / "Dockerfile", tags=[tag], pull_policy="never"),
+        docker_client=docker_client,
+    )
+    try:
+        out = docker_client.containers.run(tag, ["cat", "/tmp/requirements.txt", "/tmp/freeze.txt"], remove=True)
+    finally:
+        docker_client.images.remove(tag, force=True)
+    text = out.decode()
+    reqs = {line.split(" ", 1)[0].split("[")[0]: line for line in text.splitlines() if " " in line or "(" in line}
+    assert ">=1.16,<2.0" in reqs["six"]
+    assert ">=3.7,<3.8" in reqs["idna"]
+    assert reqs["certifi"].replace(" ", "") in ("certifi(==2024.8.30)", "certifi==2024.8.30")
+    assert "socks" in reqs["requests"] and ">=2.32,<3.0" in reqs["requests"]
+    assert 'python_version < "3.11"' in reqs["tomli"]
+    assert "pytest" not in text  # the dev group stays out of the image
+    frozen = {line.split("==")[0].lower() for line in text.splitlines() if "==" in line and " " not in line}
+    assert {"six", "idna", "packaging", "certifi", "urllib3", "requests", "pysocks"} <= frozen
+    assert "tomli" not in frozen

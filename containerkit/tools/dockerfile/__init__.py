@@ -11,6 +11,7 @@ from containerkit.tools.dockerfile.fix import (
 from containerkit.tools.dockerfile.generate import (
     APP_UID,
     GeneratedDockerfile,
+    build_context,
     generate_dockerfile,
     generate_dockerignore,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "GeneratedDockerfile",
     "ImageProbe",
     "ResolvedBase",
+    "build_context",
     "classify_failure",
     "fix_dockerfile",
     "generate_dockerfile",

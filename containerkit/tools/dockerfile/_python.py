@@ -24,10 +24,18 @@ _PYPROJECT_DEPS = (
     ".get('project', {}).get('dependencies', [])))\" > /tmp/requirements.txt \\\n"
     " && pip install --no-cache-dir -r /tmp/requirements.txt"
 )
+# Poetry's `a || b` has no PEP 440 spelling: it becomes the one range covering both alternatives.
+_POETRY_TO_PEP508 = (
+    "from pathlib import Path; "
+    "from poetry.core.factory import Factory; "
+    "from poetry.core.constraints.version import VersionRange as R, VersionUnion as U; "
+    "hull = lambda d, r: d.with_constraint(R(r[0].min, r[-1].max, r[0].include_min, r[-1].include_max)); "
+    "print('\\\\n'.join((hull(d, d.constraint.ranges) if isinstance(d.constraint, U) else d).to_pep_508() "
+    "for d in Factory().create_poetry(Path.cwd()).package.requires))"
+)
 _POETRY_DECLARED = (
     "RUN /opt/tools/bin/pip install --no-cache-dir 'poetry-core>=1.9,<3' \\\n"
-    ' && /opt/tools/bin/python -c "from pathlib import Path; from poetry.core.factory import Factory; '
-    "print('\\\\n'.join(d.to_pep_508() for d in Factory().create_poetry(Path.cwd()).package.requires))\" \\\n"
+    f' && /opt/tools/bin/python -c "{_POETRY_TO_PEP508}" \\\n'
     "    > /tmp/requirements.txt \\\n"
     " && pip install --no-cache-dir -r /tmp/requirements.txt"
 )

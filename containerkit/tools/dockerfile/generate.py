@@ -26,10 +26,17 @@ from containerkit.tools.dockerfile._python import render_python
 from containerkit.tools.dockerfile._ruby import render_ruby
 from containerkit.tools.dockerfile._rust import render_rust
 from containerkit.tools.dockerfile._static import is_static_site, render_static
-from containerkit.tools.dockerfile._workspace import NodeWorkspace, node_workspace
+from containerkit.tools.dockerfile._workspace import NodeWorkspace, node_workspace, uses_workspace
 from containerkit.tools.dockerfile.catalog import BaseImageCatalog, ImageProbe
 
-__all__ = ["APP_UID", "LANGUAGES", "GeneratedDockerfile", "generate_dockerfile", "generate_dockerignore"]
+__all__ = [
+    "APP_UID",
+    "LANGUAGES",
+    "GeneratedDockerfile",
+    "build_context",
+    "generate_dockerfile",
+    "generate_dockerignore",
+]
 
 _RENDERERS: dict[str, Callable[[ModuleAnalysis, Ctx], Rendered]] = {
     "python": render_python,
@@ -144,6 +151,13 @@ def generate_dockerignore(module: ModuleAnalysis | None = None, workspace: NodeW
     return out
 
 
+def build_context(module: ModuleAnalysis) -> str:
+    """The build context a generated Dockerfile for ``module`` needs, relative to the repository root."""
+    if module.language in ("node", "static") and uses_workspace(module) and module.workspace_root is not None:
+        return posixpath.normpath(module.workspace_root.strip("/") or ".")
+    return posixpath.normpath(module.path.strip("/") or ".")
+
+
 def generate_dockerfile(
     module: ModuleAnalysis,
     catalog: BaseImageCatalog,
@@ -187,5 +201,5 @@ def generate_dockerfile(
         warnings=ctx.warnings,
         user_uid=out.uid,
         port=out.port,
-        context=ws.root if ws is not None else posixpath.normpath(module.path.strip("/") or "."),
+        context=build_context(module),
     )
