@@ -37,6 +37,11 @@ class Settings:
         return self.vuln_db_override or self.home / "vulndb.sqlite"
 
     @property
+    def cache_dir(self) -> Path:
+        """Per-layer scan results (layers are content-addressed, so entries never go stale)."""
+        return self.home / "cache"
+
+    @property
     def sessions_db(self) -> Path:
         return self.home / "sessions.sqlite"
 

@@ -87,6 +87,11 @@ class DockerfileInfo(BaseModel):
     dockerignore_path: str | None = None
     reason: str | None = Field(default=None, description="Why this revision exists (for fixes).")
     user_uid: int | None = Field(default=None, description="Numeric uid the image runs as, when known.")
+    context: str | None = Field(
+        default=None,
+        description="Build context relative to the repo root (a workspace member builds from the root); "
+        "None: the module's folder.",
+    )
 
 
 class BuildInfo(BaseModel):

@@ -11,7 +11,7 @@ from containerkit.state import Session
 from containerkit.tools.analyze import ModuleAnalysis
 from containerkit.tools.images import parse_image_ref, sanitize_repo_name
 
-__all__ = ["local_image_ref", "module_dir", "selected_module", "session_dir"]
+__all__ = ["build_context", "local_image_ref", "module_dir", "selected_module", "session_dir"]
 
 
 def selected_module(state: Session) -> ModuleAnalysis:
@@ -29,6 +29,13 @@ def selected_module(state: Session) -> ModuleAnalysis:
 
 def module_dir(state: Session, module: ModuleAnalysis) -> Path:
     return Path(state.repo_path) / module.path
+
+
+def build_context(state: Session, module: ModuleAnalysis) -> Path:
+    """Where the build runs: the Dockerfile's recorded context, else the module's folder."""
+    if state.dockerfile is not None and state.dockerfile.context is not None:
+        return Path(state.repo_path) / state.dockerfile.context
+    return module_dir(state, module)
 
 
 def session_dir(state: Session, deps: Deps) -> Path:

@@ -66,6 +66,7 @@ def _fix(state: Session, deps: Deps, sink: ProgressSink) -> dict[str, Any]:
             "_note": result.reason,
         }
     revision = state.dockerfile.revision + 1
+    context = result.context if result.context is not None else state.dockerfile.context
     if state.dockerfile.origin == "user":
         # the user's Dockerfile is never overwritten: fixed revisions live in the session folder
         path = session_dir(state, deps) / f"Dockerfile.fix-{revision}"
@@ -84,6 +85,7 @@ def _fix(state: Session, deps: Deps, sink: ProgressSink) -> dict[str, Any]:
             dockerignore_path=state.dockerfile.dockerignore_path,
             reason=result.reason,
             user_uid=final_stage_uid(result.content),
+            context=context,
         ),
         "recovery": [*state.recovery[:-1], done],
         "_note": f"fix {attempt.number}: {result.reason}",
@@ -122,7 +124,10 @@ def analyze(state: Session, deps: Deps, sink: ProgressSink) -> dict[str, Any]:
         update["_note"] = "using the repository's Dockerfile as it is"
         return update
     gen = generate_dockerfile(
-        module, deps.catalog(state.options.base_image), probe=deps.image_probe(state.options.registry)
+        module,
+        deps.catalog(state.options.base_image),
+        probe=deps.image_probe(state.options.registry),
+        repo_root=state.repo_path,
     )
     for w in gen.warnings:
         sink({"kind": "warning", "stage": "analyze", "message": w})
@@ -133,7 +138,8 @@ def analyze(state: Session, deps: Deps, sink: ProgressSink) -> dict[str, Any]:
     else:
         path = session_dir(state, deps) / "Dockerfile"
     _write(path, gen.content)
-    ignore = mdir / ".dockerignore"
+    # the .dockerignore belongs at the build context's root (the workspace root for a member)
+    ignore = Path(state.repo_path) / gen.context / ".dockerignore"
     if state.options.write_dockerfile and not ignore.exists():  # a user's .dockerignore is kept as it is
         _write(ignore, gen.dockerignore)
     update["dockerfile"] = DockerfileInfo(
@@ -143,6 +149,7 @@ def analyze(state: Session, deps: Deps, sink: ProgressSink) -> dict[str, Any]:
         base_image=gen.base_image,
         dockerignore_path=str(ignore) if ignore.exists() else None,
         user_uid=gen.user_uid,
+        context=gen.context,
     )
     update["_note"] = "; ".join(gen.warnings) or None
     return update

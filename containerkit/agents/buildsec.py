@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from containerkit.agents._common import local_image_ref, module_dir, selected_module, session_dir
+from containerkit.agents._common import build_context, local_image_ref, selected_module, session_dir
 from containerkit.agents._deps import Deps
 from containerkit.agents._stage import agent_node
 from containerkit.agents.orch import build_is_current
@@ -39,6 +39,7 @@ def _scan(
         if state.options.allowed_registries
         else {},
         trusted_registries=state.options.allowed_registries,
+        cache_dir=deps.settings.cache_dir,
     )
     try:
         report = scan_image(image_id, options, docker_client=deps.docker, on_progress=sink)
@@ -64,7 +65,7 @@ def buildsec(state: Session, deps: Deps, sink: ProgressSink) -> dict[str, Any]:
     assert state.dockerfile is not None
     module = selected_module(state)
     ref = local_image_ref(state, module)
-    context = module_dir(state, module)
+    context = build_context(state, module)
     dockerfile = Path(state.dockerfile.path)
     if build_is_current(state) and state.build is not None:
         # the image is built: this visit is its scan, running beside the push

@@ -57,6 +57,7 @@ def scan(
         policies=list(policy),
         trusted_registries=list(allowed_registry),
         external_scanners=not no_external,
+        cache_dir=env.settings.cache_dir,
     )
     client = connect_docker(env.settings.docker_host)
     with ProgressRenderer(env.err) as progress:

@@ -80,7 +80,7 @@ def dockerfile_cmd(
     if not mods:
         raise InvalidOption(f"no module {module!r}", hint="Modules: " + ", ".join(m.path for m in analysis.modules))
     mod = mods[0]
-    gen = generate_dockerfile(mod, load_catalog(env.settings.base_images, override=base_image))
+    gen = generate_dockerfile(mod, load_catalog(env.settings.base_images, override=base_image), repo_root=analysis.root)
     for w in gen.warnings:
         env.err.print(f"[yellow]warning:[/] {w}")
     if not write:
@@ -90,10 +90,11 @@ def dockerfile_cmd(
     if target.exists() and not force:
         raise DockerfileExists(f"{target} exists and is kept")
     target.write_text(gen.content, encoding="utf-8")
-    ignore = target.with_name(".dockerignore")
+    context = Path(analysis.root) / gen.context
+    ignore = context / ".dockerignore"
     if not ignore.exists():
         ignore.write_text(gen.dockerignore, encoding="utf-8")
-    env.err.print(f"wrote {target}")
+    env.err.print(f"wrote {target}; build it with: docker build -f {target} {context}")
 
 
 def _finish(session: Session, as_json: bool) -> None:

@@ -170,3 +170,13 @@ def test_documentation_urls_are_not_reported(text: str) -> None:
 )
 def test_real_urls_with_passwords_are_still_reported(text: str) -> None:
     assert [f.rule_id for f in scan_text_secrets(text)] == ["basic-auth-url"]
+
+
+def test_documentation_inside_dependency_trees_is_not_read_but_their_code_is() -> None:
+    from containerkit.tools.secrets._rules import is_dependency_doc
+
+    assert is_dependency_doc("usr/local/lib/node_modules/npm/node_modules/@npmcli/arborist/README.md")
+    assert is_dependency_doc("/opt/venv/lib/python3.11/site-packages/requests-2.31.0.dist-info/LICENSE")
+    assert not is_dependency_doc("usr/local/lib/node_modules/leftpad/index.js")  # code is still scanned
+    assert not is_dependency_doc("app/README.md")  # the user's own docs are scanned
+    assert not is_dependency_doc("app/config/settings.py")

@@ -198,6 +198,22 @@ IMAGE_SKIPPED_TREES: tuple[str, ...] = (
     "usr/local/share/man/",
 )
 
+# Documentation shipped inside third-party dependency trees (npm's own README has token examples).
+# Code there is still read: a key hard-coded in a vendored module is a real leak.
+DEPENDENCY_TREES: tuple[str, ...] = ("/node_modules/", "/site-packages/", "/dist-packages/", "/vendor/", "/gems/")
+DOC_SUFFIXES: tuple[str, ...] = (".md", ".markdown", ".rst", ".txt", ".html", ".htm", ".adoc")
+DOC_NAMES: tuple[str, ...] = ("readme", "changelog", "changes", "history", "license", "licence", "notice", "authors")
+
+
+def is_dependency_doc(path: str) -> bool:
+    """A documentation file inside a dependency tree (not the user's: its examples are not secrets)."""
+    p = "/" + path.lstrip("/")
+    if not any(t in p for t in DEPENDENCY_TREES):
+        return False
+    name = p.rsplit("/", 1)[-1].lower()
+    return name.endswith(DOC_SUFFIXES) or name.split(".", 1)[0] in DOC_NAMES
+
+
 # Bump when the detection changes in a way the digest below cannot see (code in _detect.py).
 _DETECT_FORMAT = 2
 
@@ -219,7 +235,7 @@ def _digest() -> str:
                 )
             ).encode()
         )
-    h.update(repr((PLACEHOLDER_MARKERS, IMAGE_SKIPPED_TREES)).encode())
+    h.update(repr((PLACEHOLDER_MARKERS, IMAGE_SKIPPED_TREES, DEPENDENCY_TREES, DOC_SUFFIXES, DOC_NAMES)).encode())
     return h.hexdigest()[:16]
 
 

@@ -13,7 +13,7 @@ from containerkit.errors import NotADirectory, PathNotFound
 from containerkit.tools.image_fs import ImageArchiveInvalid as FsArchiveInvalid
 from containerkit.tools.image_fs import ImageFS, ImageNotFound, LayerCache, open_image
 from containerkit.tools.secrets._context import context_files
-from containerkit.tools.secrets._rules import IMAGE_SKIPPED_TREES, RULES_VERSION
+from containerkit.tools.secrets._rules import IMAGE_SKIPPED_TREES, RULES_VERSION, is_dependency_doc
 from containerkit.tools.secrets._scan import Tally
 from containerkit.tools.secrets.errors import ImageArchiveInvalid, ImageNotAvailableForScan
 from containerkit.tools.secrets.models import LayerRef, SecretFinding, SecretScanReport, SkippedFile
@@ -136,7 +136,7 @@ def _scan_layer(fs: ImageFS, index: int, max_file_bytes: int) -> _LayerSecrets:
         if entry.kind != "file":  # hardlinks share their target's content, scanned once
             continue
         path = entry.path.lstrip("/")
-        if path.startswith(IMAGE_SKIPPED_TREES):
+        if path.startswith(IMAGE_SKIPPED_TREES) or is_dependency_doc(path):
             tally.skipped_documentation += 1
             continue
         if entry.size > max_file_bytes:
