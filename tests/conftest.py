@@ -21,7 +21,7 @@ REGISTRY = os.environ.get("CK_REGISTRY", "127.0.0.1:5000")
 def _registry_up() -> bool:
     try:
         with urllib.request.urlopen(f"http://{REGISTRY}/v2/", timeout=3) as r:
-            return r.status == 200
+            return bool(r.status == 200)
     except OSError:
         return False
 
