@@ -16,6 +16,7 @@ from pathlib import Path
 import pathspec
 
 from containerkit.tools.analyze._fs import MAX_MANIFEST_BYTES, inside
+from containerkit.tools.dockerignore import anchored_patterns
 
 __all__ = ["SKIP_DIRS", "RepoIndex", "build_index"]
 
@@ -136,24 +137,6 @@ def _read_lines(path: str) -> list[str]:
         return []
 
 
-def _dockerignore_lines(lines: list[str]) -> list[str]:
-    """Docker patterns are anchored at the context root; gitignore's are not: anchor them."""
-    out = []
-    for raw in lines:
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        neg = line.startswith("!")
-        body = line[1:] if neg else line
-        body = body.lstrip("/")
-        if body.startswith("./"):
-            body = body[2:]
-        if not body.startswith("**"):
-            body = "/" + body
-        out.append(("!" if neg else "") + body)
-    return out
-
-
 def _rules(abs_dir: str, rel: str, names: set[str]) -> list[_Ignore]:
     found: list[_Ignore] = []
     if ".gitignore" in names:
@@ -161,7 +144,7 @@ def _rules(abs_dir: str, rel: str, names: set[str]) -> list[_Ignore]:
         if lines:
             found.append(_Ignore.of(rel, lines))
     if ".dockerignore" in names:
-        lines = _dockerignore_lines(_read_lines(os.path.join(abs_dir, ".dockerignore")))
+        lines = anchored_patterns(_read_lines(os.path.join(abs_dir, ".dockerignore")))
         # Dockerfiles, Procfiles and manifests stay visible: the build reads them before the context.
         lines = [ln for ln in lines if "Dockerfile" not in ln and "dockerignore" not in ln]
         if lines:

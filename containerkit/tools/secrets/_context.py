@@ -8,25 +8,9 @@ from pathlib import Path
 
 import pathspec
 
+from containerkit.tools.dockerignore import anchored_patterns
+
 __all__ = ["context_files", "dockerignore_spec"]
-
-
-def _anchored(lines: list[str]) -> list[str]:
-    """Docker patterns are relative to the context root; gitignore's float: anchor them."""
-    out = []
-    for raw in lines:
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        neg = line.startswith("!")
-        body = line[1:] if neg else line
-        body = body.lstrip("/")
-        if body.startswith("./"):
-            body = body[2:]
-        if not body.startswith("**"):
-            body = "/" + body
-        out.append(("!" if neg else "") + body)
-    return out
 
 
 def dockerignore_spec(root: Path) -> pathspec.GitIgnoreSpec | None:
@@ -35,7 +19,7 @@ def dockerignore_spec(root: Path) -> pathspec.GitIgnoreSpec | None:
         text = path.read_bytes()[: 256 * 1024].decode("utf-8", errors="replace")
     except OSError:
         return None
-    lines = _anchored(text.splitlines())
+    lines = anchored_patterns(text.splitlines())
     return pathspec.GitIgnoreSpec.from_lines(lines) if lines else None
 
 
