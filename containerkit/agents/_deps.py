@@ -16,6 +16,7 @@ from containerkit.settings import Settings
 from containerkit.tools.dockerfile import BaseImageCatalog, ImageProbe, load_catalog
 from containerkit.tools.dockerfile.catalog import image_probe
 from containerkit.tools.engine import connect_docker
+from containerkit.tools.metrics import BuildSecMetrics
 
 __all__ = ["Deps"]
 
@@ -27,6 +28,8 @@ class Deps:
     llm: Any | None = None
     """Optional LangChain chat model; agents work without it."""
     registry_auth: dict[str, str] | None = field(default=None, repr=False)
+    metrics: BuildSecMetrics | None = None
+    """Prometheus collectors the buildsec stage records into (served by an embedding app)."""
     _catalog: BaseImageCatalog | None = field(default=None, repr=False)
 
     @property

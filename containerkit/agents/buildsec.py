@@ -42,7 +42,7 @@ def _scan(
         cache_dir=deps.settings.cache_dir,
     )
     try:
-        report = scan_image(image_id, options, docker_client=deps.docker, on_progress=sink)
+        report = scan_image(image_id, options, docker_client=deps.docker, on_progress=sink, metrics=deps.metrics)
     except ContainerKitError as exc:
         sink({"kind": "warning", "stage": "buildsec", "message": f"scan failed: {exc}"})
         return ScanSummary(image_id=image_id, passed=False, notes=[f"scan failed: [{exc.code}] {exc.message}"])
@@ -86,6 +86,8 @@ def buildsec(state: Session, deps: Deps, sink: ProgressSink) -> dict[str, Any]:
         docker_client=deps.docker,
         on_progress=sink,
     )
+    if deps.metrics is not None:
+        deps.metrics.record_build(result.duration_s)
     update: dict[str, Any] = {
         "build": BuildInfo(
             image_id=result.image_id,
