@@ -24,7 +24,7 @@ from containerkit.tools.compliance.facts import (
     dockerfile_facts,
     image_facts,
 )
-from containerkit.tools.compliance.image import inspect_image_facts, setuid_files
+from containerkit.tools.compliance.image import inspect_image_facts, setuid_files, setuid_files_in
 from containerkit.tools.compliance.models import ComplianceReport, ControlResult, FrameworkScore, MappedRequirement
 
 ComplianceInput = BuildFacts
@@ -50,4 +50,5 @@ __all__ = [
     "image_facts",
     "inspect_image_facts",
     "setuid_files",
+    "setuid_files_in",
 ]

@@ -6,27 +6,28 @@ import docker.errors
 from docker import DockerClient
 
 from containerkit.tools.compliance.facts import ImageFacts, image_facts
-from containerkit.tools.secrets._layers import open_image_archive
+from containerkit.tools.image_fs import ImageFS, ImageNotFound, open_image
 from containerkit.tools.secrets.errors import ImageNotAvailableForScan
 
-__all__ = ["inspect_image_facts", "setuid_files"]
+__all__ = ["inspect_image_facts", "setuid_files", "setuid_files_in"]
 
 _SETID = 0o6000
 
 
-def setuid_files(docker_client: DockerClient, ref: str) -> list[str]:
+def setuid_files_in(fs: ImageFS) -> list[str]:
     """Files of the final filesystem with setuid or setgid set (later layers and whiteouts applied)."""
-    seen: dict[str, tuple[int, int]] = {}  # path -> (layer index, mode)
-    with open_image_archive(docker_client, ref) as archive:
-        for e in archive.entries():
-            if e.kind == "file":
-                seen[e.path] = (e.layer.index, e.mode)
-                continue
-            prefix = e.path.rstrip("/") + "/"
-            for p in [p for p in seen if p.startswith(prefix) or (e.kind == "whiteout" and p == e.path)]:
-                if seen[p][0] < e.layer.index:  # an opaque marker never hides its own layer's files
-                    del seen[p]
-    return sorted("/" + p for p, (_, mode) in seen.items() if mode & _SETID)
+    return sorted(
+        "/" + p.lstrip("/") for p, e in fs.merged().items() if e.kind in ("file", "hardlink") and e.mode & _SETID
+    )
+
+
+def setuid_files(docker_client: DockerClient, ref: str) -> list[str]:
+    """``setuid_files_in`` for an image of the engine (exported once, read in place)."""
+    try:
+        with open_image(docker_client, ref) as fs:
+            return setuid_files_in(fs)
+    except ImageNotFound:
+        raise ImageNotAvailableForScan(f"image {ref} is not in the local engine", image=ref) from None
 
 
 def inspect_image_facts(docker_client: DockerClient, ref: str, *, with_setuid: bool = True) -> ImageFacts:

@@ -28,6 +28,7 @@ from containerkit.tools.compliance import (
     evaluate_compliance,
     image_facts,
 )
+from containerkit.tools.compliance.image import setuid_files_in
 from containerkit.tools.image_fs import ImageFS, ImageNotFound, open_image
 from containerkit.tools.lint import LintConfig, LintReport, lint_dockerfile, read_dockerfile
 from containerkit.tools.lint.hadolint import find_hadolint
@@ -41,8 +42,6 @@ from containerkit.tools.secrets import SecretScanReport, scan_context_secrets, s
 from containerkit.tools.vulns import VulnDB, VulnDbError, VulnReport, match, merge_external, run_external_scanners
 
 __all__ = ["scan_image"]
-
-_SETID = 0o6000
 
 
 def scan_image(
@@ -104,7 +103,7 @@ def scan_image(
         if fs is not None and (options.sbom or options.vulnerabilities or options.compliance):
             with timed("sbom"):
                 sbom = sbom_from_fs(fs, image_ref=image, cache_dir=options.cache_dir)
-                setuid = _setuid_files(fs)
+                setuid = setuid_files_in(fs)
             notes += [f"sbom: {w}" for w in sbom.warnings]
             say(f"sbom: {len(sbom.components)} components")
 
@@ -238,11 +237,6 @@ def _lint(options: ScanOptions, notes: list[str]) -> LintReport:
         notes.append("lint: hadolint not installed; containerkit's own rules only")
     notes += [f"lint: {n}" for n in report.notes]
     return report
-
-
-def _setuid_files(fs: ImageFS) -> list[str]:
-    """setuid/setgid files of the final filesystem (whiteouts applied), for CIS 4.8."""
-    return sorted(p for p, e in fs.merged().items() if e.kind in ("file", "hardlink") and e.mode & _SETID)
 
 
 def _vulnerabilities(image: str, sbom: Sbom, db: VulnDB | None, external: bool, notes: list[str]) -> VulnReport | None:
