@@ -6,8 +6,7 @@ import fnmatch
 import posixpath
 import re
 from collections.abc import Callable
-
-import networkx as nx  # type: ignore[import-untyped]
+from typing import Any
 
 from containerkit.tools.analyze._common import Found, ModuleDir
 from containerkit.tools.analyze._walk import RepoIndex, join
@@ -188,8 +187,10 @@ class _Finder:
         m.language_version = m.language_version or root.language_version
 
 
-def _edges(modules: dict[str, Found]) -> nx.DiGraph:
+def _edges(modules: dict[str, Found]) -> Any:
     """dependency -> dependent, for every reference that names another module of the repo."""
+    import networkx as nx  # type: ignore[import-untyped]  # only repos with several modules pay for it
+
     graph = nx.DiGraph()
     graph.add_nodes_from(modules)
     for path, f in modules.items():
@@ -209,6 +210,10 @@ def find_modules(index: RepoIndex) -> tuple[list[ModuleAnalysis], list[str], boo
     """Modules of the repo (root first), the build order (dependencies first), and whether it is a workspace."""
     finder = _Finder(index)
     finder.claim(".")
+    if len(finder.modules) <= 1:  # nothing to order
+        return [f.module for f in finder.modules.values()], list(finder.modules), finder.workspace
+    import networkx as nx
+
     graph = _edges(finder.modules)
     for path, found in finder.modules.items():
         found.module.depends_on = sorted(graph.predecessors(path))
