@@ -70,9 +70,11 @@ def _language(d: Path) -> str | None:
         return None
 
 
-def _probe_path(d: Path) -> str:
+def _probe_path(d: Path, module_path: str | None = None) -> str:
     exp = _expected(d)
-    path = exp.get("probe_path") or _expected_module(exp).get("probe_path") or "/"
+    mods = [m for m in exp.get("modules") or [] if isinstance(m, dict) and m.get("path") == module_path]
+    mod = mods[0] if mods else _expected_module(exp)
+    path = mod.get("probe_path") or exp.get("probe_path") or "/"
     return str(path)
 
 
@@ -82,8 +84,33 @@ def _fixtures() -> list[tuple[str, str | None]]:
     return [(d.name, _language(d)) for d in sorted(FIXTURES.iterdir()) if d.is_dir()]
 
 
+def _monorepo_modules(d: Path) -> list[str]:
+    """Every deployable module of a monorepo fixture that can build here, from its expected.json."""
+    exp = _expected(d)
+    mods = exp.get("modules") if exp.get("is_monorepo") else None
+    if not isinstance(mods, list):
+        return []
+    return [
+        str(m["path"])
+        for m in mods
+        if isinstance(m, dict) and not m.get("is_library") and m.get("language") in BUILDABLE and m.get("path")
+    ]
+
+
+def _build_cases(all_: list[tuple[str, str | None]]) -> list[Any]:
+    """One case per fixture (the module `run` picks), one per buildable deployable module of a monorepo."""
+    cases: list[Any] = []
+    for name, lang in all_:
+        paths = _monorepo_modules(FIXTURES / name)
+        if paths:
+            cases += [pytest.param(name, p, id=f"{name}:{p}") for p in paths]
+        elif lang in BUILDABLE:
+            cases.append(pytest.param(name, None, id=name))
+    return cases
+
+
 ALL = _fixtures()
-BUILD = [name for name, lang in ALL if lang in BUILDABLE]
+BUILD = _build_cases(ALL)
 STATIC_ONLY = [name for name, lang in ALL if lang not in BUILDABLE]
 
 
@@ -158,13 +185,19 @@ def _build_with_fixes(
     return fixes
 
 
-@pytest.mark.parametrize("name", BUILD)
-def test_fixture_builds_runs_and_answers_http(name: str, tmp_path: Path, docker_client, registry, containers) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize(("name", "module_path"), BUILD)
+def test_fixture_builds_runs_and_answers_http(  # type: ignore[no-untyped-def]
+    name: str, module_path: str | None, tmp_path: Path, docker_client, registry, containers
+) -> None:
     app = _copy(name, tmp_path)
     analysis = analyze_repo(app)
-    # the module `run` picks, unless a monorepo's pick cannot build here and another deployable one can
-    buildable = [m for m in analysis.deployable() if m.language in BUILDABLE]
-    module = analysis.primary() if analysis.primary().language in BUILDABLE or not buildable else buildable[0]
+    if module_path is not None:  # a monorepo's module, built from the context the generator chose
+        module = next((m for m in analysis.modules if m.path == module_path), None)
+        assert module is not None, f"{module_path} not found by the analysis of {name}"
+    else:
+        # the module `run` picks, unless its language cannot build here and another deployable one can
+        buildable = [m for m in analysis.deployable() if m.language in BUILDABLE]
+        module = analysis.primary() if analysis.primary().language in BUILDABLE or not buildable else buildable[0]
     gen = generate_dockerfile(module, load_catalog(), probe=image_probe(docker_client, registry), repo_root=app)
     assert _hadolint_errors(gen.content) == [], gen.content
     missing = [img for img in base_images_of(gen.content) if not image_exists(docker_client, img)]
@@ -184,7 +217,7 @@ def test_fixture_builds_runs_and_answers_http(name: str, tmp_path: Path, docker_
             tag, detach=True, name=cname, network_mode="host", environment={"PORT": str(port)}
         )
         assert container.attrs["Config"]["User"] == f"{gen.user_uid}:{gen.user_uid}"
-        status, _ = _wait_for_http(f"http://127.0.0.1:{port}{_probe_path(app.parent / name)}", container)
+        status, _ = _wait_for_http(f"http://127.0.0.1:{port}{_probe_path(FIXTURES / name, module_path)}", container)
         assert status == 200
     finally:
         for cname in list(containers):

@@ -8,6 +8,7 @@ import shlex
 from dataclasses import dataclass, field
 
 from containerkit.tools.analyze.models import ModuleAnalysis
+from containerkit.tools.dockerfile._pathdeps import PythonPathDeps
 from containerkit.tools.dockerfile._workspace import NodeWorkspace
 from containerkit.tools.dockerfile.catalog import BaseImageCatalog, ImageProbe, ResolvedBase
 
@@ -28,6 +29,8 @@ class Ctx:
     warnings: list[str] = field(default_factory=list)
     workspace: NodeWorkspace | None = None
     """Set when a node workspace member is built from the workspace root."""
+    path_deps: PythonPathDeps | None = None
+    """Set when a Python module is built from the folder holding it and its sibling path dependencies."""
 
     def resolve(self, key: str, version: str | None, tool: str | None = None) -> ResolvedBase:
         r = self.catalog.resolve(key, version, self.probe, tool=tool)

@@ -6,6 +6,8 @@ the runtime stage is one shape; the project itself runs from ``/app`` like in de
 
 from __future__ import annotations
 
+import posixpath
+
 from containerkit.tools.analyze.models import ModuleAnalysis
 from containerkit.tools.dockerfile._common import (
     APP_UID,
@@ -47,33 +49,40 @@ def _tool(spec: str) -> str:
     return f"/opt/tools/bin/pip install --no-cache-dir '{spec}'"
 
 
-def _install(m: ModuleAnalysis) -> list[str]:
-    """Manifests first, then a lockfile-exact install into /opt/venv (cached until they change)."""
+def _install(m: ModuleAnalysis, src: str = ".") -> list[str]:
+    """Manifests first, then a lockfile-exact install into /opt/venv (cached until they change).
+
+    ``src`` is the module's folder in the build context; the install runs in the module's folder.
+    """
     pm = m.package_manager or "pip"
     files = set(m.dependency_files)
+
+    def cp(*names: str) -> str:
+        return f"COPY {' '.join(posixpath.join(src, n) if src != '.' else n for n in names)} ./"
+
     if pm == "poetry" and "poetry.lock" in files:
         return [
-            "COPY pyproject.toml poetry.lock ./",
+            cp("pyproject.toml", "poetry.lock"),
             f"RUN {_tool('poetry>=1.8,<3')} \\\n"
             " && VIRTUAL_ENV=/opt/venv /opt/tools/bin/poetry install --no-root --only main --no-interaction --no-ansi",
         ]
     if pm == "uv" and "uv.lock" in files:
         return [
-            "COPY pyproject.toml uv.lock ./",
+            cp("pyproject.toml", "uv.lock"),
             f"RUN {_tool('uv>=0.4,<1')} \\\n"
             " && UV_PROJECT_ENVIRONMENT=/opt/venv UV_PYTHON_DOWNLOADS=never \\\n"
             "    /opt/tools/bin/uv sync --frozen --no-dev --no-install-project",
         ]
     if pm == "pdm" and "pdm.lock" in files:
         return [
-            "COPY pyproject.toml pdm.lock ./",
+            cp("pyproject.toml", "pdm.lock"),
             f"RUN {_tool('pdm>=2.10,<3')} \\\n"
             " && /opt/tools/bin/pdm export --prod --format requirements --output /tmp/requirements.txt \\\n"
             " && pip install --no-cache-dir --no-deps -r /tmp/requirements.txt",
         ]
     if pm == "pipenv" and "Pipfile.lock" in files:
         return [
-            "COPY Pipfile Pipfile.lock ./",
+            cp("Pipfile", "Pipfile.lock"),
             f"RUN {_tool('pipenv>=2023.1')} \\\n"
             " && /opt/tools/bin/pipenv requirements > /tmp/requirements.txt \\\n"
             " && pip install --no-cache-dir -r /tmp/requirements.txt",
@@ -82,19 +91,19 @@ def _install(m: ModuleAnalysis) -> list[str]:
         # no poetry.lock committed: `poetry lock` would need PyPI's JSON API (often blocked by proxies and
         # mirrors); poetry-core, Poetry's own parser, turns the declared constraints (^, ~, *, ||, markers,
         # extras) into PEP 508 requirements that pip installs from any simple index
-        return ["COPY pyproject.toml ./", _POETRY_DECLARED]
+        return [cp("pyproject.toml"), _POETRY_DECLARED]
     if "requirements.txt" in files or not files:
-        return ["COPY requirements.txt ./", "RUN pip install --no-cache-dir -r requirements.txt"]
+        return [cp("requirements.txt"), "RUN pip install --no-cache-dir -r requirements.txt"]
     if pm == "pipenv" and "Pipfile" in files:
         return [
-            "COPY Pipfile ./",
+            cp("Pipfile"),
             f"RUN {_tool('pipenv>=2023.1')} \\\n"
             " && /opt/tools/bin/pipenv lock && /opt/tools/bin/pipenv requirements > /tmp/requirements.txt \\\n"
             " && pip install --no-cache-dir -r /tmp/requirements.txt",
         ]
     if "pyproject.toml" in files:
         # no lockfile: the dependencies pyproject declares, with their specifiers, before the source
-        return ["COPY pyproject.toml ./", _PYPROJECT_DEPS]
+        return [cp("pyproject.toml"), _PYPROJECT_DEPS]
     return []
 
 
@@ -116,21 +125,30 @@ def render_python(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
         return _conda(m, ctx)
     base = ctx.resolve("python", m.language_version)
     port = m.port or 8000
-    lines = [header(m, f"python {base.version}, {m.package_manager or 'pip'}")]
-    lines += [f"FROM {base.image} AS build", "WORKDIR /app"]
+    pd = ctx.path_deps
+    # with sibling path dependencies the context holds them and the module at their repo-relative places
+    src = pd.member if pd is not None else "."
+    workdir = posixpath.normpath(posixpath.join("/app", src))
+    deps = [posixpath.join("/app", d) for d in pd.deps] if pd is not None else []
+    what = f"python {base.version}, {m.package_manager or 'pip'}"
+    lines = [header(m, what + (f", built from {pd.root} with {', '.join(pd.deps)}" if pd else ""))]
+    lines += [f"FROM {base.image} AS build", f"WORKDIR {workdir}"]
     lines += install_packages(base.image, ctx.extra_build_packages)
     lines += [
         "RUN python -m venv /opt/venv /opt/tools",
         'ENV PATH="/opt/venv/bin:$PATH" PIP_DISABLE_PIP_VERSION_CHECK=1',
     ]
-    lines += _install(m)
-    lines += ["", f"FROM {base.runtime}", "WORKDIR /app"]
+    # the folders the manifests point at come first: the install reads them (an editable one keeps pointing there)
+    lines += [f"COPY {posixpath.relpath(d, '/app')} {d}/" for d in deps]
+    lines += _install(m, src)
+    lines += ["", f"FROM {base.runtime}", f"WORKDIR {workdir}"]
     lines += install_packages(base.runtime, m.system_packages)
     lines += user_lines(base.runtime)
     lines += [
         "COPY --from=build /opt/venv /opt/venv",
+        *(f"COPY --from=build {d} {d}" for d in deps),
         f'ENV PATH="/opt/venv/bin:$PATH" PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 PORT={port}',
-        "COPY . .",
+        "COPY . ." if src == "." else f"COPY {src} ./",
         f"USER {APP_UID}:{APP_UID}",
         f"EXPOSE {port}",
         _health(port, m.health_path),

@@ -10,6 +10,7 @@ import posixpath
 from collections.abc import Callable
 from pathlib import Path
 
+import pathspec
 from pydantic import BaseModel, Field
 
 from containerkit.errors import InvalidOption
@@ -21,6 +22,7 @@ from containerkit.tools.dockerfile._elixir import render_elixir
 from containerkit.tools.dockerfile._go import render_go
 from containerkit.tools.dockerfile._jvm import render_java
 from containerkit.tools.dockerfile._node import render_node
+from containerkit.tools.dockerfile._pathdeps import PythonPathDeps, python_path_deps
 from containerkit.tools.dockerfile._php import render_php
 from containerkit.tools.dockerfile._python import render_python
 from containerkit.tools.dockerfile._ruby import render_ruby
@@ -28,6 +30,7 @@ from containerkit.tools.dockerfile._rust import render_rust
 from containerkit.tools.dockerfile._static import is_static_site, render_static
 from containerkit.tools.dockerfile._workspace import NodeWorkspace, node_workspace, uses_workspace
 from containerkit.tools.dockerfile.catalog import BaseImageCatalog, ImageProbe
+from containerkit.tools.dockerignore import anchored_patterns
 
 __all__ = [
     "APP_UID",
@@ -116,8 +119,9 @@ class GeneratedDockerfile(BaseModel):
     """The uid the container runs as (for the manifests' runAsUser)."""
     port: int | None = None
     context: str = "."
-    """Build context relative to the repository root: the module's folder, or the workspace root for a
-    workspace member built from there (the Dockerfile still lives in the module's folder)."""
+    """Build context relative to the repository root: the module's folder, the workspace root for a
+    workspace member built from there, or for a Python module with sibling path dependencies the
+    folder holding it and them (the Dockerfile still lives in the module's folder)."""
 
 
 def _anywhere(pattern: str) -> str:
@@ -129,11 +133,29 @@ def _anywhere(pattern: str) -> str:
     return pattern if "/" in body.rstrip("/") else f"{neg}**/{body}"
 
 
-def generate_dockerignore(module: ModuleAnalysis | None = None, workspace: NodeWorkspace | None = None) -> str:
+def _keeping(text: str, folders: list[str]) -> str:
+    """``text`` without the patterns that would leave out one of ``folders`` (or a folder above one)."""
+    out: list[str] = []
+    for line in text.splitlines():
+        if line and not line.startswith(("#", "!")):
+            spec = pathspec.GitIgnoreSpec.from_lines(anchored_patterns([line]))
+            if any(spec.match_file(f.rstrip("/") + "/") for f in folders):
+                continue
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def generate_dockerignore(
+    module: ModuleAnalysis | None = None,
+    workspace: NodeWorkspace | None = None,
+    path_deps: PythonPathDeps | None = None,
+) -> str:
     """Secrets and VCS always; the ecosystem's caches and, when the image builds them, its outputs.
 
     With ``workspace`` (the context is the workspace root) secrets and caches are ignored in every
-    member, and the rebuilt outputs in the module's folder.
+    member, and the rebuilt outputs in the module's folder. With ``path_deps`` (the context holds a
+    Python module and the sibling folders it installs) they are ignored in every folder, and no
+    pattern leaves out the module's or a dependency's folder.
     """
     out = _COMMON_IGNORE
     if module is None or module.language is None:
@@ -141,6 +163,9 @@ def generate_dockerignore(module: ModuleAnalysis | None = None, workspace: NodeW
     lang = "static" if is_static_site(module) else module.language
     out += f"# {lang}\n" + _ECOSYSTEM_IGNORE.get(lang, "")
     outputs = ["dist", "build", ".next", "out", ".nuxt", ".output"]
+    if path_deps is not None:
+        out = "\n".join(_anywhere(line) for line in out.splitlines()) + "\n"
+        return _keeping(out, [path_deps.member, *path_deps.deps])
     if workspace is not None:
         out = "\n".join(_anywhere(line) for line in out.splitlines()) + "\n"
         if module.build_command:
@@ -155,6 +180,8 @@ def build_context(module: ModuleAnalysis) -> str:
     """The build context a generated Dockerfile for ``module`` needs, relative to the repository root."""
     if module.language in ("node", "static") and uses_workspace(module) and module.workspace_root is not None:
         return posixpath.normpath(module.workspace_root.strip("/") or ".")
+    if (pd := python_path_deps(module)) is not None:
+        return pd.root
     return posixpath.normpath(module.path.strip("/") or ".")
 
 
@@ -187,6 +214,7 @@ def generate_dockerfile(
     ctx = Ctx(catalog=catalog, probe=probe, extra_build_packages=build_pkgs)
     if module.language in ("node", "static"):
         ctx.workspace = node_workspace(module, Path(repo_root) if repo_root is not None else None)
+    ctx.path_deps = python_path_deps(module)
     ws = ctx.workspace
     if ws is not None and ws.inferred:
         ctx.warnings.append(
@@ -196,7 +224,7 @@ def generate_dockerfile(
     out = render(module, ctx)
     return GeneratedDockerfile(
         content=out.content,
-        dockerignore=generate_dockerignore(module, ws),
+        dockerignore=generate_dockerignore(module, ws, ctx.path_deps),
         base_image=out.base_image,
         warnings=ctx.warnings,
         user_uid=out.uid,
