@@ -32,7 +32,6 @@ __all__ = [
     "ScanGateFailed",
     "SessionNotFound",
     "SessionNotResumable",
-    "error_from_code",
 ]
 
 
@@ -204,19 +203,3 @@ class RecoveryExhausted(ContainerKitError):
 class InternalError(ContainerKitError):
     code = "CK999"
     default_hint = "This is a bug in containerkit; run again with --debug and report the traceback."
-
-
-def _all_subclasses(cls: type[ContainerKitError]) -> list[type[ContainerKitError]]:
-    out: list[type[ContainerKitError]] = []
-    for sub in cls.__subclasses__():
-        out.append(sub)
-        out.extend(_all_subclasses(sub))
-    return out
-
-
-def error_from_code(code: str, message: str, hint: str | None = None) -> ContainerKitError:
-    """Rebuild a typed error from a recorded (code, message, hint), e.g. read back from a session."""
-    for cls in _all_subclasses(ContainerKitError):
-        if cls.code == code:
-            return cls(message, hint=hint)
-    return ContainerKitError(message, hint=hint)

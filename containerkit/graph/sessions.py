@@ -33,7 +33,6 @@ class SessionInfo:
     status: str
     repo: str
     updated: str
-    next: tuple[str, ...]
 
 
 class SessionStore:
@@ -94,7 +93,6 @@ class SessionStore:
                     status=s.status,
                     repo=s.repo_path,
                     updated=s.updated.isoformat(timespec="seconds"),
-                    next=(),
                 )
             )
         return out
