@@ -40,6 +40,11 @@ class ModuleAnalysis(BaseModel):
     )
     dependencies: list[str] = Field(default_factory=list, description="Names of direct runtime dependencies.")
     existing_dockerfile: str | None = Field(default=None, description="Path relative to the repo root.")
+    requirements_file: str | None = Field(
+        default=None,
+        description="The pip requirements file to install (e.g. requirements/production.txt), relative to the "
+        "module; the files it includes (-r, -c) are in dependency_files.",
+    )
     static_dir: str | None = Field(
         default=None, description="Folder (relative to the module, after the build) to serve as static files."
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 import re
 from typing import Any
 
@@ -71,6 +72,40 @@ def _req(line: str) -> tuple[str | None, str | None]:
     return _norm(r.name), path
 
 
+# The file a production install uses, most specific first; Django projects often keep a folder of them.
+_REQ_CANDIDATES = (
+    "requirements.txt",
+    "requirements/production.txt",
+    "requirements/prod.txt",
+    "requirements-prod.txt",
+    "requirements_prod.txt",
+    "requirements/base.txt",
+    "requirements/common.txt",
+    "requirements/main.txt",
+)
+_INCLUDE = re.compile(r"^\s*(?:-r|-c|--requirement|--constraint)[ =]\s*(\S+)")
+
+
+def _requirements(d: ModuleDir) -> tuple[str | None, list[str]]:
+    """The requirements file to install and every file it includes (-r/-c), inside the module."""
+    main = next((c for c in _REQ_CANDIDATES if d.has(c)), None)
+    if main is None:
+        return None, []
+    seen: list[str] = []
+    stack = [main]
+    while stack:
+        f = stack.pop()
+        if f in seen or not d.has(f):
+            continue
+        seen.append(f)
+        for line in d.read(f).splitlines():
+            if m := _INCLUDE.match(line):
+                inc = posixpath.normpath(posixpath.join(posixpath.dirname(f), m.group(1)))
+                if not inc.startswith("../"):
+                    stack.append(inc)
+    return main, seen
+
+
 def _deps(d: ModuleDir, pyproject: dict[str, Any], paths: set[str]) -> list[str]:
     deps: list[str] = []
     project = pyproject.get("project") or {}
@@ -88,7 +123,7 @@ def _deps(d: ModuleDir, pyproject: dict[str, Any], paths: set[str]) -> list[str]
     for v in ((tool.get("uv") or {}).get("sources") or {}).values():
         if isinstance(v, dict) and isinstance(v.get("path"), str):
             paths.add(v["path"])
-    req_files = [n for n in ("requirements.txt", "requirements/base.txt", "requirements/prod.txt") if d.has(n)]
+    req_files = _requirements(d)[1]
     for rf in req_files:
         for line in d.read(rf).splitlines():
             name, path = _req(line)
@@ -236,7 +271,10 @@ def detect_python(d: ModuleDir) -> Found | None:
             runtime.update(_SYSTEM[dep][0])
             build.update(_SYSTEM[dep][1])
             d.say(manifest, f"{dep} needs {' '.join(sorted(_SYSTEM[dep][0] + _SYSTEM[dep][1]))}")
-    dep_files = [f for f in _DEP_FILES if d.has(f)]
+    req_main, req_files = _requirements(d)
+    if req_main and req_main != "requirements.txt":
+        d.say(req_main, "production requirements")
+    dep_files = req_files + [f for f in _DEP_FILES if d.has(f) and f not in req_files]
     dep_files += [lockfile] if lockfile and lockfile not in dep_files else []
     project = pyproject.get("project") or {}
     name = project.get("name") or ((pyproject.get("tool") or {}).get("poetry") or {}).get("name") or d.name
@@ -252,6 +290,7 @@ def detect_python(d: ModuleDir) -> Found | None:
         start_command=start,
         entrypoint=entry,
         dependency_files=dep_files,
+        requirements_file=req_main,
         lockfile=lockfile,
         system_packages=sorted(runtime),
         build_packages=sorted(build),

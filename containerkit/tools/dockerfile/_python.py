@@ -92,8 +92,18 @@ def _install(m: ModuleAnalysis, src: str = ".") -> list[str]:
         # mirrors); poetry-core, Poetry's own parser, turns the declared constraints (^, ~, *, ||, markers,
         # extras) into PEP 508 requirements that pip installs from any simple index
         return [cp("pyproject.toml"), _POETRY_DECLARED]
-    if "requirements.txt" in files or not files:
-        return [cp("requirements.txt"), "RUN pip install --no-cache-dir -r requirements.txt"]
+    if m.requirements_file or "requirements.txt" in files or not files:
+        req = m.requirements_file or "requirements.txt"
+        # the file and the ones it includes (-r/-c), each at its own path so the includes resolve
+        reqs = [f for f in m.dependency_files if f.endswith(".txt")] or [req]
+        by_dir: dict[str, list[str]] = {}
+        for f in reqs:
+            by_dir.setdefault(posixpath.dirname(f), []).append(f)
+        copies = [
+            f"COPY {' '.join(posixpath.join(src, f) if src != '.' else f for f in group)} ./{d + '/' if d else ''}"
+            for d, group in sorted(by_dir.items())
+        ]
+        return [*copies, f"RUN pip install --no-cache-dir -r {req}"]
     if pm == "pipenv" and "Pipfile" in files:
         return [
             cp("Pipfile"),
