@@ -40,6 +40,11 @@ class ModuleAnalysis(BaseModel):
     )
     dependencies: list[str] = Field(default_factory=list, description="Names of direct runtime dependencies.")
     existing_dockerfile: str | None = Field(default=None, description="Path relative to the repo root.")
+    install_project: bool = Field(
+        default=False,
+        description="The module is a package whose own install provides what starts it (a src/ layout, a "
+        "[project.scripts] command): the image installs it after its dependencies.",
+    )
     requirements_file: str | None = Field(
         default=None,
         description="The pip requirements file to install (e.g. requirements/production.txt), relative to the "

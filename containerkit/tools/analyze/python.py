@@ -194,13 +194,41 @@ def _package_manager(d: ModuleDir, pyproject: dict[str, Any]) -> tuple[str, str 
     return "pip", None
 
 
-def _entrypoint(d: ModuleDir, framework: str | None) -> tuple[str | None, list[str]]:
+def _scripts(pyproject: dict[str, Any]) -> dict[str, str]:
+    """``[project.scripts]`` (and Poetry's ``[tool.poetry.scripts]``): command -> ``module:function``."""
+    project = pyproject.get("project") or {}
+    poetry = (pyproject.get("tool") or {}).get("poetry") or {}
+    out = {**(poetry.get("scripts") or {}), **(project.get("scripts") or {})}
+    return {str(k): str(v) for k, v in out.items() if isinstance(v, str)}
+
+
+def _module_file(d: ModuleDir, dotted: str) -> str | None:
+    """The source file of an importable module, in a flat or a ``src/`` layout."""
+    base = dotted.replace(".", "/")
+    for cand in (f"{base}.py", f"{base}/__main__.py", f"src/{base}.py", f"src/{base}/__main__.py"):
+        if d.has(cand):
+            return cand
+    return None
+
+
+def _src_packages(d: ModuleDir) -> list[str]:
+    return [f"src/{c}" for c in d.children("src") if d.has(f"src/{c}/__init__.py")]
+
+
+def _entrypoint(
+    d: ModuleDir, framework: str | None, scripts: dict[str, str] | None = None
+) -> tuple[str | None, list[str]]:
     """The file that starts the app, and every file that could have (two means ambiguity)."""
     if framework == "django" and d.has("manage.py"):
         return "manage.py", ["manage.py"]
     candidates = [c for c in _ENTRY_CANDIDATES if d.has(c)]
-    for pkg in ("app", "src", d.name.replace("-", "_")):
-        candidates += [f"{pkg}/{c}" for c in ("main.py", "app.py", "__main__.py") if d.has(f"{pkg}/{c}")]
+    for pkg in ("app", "src", d.name.replace("-", "_"), *_src_packages(d)):
+        names = ("main.py", "app.py", "server.py", "wsgi.py", "asgi.py", "__main__.py")
+        candidates += [f"{pkg}/{c}" for c in names if d.has(f"{pkg}/{c}") and f"{pkg}/{c}" not in candidates]
+    for target in (scripts or {}).values():
+        f = _module_file(d, target.split(":", 1)[0])
+        if f and f not in candidates:
+            candidates.append(f)
     running = [c for c in candidates if _RUNS.search(d.read(c))]
     chosen = running or candidates
     return (chosen[0] if chosen else None), chosen
@@ -208,7 +236,7 @@ def _entrypoint(d: ModuleDir, framework: str | None) -> tuple[str | None, list[s
 
 def _app_object(d: ModuleDir, entry: str, cls: str) -> str:
     m = re.search(rf"^(\w+)\s*=\s*{cls}\(", d.read(entry), re.M)
-    module = entry[:-3].replace("/", ".").removesuffix(".__main__")
+    module = entry.removeprefix("src/")[:-3].replace("/", ".").removesuffix(".__main__")
     return f"{module}:{m.group(1) if m else 'app'}"
 
 
@@ -235,7 +263,9 @@ def _start(d: ModuleDir, framework: str | None, entry: str | None, deps: set[str
     if framework == "streamlit":
         return f"streamlit run {entry} --server.port {p} --server.address 0.0.0.0"
     if entry.endswith("/__main__.py"):
-        return f"python -m {entry.rsplit('/', 1)[0].replace('/', '.')}"
+        return f"python -m {entry.removeprefix('src/').rsplit('/', 1)[0].replace('/', '.')}"
+    if entry.startswith("src/"):
+        return f"python -m {entry.removeprefix('src/')[:-3].replace('/', '.')}"
     return f"python {entry}"
 
 
@@ -254,7 +284,8 @@ def detect_python(d: ModuleDir) -> Found | None:
     manifest = next((f for f in (*_DEP_FILES, "manage.py") if d.has(f)), "manage.py")
     if framework:
         d.say(manifest if depset else "manage.py", f"uses {framework}")
-    entry, candidates = _entrypoint(d, framework)
+    scripts = _scripts(pyproject)
+    entry, candidates = _entrypoint(d, framework, scripts)
     if len(candidates) > 1:
         d.say(entry or "", f"chosen over {', '.join(c for c in candidates if c != entry)}")
     port = _FRAMEWORK_PORTS.get(framework or "", 8000)
@@ -262,6 +293,11 @@ def detect_python(d: ModuleDir) -> Found | None:
     found_port = d.find_port(sources)
     port = found_port or port
     start = _start(d, framework, entry, depset, port)
+    # A console script that runs the entry file is how its authors start it (the image installs the project).
+    script = next((name for name, target in scripts.items() if _module_file(d, target.split(":", 1)[0]) == entry), None)
+    if script and (start is None or start.startswith("python ")):
+        start = script
+        d.say("pyproject.toml", f"[project.scripts] {script}")
     if web := d.procfile_web():
         start = port_command(web, port)
     runtime: set[str] = set()
@@ -291,6 +327,10 @@ def detect_python(d: ModuleDir) -> Found | None:
         entrypoint=entry,
         dependency_files=dep_files,
         requirements_file=req_main,
+        install_project=bool(
+            (pyproject.get("build-system") or d.has("setup.py"))
+            and ((entry or "").startswith("src/") or (script is not None and start == script))
+        ),
         lockfile=lockfile,
         system_packages=sorted(runtime),
         build_packages=sorted(build),

@@ -151,6 +151,10 @@ def render_python(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
     # the folders the manifests point at come first: the install reads them (an editable one keeps pointing there)
     lines += [f"COPY {posixpath.relpath(d, '/app')} {d}/" for d in deps]
     lines += _install(m, src)
+    if m.install_project:
+        # the package itself (src/ layout, console scripts), after its dependencies: a source edit
+        # reinstalls only the project
+        lines += ["COPY . ." if src == "." else f"COPY {src} ./", "RUN pip install --no-cache-dir --no-deps ."]
     lines += ["", f"FROM {base.runtime}", f"WORKDIR {workdir}"]
     lines += install_packages(base.runtime, m.system_packages)
     lines += user_lines(base.runtime)
