@@ -45,6 +45,11 @@ class ModuleAnalysis(BaseModel):
         description="The module is a package whose own install provides what starts it (a src/ layout, a "
         "[project.scripts] command): the image installs it after its dependencies.",
     )
+    source_before_install: bool = Field(
+        default=False,
+        description="The dependency install needs the module's source (its requirements name the project "
+        "itself, e.g. `-e .`), so the source is copied before it.",
+    )
     requirements_file: str | None = Field(
         default=None,
         description="The pip requirements file to install (e.g. requirements/production.txt), relative to the "

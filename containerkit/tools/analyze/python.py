@@ -327,6 +327,9 @@ def detect_python(d: ModuleDir) -> Found | None:
         entrypoint=entry,
         dependency_files=dep_files,
         requirements_file=req_main,
+        source_before_install=bool(
+            paths & {".", "./", "-e .", ".[all]"} or any(p.startswith((".[", "./[")) for p in paths)
+        ),
         install_project=bool(
             (pyproject.get("build-system") or d.has("setup.py"))
             and ((entry or "").startswith("src/") or (script is not None and start == script))

@@ -150,8 +150,11 @@ def render_python(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
     ]
     # the folders the manifests point at come first: the install reads them (an editable one keeps pointing there)
     lines += [f"COPY {posixpath.relpath(d, '/app')} {d}/" for d in deps]
-    lines += _install(m, src)
-    if m.install_project:
+    install = _install(m, src)
+    if m.source_before_install:  # the requirements install the project itself (`-e .`): source first
+        install = ["COPY . ." if src == "." else f"COPY {src} ./", *(x for x in install if not x.startswith("COPY "))]
+    lines += install
+    if m.install_project and not m.source_before_install:
         # the package itself (src/ layout, console scripts), after its dependencies: a source edit
         # reinstalls only the project
         lines += ["COPY . ." if src == "." else f"COPY {src} ./", "RUN pip install --no-cache-dir --no-deps ."]
