@@ -72,3 +72,26 @@ def test_requirements_naming_the_project_itself_get_the_source_first(tmp_path: P
     text = generate_dockerfile(m, load_catalog()).content
     build_stage = text.split("\n\nFROM ", 1)[0]
     assert build_stage.index("COPY . .") < build_stage.index("pip install --no-cache-dir -r requirements.txt")
+
+
+def test_application_factory_packages_start_through_the_factory(tmp_path: Path) -> None:
+    flask_repo = _write(
+        tmp_path / "flask",
+        {
+            "requirements.txt": "flask==3.0.3\ngunicorn==23.0.0\n",
+            "app/__init__.py": "from flask import Flask\n\ndef create_app():\n    app = Flask(__name__)\n    return app\n",
+        },
+    )
+    m = analyze_repo(flask_repo).primary()
+    assert m.start_command == "gunicorn 'app:create_app()'"
+    # quoted parentheses need no shell: the app stays PID 1
+    assert generate_dockerfile(m, load_catalog()).content.rstrip().endswith('CMD ["gunicorn", "app:create_app()"]')
+
+    api_repo = _write(
+        tmp_path / "api",
+        {
+            "requirements.txt": "fastapi==0.111.0\nuvicorn==0.30.1\n",
+            "app/__init__.py": "from fastapi import FastAPI\n\ndef create_app():\n    return FastAPI()\n",
+        },
+    )
+    assert analyze_repo(api_repo).primary().start_command.startswith("uvicorn --factory app:create_app ")

@@ -229,14 +229,26 @@ def _entrypoint(
         f = _module_file(d, target.split(":", 1)[0])
         if f and f not in candidates:
             candidates.append(f)
+    # an application package whose __init__ builds the app (Flask's create_app pattern)
+    for pkg in ("app", d.name.replace("-", "_"), *_src_packages(d)):
+        init = f"{pkg}/__init__.py"
+        if init not in candidates and d.has(init) and _APP_BUILDER.search(d.read(init)):
+            candidates.append(init)
     running = [c for c in candidates if _RUNS.search(d.read(c))]
     chosen = running or candidates
     return (chosen[0] if chosen else None), chosen
 
 
+_APP_BUILDER = re.compile(r"\b(?:Flask|FastAPI)\(|^def create_app\(", re.M)
+
+
 def _app_object(d: ModuleDir, entry: str, cls: str) -> str:
-    m = re.search(rf"^(\w+)\s*=\s*{cls}\(", d.read(entry), re.M)
-    module = entry.removeprefix("src/")[:-3].replace("/", ".").removesuffix(".__main__")
+    """``module:attribute`` for gunicorn/uvicorn; ``module:create_app()`` for an application factory."""
+    text = d.read(entry)
+    m = re.search(rf"^(\w+)\s*=\s*{cls}\(", text, re.M)
+    module = entry.removeprefix("src/")[:-3].replace("/", ".").removesuffix(".__main__").removesuffix(".__init__")
+    if m is None and (factory := re.search(r"^def (create_app|make_app|build_app)\(", text, re.M)):
+        return f"{module}:{factory.group(1)}()"
     return f"{module}:{m.group(1) if m else 'app'}"
 
 
@@ -257,9 +269,15 @@ def _start(d: ModuleDir, framework: str | None, entry: str | None, deps: set[str
     if entry is None:
         return None
     if framework == "fastapi":
-        return f"uvicorn {_app_object(d, entry, 'FastAPI')} --host 0.0.0.0 --port {p}"
+        target = _app_object(d, entry, "FastAPI")
+        if target.endswith("()"):
+            return f"uvicorn --factory {target[:-2]} --host 0.0.0.0 --port {p}"
+        return f"uvicorn {target} --host 0.0.0.0 --port {p}"
     if framework == "flask" and "gunicorn" in deps:
-        return f"gunicorn {_app_object(d, entry, 'Flask')}"
+        target = _app_object(d, entry, "Flask")
+        return f"gunicorn '{target}'" if target.endswith("()") else f"gunicorn {target}"
+    if framework == "flask" and entry.endswith("/__init__.py"):
+        return f"flask --app {_app_object(d, entry, 'Flask').split(':', 1)[0]} run --host 0.0.0.0 --port {p}"
     if framework == "streamlit":
         return f"streamlit run {entry} --server.port {p} --server.address 0.0.0.0"
     if entry.endswith("/__main__.py"):

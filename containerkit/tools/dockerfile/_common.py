@@ -82,7 +82,8 @@ def user_lines(image: str, uid: int = APP_UID, home: bool = True) -> list[str]:
 
 def exec_form(command: str, instr: str = "CMD") -> str:
     """Exec form so the app is PID 1 and gets SIGTERM; through ``sh -c "exec ..."`` when it needs a shell."""
-    if _SHELL_CHARS.search(command):
+    # single quotes make everything inside literal ('app:create_app()' needs no shell)
+    if _SHELL_CHARS.search(re.sub(r"'[^']*'", "", command)):
         return f"{instr} {json.dumps(['sh', '-c', 'exec ' + command])}"
     try:
         argv = shlex.split(command)
