@@ -137,11 +137,22 @@ def analyze(state: Session, deps: Deps, sink: ProgressSink) -> dict[str, Any]:
         path = existing
     else:
         path = session_dir(state, deps) / "Dockerfile"
-    _write(path, gen.content)
     # the .dockerignore belongs at the build context's root (the workspace root for a member)
     ignore = Path(state.repo_path) / gen.context / ".dockerignore"
-    if state.options.write_dockerfile and not ignore.exists():  # a user's .dockerignore is kept as it is
-        _write(ignore, gen.dockerignore)
+    try:
+        _write(path, gen.content)
+        if state.options.write_dockerfile and not ignore.exists():  # a user's .dockerignore is kept as it is
+            _write(ignore, gen.dockerignore)
+    except OSError as exc:  # a read-only checkout: build from the session folder instead
+        path = session_dir(state, deps) / "Dockerfile"
+        _write(path, gen.content)
+        sink(
+            {
+                "kind": "warning",
+                "stage": "analyze",
+                "message": f"cannot write into the repository ({exc.strerror}); the Dockerfile is {path}",
+            }
+        )
     update["dockerfile"] = DockerfileInfo(
         content=gen.content,
         path=str(path),
