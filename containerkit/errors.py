@@ -189,7 +189,7 @@ class SessionNotFound(ContainerKitError):
 class SessionNotResumable(ContainerKitError):
     code = "CK502"
     exit_code = 2
-    default_hint = "The session has ended; start a new one with `containerkit run`."
+    default_hint = "The session succeeded; start a new one with `containerkit run`."
 
 
 # -- CK9xx: workflow ---------------------------------------------------------------------------

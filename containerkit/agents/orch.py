@@ -91,7 +91,7 @@ def make_orch(policy: Sequence[RecoveryRule]) -> Callable[[Session], Command[Any
         sink = progress_sink()
         if state.status != "running":
             return Command(goto=END)
-        if not state.history:
+        if state.failure is None:  # cheap; also catches options of a session being retried
             try:
                 _validate_options(state)
             except ContainerKitError as exc:

@@ -189,7 +189,7 @@ def resume_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show the build log."),
 ) -> None:
-    """Continue a session from its last checkpoint (finished stages are not redone)."""
+    """Continue a session from its last checkpoint (finished stages are not redone); a failed one is retried."""
     from containerkit.graph import resume_session
 
     env = current_env()

@@ -73,13 +73,23 @@ def resume_session(
     deps: Deps | None = None,
     on_event: EventHandler = lambda _e: None,
 ) -> Session:
-    """Continue a session from its last checkpoint; finished stages are not run again."""
+    """Continue a session from its last checkpoint; finished stages are not run again.
+
+    A failed session runs again from the first stage whose result is missing (after the user fixed
+    the cause: started the registry, edited the Dockerfile); what succeeded is kept.
+    """
     with SessionStore(settings.sessions_db) as store:
         sid = store.resolve(session_id)
         state = store.load(sid)
-        graph = build_graph(checkpointer=store.saver)
-        snapshot = graph.get_state({"configurable": {"thread_id": sid}})
-        if state.status != "running" or not snapshot.next:
-            raise SessionNotResumable(f"session {sid} has ended ({state.status})", session_id=sid)
+        if state.status == "succeeded":
+            raise SessionNotResumable(f"session {sid} has succeeded; there is nothing to resume", session_id=sid)
+        if state.status == "failed":
+            on_event({"kind": "session", "status": "retrying", "message": sid})
+            return _stream(
+                store, deps or Deps(settings=settings), sid, {"status": "running", "failure": None}, on_event
+            )
+        snapshot = build_graph(checkpointer=store.saver).get_state({"configurable": {"thread_id": sid}})
+        if not snapshot.next:
+            raise SessionNotResumable(f"session {sid} has no pending stage", session_id=sid)
         on_event({"kind": "session", "status": "resumed", "message": sid, "data": {"next": list(snapshot.next)}})
         return _stream(store, deps or Deps(settings=settings), sid, None, on_event)

@@ -72,3 +72,61 @@ def test_resume_after_kill_during_build_skips_finished_stages(example_copy, regi
     again = ck("resume", session_id, "--json", home=home)
     assert again.returncode == 2
     assert last_json(again.stdout)["errors"][0]["code"] == "CK502"
+
+
+@pytest.fixture
+def late_registry(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A registry on a free port that the test starts only when it chooses (the 'it was down' case)."""
+    import shutil
+    import urllib.request
+
+    from tests.conftest import free_port
+
+    binary = shutil.which("docker-registry") or shutil.which("registry")
+    if binary is None:
+        pytest.skip("no registry binary (Debian's docker-registry) to start a second registry")
+    port = free_port()
+    cfg = tmp_path / "registry.yml"
+    cfg.write_text(
+        f"version: 0.1\nlog: {{level: error}}\nstorage: {{filesystem: {{rootdirectory: {tmp_path / 'data'}}}}}\n"
+        f"http: {{addr: 127.0.0.1:{port}}}\n"
+    )
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def start() -> None:
+        procs.append(
+            subprocess.Popen([binary, "serve", str(cfg)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        )
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1).close()
+                return
+            except OSError:
+                assert time.monotonic() < deadline, "the second registry did not start"
+                time.sleep(0.2)
+
+    yield f"127.0.0.1:{port}", start
+    for p in procs:
+        p.terminate()
+        p.wait(timeout=10)
+
+
+def test_failed_session_is_retried_from_the_failed_stage(example_copy, late_registry, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    address, start_registry = late_registry
+    app = example_copy("node-http")
+    home = tmp_path / "home"
+    res = ck("run", str(app), "--registry", address, "--no-scan", "--json", home=home)
+    first = last_json(res.stdout)
+    assert res.returncode == 1 and first["status"] == "failed"
+    assert first["errors"][-1]["code"] == "CK301"
+
+    start_registry()  # the user fixes the cause
+    res = ck("resume", first["session_id"], "--json", home=home)
+    assert res.returncode == 0, res.stderr[-3000:]
+    out = last_json(res.stdout)
+    assert out["status"] == "succeeded" and out["digest"].startswith("sha256:")
+    stages = [s["stage"] for s in out["stages"]]
+    assert stages.count("buildsec") == 1 and stages.count("analyze") == 1  # the image was not rebuilt
+    assert stages.count("infra") == 2 and stages[-1] == "deploy"
+    assert out["image_id"] == first["image_id"]
