@@ -58,13 +58,18 @@ def failure_of(stage: str, exc: ContainerKitError) -> Failure:
     return Failure(stage=stage, code=exc.code, message=exc.message, kind=kind, build=build)
 
 
-def agent_node(stage: str) -> Callable[[AgentBody], Callable[[Session, Runtime[Deps]], dict[str, Any]]]:
+def agent_node(
+    stage: str, *, step: Callable[[Session], str] | None = None
+) -> Callable[[AgentBody], Callable[[Session, Runtime[Deps]], dict[str, Any]]]:
+    """Wrap an agent body; ``step`` names what this visit does (e.g. "build" or "scan") for the faces."""
+
     def decorate(body: AgentBody) -> Callable[[Session, Runtime[Deps]], dict[str, Any]]:
         def node(state: Session, runtime: Runtime[Deps]) -> dict[str, Any]:
             sink = progress_sink()
             start = now()
             t0 = time.perf_counter()
-            sink({"kind": "stage", "stage": stage, "status": "started"})
+            what = step(state) if step else None
+            sink({"kind": "stage", "stage": stage, "status": "started", **({"message": what} if what else {})})
             with _tracer.start_as_current_span(f"containerkit.{stage}") as span:
                 span.set_attribute("containerkit.session_id", state.session_id)
                 try:
@@ -95,7 +100,15 @@ def agent_node(stage: str) -> Callable[[AgentBody], Callable[[Session, Runtime[D
                 update["failure"] = failure_of(stage, error)
                 sink({"kind": "stage", "stage": stage, "status": "failed", "message": str(error)})
             else:
-                sink({"kind": "stage", "stage": stage, "status": "finished", "data": {"duration_s": duration}})
+                sink(
+                    {
+                        "kind": "stage",
+                        "stage": stage,
+                        "status": "finished",
+                        "data": {"duration_s": duration},
+                        **({"message": what} if what else {}),
+                    }
+                )
             return update
 
         # not functools.wraps: LangGraph reads the node's own signature to inject ``runtime``

@@ -59,7 +59,7 @@ def _scan_note(scan: ScanSummary) -> str:
     return f"scan: {counts} ({scan.duration_s:.1f}s)"
 
 
-@agent_node("buildsec")
+@agent_node("buildsec", step=lambda s: "scan" if build_is_current(s) else "build")
 def buildsec(state: Session, deps: Deps, sink: ProgressSink) -> dict[str, Any]:
     """Build the current Dockerfile revision and scan the result; gate on ``--fail-on`` if asked."""
     assert state.dockerfile is not None

@@ -72,11 +72,12 @@ class ProgressRenderer:
 
     def _stage(self, ev: dict[str, Any]) -> None:
         stage, status = ev.get("stage"), ev.get("status")
+        name = f"{stage}: {ev['message']}" if ev.get("message") and status in ("started", "finished") else stage
         if status == "started":
-            self.console.print(f"[cyan]▶ {stage}[/]")
+            self.console.print(f"[cyan]▶ {name}[/]")
         elif status == "finished":
             d = (ev.get("data") or {}).get("duration_s")
-            self.console.print(f"[green]✔ {stage}[/] ({d:.1f}s)" if d is not None else f"[green]✔ {stage}[/]")
+            self.console.print(f"[green]✔ {name}[/] ({d:.1f}s)" if d is not None else f"[green]✔ {name}[/]")
             if stage == "buildsec" and self._build is not None:
                 self.progress.remove_task(self._build)
                 self._build = None

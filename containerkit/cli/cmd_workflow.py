@@ -97,6 +97,19 @@ def dockerfile_cmd(
     env.err.print(f"wrote {target}; build it with: docker build -f {target} {context}")
 
 
+def _scan_line(session: Session) -> str:
+    """One line of verdict: counts by severity, compliance scores, and what was not checked."""
+    scan = session.scan
+    assert scan is not None
+    counts = ", ".join(f"{v} {k}" for k, v in scan.counts.items() if v) or "no findings"
+    scores = ", ".join(f"{k.split()[0]} {v:.0%}" for k, v in scan.compliance.items() if v is not None)
+    skipped = [k for k, ran in scan.checked.items() if not ran]
+    parts = [counts, scores] + ([f"not checked: {', '.join(skipped)}"] if skipped else [])
+    if scan.report_path:
+        parts.append(f"report {scan.report_path}")
+    return " · ".join(p for p in parts if p)
+
+
 def _finish(session: Session, as_json: bool) -> None:
     env = current_env()
     summary = session.summary()
@@ -107,6 +120,8 @@ def _finish(session: Session, as_json: bool) -> None:
         for key in ("session_id", "status", "image", "digest", "dockerfile", "manifests"):
             val = summary.get(key)
             table.add_row(key, "\n".join(val) if isinstance(val, list) else str(val or "-"))
+        if session.scan is not None:
+            table.add_row("scan", escape(_scan_line(session)))
         env.out.print(table)
         for e in session.errors:
             env.err.print(f"[red]error[/] {escape(f'[{e.code}] ({e.stage}) {e.message}')}")
