@@ -30,6 +30,7 @@ __all__ = [
     "Session",
     "StageRecord",
     "Status",
+    "StepTiming",
     "merge_counts",
     "now",
 ]
@@ -94,6 +95,14 @@ class DockerfileInfo(BaseModel):
     )
 
 
+class StepTiming(BaseModel):
+    """One build step as BuildKit reported it."""
+
+    name: str
+    cached: bool = False
+    duration_s: float | None = None
+
+
 class BuildInfo(BaseModel):
     image_id: str
     tags: list[str]
@@ -103,6 +112,9 @@ class BuildInfo(BaseModel):
     steps: int = 0
     log_tail: str = ""
     dockerfile_revision: int = 1
+    builder: str = "legacy"
+    step_timings: list[StepTiming] = Field(default_factory=list)
+    """Per-step durations and cache hits (BuildKit builds)."""
 
 
 class ScanSummary(BaseModel):
@@ -237,6 +249,7 @@ STATE_MODELS: tuple[type[BaseModel], ...] = (
     RunOptions,
     DockerfileInfo,
     BuildInfo,
+    StepTiming,
     ScanSummary,
     ImageRefs,
     ManifestInfo,

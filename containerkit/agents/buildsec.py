@@ -15,7 +15,7 @@ from containerkit.agents._deps import Deps
 from containerkit.agents._stage import agent_node
 from containerkit.agents.orch import build_is_current
 from containerkit.errors import ContainerKitError, ScanGateFailed
-from containerkit.state import BuildInfo, ImageRefs, ScanSummary, Session
+from containerkit.state import BuildInfo, ImageRefs, ScanSummary, Session, StepTiming
 from containerkit.tools.engine import BuildRequest, build_image
 from containerkit.tools.progress import ProgressSink
 
@@ -98,6 +98,10 @@ def buildsec(state: Session, deps: Deps, sink: ProgressSink) -> dict[str, Any]:
             steps=result.steps,
             log_tail=result.log_tail,
             dockerfile_revision=state.dockerfile.revision,
+            builder=result.builder,
+            step_timings=[
+                StepTiming(name=s.name, cached=s.cached, duration_s=s.duration_s) for s in result.step_details
+            ],
         ),
         "images": ImageRefs(local=ref),
         "_note": f"{result.image_id[:19]} {result.size_bytes / 1e6:.1f} MB in {result.duration_s:.1f}s "

@@ -11,6 +11,7 @@ from containerkit.agents import Deps
 from containerkit.graph import SessionStore, run_session
 from containerkit.settings import Settings
 from containerkit.state import RunOptions
+from containerkit.tools.engine import buildkit_cli
 from containerkit.tools.metrics import BuildSecMetrics, render
 
 pytestmark = pytest.mark.integration
@@ -29,6 +30,10 @@ def test_run_session_streams_progress_and_records_metrics(example_copy, registry
         on_event=events.append,
     )
     assert session.status == "succeeded", session.errors
+    assert session.build is not None
+    if buildkit_cli() is not None:  # per-step durations and cache hits land in the session
+        assert session.build.builder == "buildkit"
+        assert any(s.duration_s is not None for s in session.build.step_timings)
 
     started = [e["stage"] for e in events if e.get("kind") == "stage" and e.get("status") == "started"]
     assert started[0] == "analyze" and {"buildsec", "infra", "deploy"} <= set(started)
