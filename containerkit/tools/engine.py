@@ -187,7 +187,8 @@ def build_image(
         raise InvalidDockerfile(f"cannot read Dockerfile {req.dockerfile}: {exc.strerror}") from None
     if b"\x00" in text[:8192]:
         raise InvalidDockerfile(f"{req.dockerfile} is a binary file, not a Dockerfile")
-    ensure_base_images(docker_client, text.decode("utf-8", "replace"), req.pull_policy)
+    dockerfile_text = text.decode("utf-8", "replace")
+    ensure_base_images(docker_client, dockerfile_text, req.pull_policy)
     cli = buildkit_cli() if req.builder in ("auto", "buildkit") else None
     if cli is None and (req.builder == "buildkit" or req.secrets):
         raise BuildFailed(
@@ -195,7 +196,7 @@ def build_image(
             hint="Install a docker CLI with buildx (or Docker 20.10-22, which has BuildKit built in).",
         )
     if cli is not None:
-        return _build_buildkit(req, cli, docker_client, on_progress)
+        return _build_buildkit(req, cli, docker_client, on_progress, _count_steps(dockerfile_text))
     return _build_legacy(req, docker_client, on_progress)
 
 
@@ -312,12 +313,8 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child
         pass
 
 
-def _count_steps(dockerfile: Path) -> int:
-    try:
-        text = dockerfile.read_text("utf-8", "replace")
-    except OSError:
-        return 0
-    return sum(1 for line in _logical_lines(text) if line.split()[0].upper() in _STEP_INSTRUCTIONS)
+def _count_steps(dockerfile_text: str) -> int:
+    return sum(1 for line in _logical_lines(dockerfile_text) if line.split()[0].upper() in _STEP_INSTRUCTIONS)
 
 
 def _buildkit_command(req: BuildRequest, cli: str, iidfile: Path) -> list[str]:
@@ -337,10 +334,11 @@ def _buildkit_command(req: BuildRequest, cli: str, iidfile: Path) -> list[str]:
     return cmd
 
 
-def _build_buildkit(req: BuildRequest, cli: str, docker_client: DockerClient, on_progress: ProgressSink) -> BuildResult:
+def _build_buildkit(
+    req: BuildRequest, cli: str, docker_client: DockerClient, on_progress: ProgressSink, expected: int
+) -> BuildResult:
     """BuildKit through the docker CLI (``--progress=plain``): per-step durations and cache hits."""
     t0 = time.monotonic()
-    expected = _count_steps(req.dockerfile)
     env = {**os.environ, "DOCKER_BUILDKIT": "1"}
     tail: deque[str] = deque(maxlen=_LOG_TAIL_LINES)
     steps: dict[int, BuildStep] = {}
