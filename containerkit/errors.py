@@ -21,17 +21,20 @@ __all__ = [
     "InvalidOption",
     "ManifestInvalid",
     "ManifestParseError",
+    "NeedsConfiguration",
     "NoDeployableModule",
     "NotADirectory",
     "PathNotFound",
     "PullFailed",
     "PushFailed",
     "RecoveryExhausted",
+    "RecoveryNotPossible",
     "RegistryAuthFailed",
     "RegistryUnreachable",
     "ScanGateFailed",
     "SessionNotFound",
     "SessionNotResumable",
+    "VerifyFailed",
 ]
 
 
@@ -146,6 +149,13 @@ class ScanGateFailed(ContainerKitError):
     default_hint = "Read the scan report; fix the findings or lower --fail-on."
 
 
+class VerifyFailed(ContainerKitError):
+    """The image was built but did not start and answer (or exit 0, for a job)."""
+
+    code = "CK206"
+    default_hint = "Read the container's log tail in the session (`containerkit sessions show ID`)."
+
+
 # -- CK3xx: registry ---------------------------------------------------------------------------
 
 
@@ -198,6 +208,19 @@ class SessionNotResumable(ContainerKitError):
 class RecoveryExhausted(ContainerKitError):
     code = "CK901"
     default_hint = "Every recovery attempt is recorded in the session; fix the cause named there and run again."
+
+
+class RecoveryNotPossible(ContainerKitError):
+    """A failure of a category no program change fixes: the user's to act on (the hint says how)."""
+
+    code = "CK902"
+
+
+class NeedsConfiguration(ContainerKitError):
+    """The app needs values at start that nobody can guess (a database URL): the run ends needs_config."""
+
+    code = "CK903"
+    default_hint = "Pass the named variables with --env KEY=VALUE or --env-file FILE and resume the session."
 
 
 class InternalError(ContainerKitError):

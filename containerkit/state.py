@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import operator
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from containerkit.tools.analyze.models import RepoAnalysis
+from containerkit.tools.diagnose.models import Diagnosis
 from containerkit.tools.dockerfile.fix import BuildFailureInfo
+from containerkit.tools.verify import VerifyResult
 
 __all__ = [
     "STATE_MODELS",
+    "Approval",
     "Attempt",
     "BuildInfo",
     "DeploymentStatus",
@@ -35,7 +38,10 @@ __all__ = [
     "now",
 ]
 
-Status = Literal["running", "succeeded", "failed"]
+Status = Literal["running", "succeeded", "failed", "needs_config", "stopped"]
+"""``needs_config``: the app needs configuration no program can guess (names in ``Session.needs``);
+``stopped``: a person declined a step the run asked approval for."""
+APPROVABLE = ("push", "deploy")
 Stage = Literal["orch", "analyze", "buildsec", "infra", "deploy"]
 
 
@@ -70,13 +76,25 @@ class RunOptions(BaseModel):
     write_dockerfile: bool = True
     manifests_dir: str | None = None
     namespace: str | None = None
-    max_fix_attempts: int = Field(default=2, ge=0, le=10)
+    max_fix_attempts: int = Field(default=3, ge=0, le=10, description="Recovery attempts over the whole run.")
     no_cache: bool = Field(default=False, description="Build without the layer cache.")
     scan: bool = Field(default=True, description="Lint, SBOM, vulnerabilities, secrets, compliance, policy.")
-    fail_on: str | None = Field(default=None, description="Fail the run on a finding at or above this severity.")
+    fail_on: str | None = Field(
+        default="critical",
+        description="Stop before the push on a finding at or above this severity; None turns the gate off.",
+    )
     policies: list[str] = Field(default_factory=list, description="User Rego files or folders.")
     allowed_registries: list[str] = Field(default_factory=list)
     module: str | None = Field(default=None, description="Module path for monorepos; default: the primary one.")
+    verify: bool = Field(default=True, description="Start the image and check it answers before anything is pushed.")
+    verify_timeout: float = Field(default=60.0, gt=0, le=3600, description="Seconds a server may take to answer.")
+    env_names: list[str] = Field(
+        default_factory=list,
+        description="Names of the environment the user passed (--env); the values are never stored.",
+    )
+    approve: list[Literal["push", "deploy"]] = Field(
+        default_factory=list, description="Steps that wait for a person's approval (LangGraph interrupt)."
+    )
 
 
 class DockerfileInfo(BaseModel):
@@ -187,7 +205,20 @@ class Failure(BaseModel):
     code: str
     message: str
     kind: str | None = None
+    """The failure's category (``diagnosis.category``), or None when it was not classified."""
     build: BuildFailureInfo | None = None
+    diagnosis: Diagnosis | None = None
+    """The category and the log lines that decided it."""
+
+
+class Approval(BaseModel):
+    """A person's answer to a step that waited for approval."""
+
+    step: str
+    approved: bool
+    by: str = "user"
+    note: str = ""
+    at: datetime = Field(default_factory=now)
 
 
 class Attempt(BaseModel):
@@ -202,6 +233,16 @@ class Attempt(BaseModel):
     dockerfile_revision: int | None = None
     build_failure: BuildFailureInfo | None = None
     """What the failed build left (step, exit code, log tail): the fixer's input."""
+    evidence: list[str] = Field(default_factory=list)
+    """The log lines that decided the category."""
+    diagnosis: Diagnosis | None = None
+    agent: str | None = None
+    """Who acted: ``analyze`` (a Dockerfile fix), the failed stage itself (a retry), None (gave up)."""
+    by: Literal["rules", "llm"] = "rules"
+    dockerfile_sha: str | None = None
+    """Digest of the Dockerfile this fix produced: a fix never produces an earlier file again."""
+    outcome: str | None = None
+    """What happened next: ``succeeded``, or the failure that followed."""
 
 
 class Session(BaseModel):
@@ -216,6 +257,14 @@ class Session(BaseModel):
     images: ImageRefs = Field(default_factory=ImageRefs)
     manifests: ManifestInfo | None = None
     deployment: DeploymentStatus | None = None
+    verify: VerifyResult | None = None
+    approvals: list[Approval] = Field(default_factory=list)
+    needs: list[str] = Field(default_factory=list)
+    """Configuration the app needs before it can start (environment variable names)."""
+    awaiting: dict[str, Any] | None = None
+    """The question a paused run waits on (an approval); set by the runner, never by a node."""
+    llm_usage: Annotated[dict[str, int], merge_counts] = Field(default_factory=dict)
+    """Tokens an optional LLM used in this session (input, output, calls)."""
     failure: Annotated[Failure | None, last_write] = None
     recovery: list[Attempt] = Field(default_factory=list)
     history: Annotated[list[StageRecord], operator.add] = Field(default_factory=list)
@@ -228,12 +277,17 @@ class Session(BaseModel):
         """The result object faces print (``run --json``): stable keys, later issues only add."""
         return {
             "session_id": self.session_id,
-            "status": self.status,
+            "status": "awaiting_approval" if self.awaiting and self.status == "running" else self.status,
+            "awaiting": self.awaiting,
             "repo": self.repo_path,
             "image": self.images.pushed or self.images.local,
             "digest": self.images.digest,
             "image_id": self.build.image_id if self.build else None,
             "scan": self.scan.model_dump(mode="json", exclude={"findings"}) if self.scan else None,
+            "verify": self.verify.model_dump(mode="json") if self.verify else None,
+            "needs": list(self.needs),
+            "approvals": [a.model_dump(mode="json") for a in self.approvals],
+            "llm_usage": dict(self.llm_usage),
             "dockerfile": self.dockerfile.path if self.dockerfile else None,
             "dockerfile_origin": self.dockerfile.origin if self.dockerfile else None,
             "manifests": self.manifests.paths if self.manifests else [],
@@ -258,6 +312,9 @@ STATE_MODELS: tuple[type[BaseModel], ...] = (
     ErrorRecord,
     Failure,
     Attempt,
+    Approval,
     BuildFailureInfo,
     RepoAnalysis,
+    Diagnosis,
+    VerifyResult,
 )

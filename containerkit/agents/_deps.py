@@ -28,6 +28,8 @@ class Deps:
     llm: Any | None = None
     """Optional LangChain chat model; agents work without it."""
     registry_auth: dict[str, str] | None = field(default=None, repr=False)
+    env: dict[str, str] = field(default_factory=dict, repr=False)
+    """The app's environment for verify (``--env``): values live here only, never in a checkpoint."""
     metrics: BuildSecMetrics | None = None
     """Prometheus collectors the buildsec stage records into (served by an embedding app)."""
     _catalog: BaseImageCatalog | None = field(default=None, repr=False)

@@ -16,9 +16,10 @@ from langgraph.runtime import Runtime
 from opentelemetry import trace
 
 from containerkit.agents._deps import Deps
-from containerkit.errors import BuildFailed, ContainerKitError, InternalError
+from containerkit.errors import ContainerKitError, InternalError
 from containerkit.state import ErrorRecord, Failure, Session, StageRecord, now
-from containerkit.tools.dockerfile import BuildFailureInfo, classify_failure
+from containerkit.tools.diagnose import Diagnosis, FailureEvidence, FailureStage, classify
+from containerkit.tools.dockerfile import BuildFailureInfo
 from containerkit.tools.progress import ProgressEvent, ProgressSink
 
 __all__ = ["AgentBody", "agent_node", "progress_sink"]
@@ -39,23 +40,59 @@ def progress_sink() -> ProgressSink:
     return sink
 
 
+# Errors whose category their type already says (no log to read).
+_CATEGORY_OF_CODE = {
+    "CK201": "daemon_unavailable",
+    "CK203": "base_image_missing",
+    "CK205": "policy_violation",
+    "CK301": "registry_unreachable",
+    "CK304": "registry_auth",
+}
+_STAGE_OF_CODE: dict[str, FailureStage] = {"CK202": "build", "CK206": "verify", "CK302": "push", "CK303": "push"}
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) else None
+
+
 def failure_of(stage: str, exc: ContainerKitError) -> Failure:
-    build = None
-    kind = None
-    if isinstance(exc, BuildFailed):
-        ctx = exc.context
-        build = BuildFailureInfo(
-            step=str(ctx["step"]) if ctx.get("step") else None,
-            step_number=ctx.get("step_number") if isinstance(ctx.get("step_number"), int) else None,
-            exit_code=ctx.get("exit_code") if isinstance(ctx.get("exit_code"), int) else None,
-            message=exc.message,
-            log_tail=str(ctx.get("log_tail", "")),
+    """The failure the orchestrator reads: the error, and the category its evidence supports."""
+    ctx = exc.context
+    build = BuildFailureInfo(
+        step=str(ctx["step"]) if ctx.get("step") else None,
+        step_number=_int(ctx.get("step_number")),
+        exit_code=_int(ctx.get("exit_code")),
+        message=exc.message,
+        log_tail=str(ctx.get("log_tail", "")),
+    )
+    diagnosis: Diagnosis | None = None
+    if exc.code in _CATEGORY_OF_CODE:
+        diagnosis = Diagnosis(category=_CATEGORY_OF_CODE[exc.code], evidence=[exc.message], detail=exc.message)
+    elif exc.code in _STAGE_OF_CODE:
+        diagnosis = classify(
+            FailureEvidence(
+                stage=_STAGE_OF_CODE[exc.code],
+                message=exc.message,
+                log_tail=build.log_tail,
+                exit_code=build.exit_code,
+                start_command=str(ctx["start_command"]) if ctx.get("start_command") else None,
+            )
         )
-        kind = classify_failure(build).kind
-    elif exc.code == "CK203":
-        kind = "base_image_missing"
-        build = BuildFailureInfo(message=exc.message)
-    return Failure(stage=stage, code=exc.code, message=exc.message, kind=kind, build=build)
+        if diagnosis.category == "unknown" and exc.code == "CK206" and ctx.get("running"):
+            # observed, not guessed: the container stayed up and nothing answered
+            diagnosis = Diagnosis(category="no_answer", evidence=[exc.message], detail=exc.message)
+        elif diagnosis.category == "unknown" and ctx.get("oom_killed"):
+            diagnosis = Diagnosis(category="out_of_memory", evidence=["the engine reports OOMKilled"])
+    if diagnosis is None:
+        return Failure(stage=stage, code=exc.code, message=exc.message)
+    return Failure(
+        stage=stage,
+        code=exc.code,
+        message=exc.message,
+        kind=diagnosis.category,
+        build=build if exc.code in ("CK202", "CK203", "CK206") else None,
+        diagnosis=diagnosis,
+    )
 
 
 def agent_node(

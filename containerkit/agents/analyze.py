@@ -9,6 +9,7 @@ from typing import Any
 from containerkit.agents._common import module_dir, selected_module, session_dir
 from containerkit.agents._deps import Deps
 from containerkit.agents._stage import agent_node
+from containerkit.agents.orch import dockerfile_sha
 from containerkit.state import DockerfileInfo, ErrorRecord, Session
 from containerkit.tools.analyze import analyze_repo
 from containerkit.tools.dockerfile import BuildFailureInfo, fix_dockerfile, generate_dockerfile
@@ -48,9 +49,19 @@ def _fix(state: Session, deps: Deps, sink: ProgressSink) -> dict[str, Any]:
         deps.catalog(state.options.base_image),
         probe=deps.image_probe(state.options.registry),
         context=module_dir(state, module),
+        diagnosis=attempt.diagnosis,
     )
+    sha = dockerfile_sha(result.content)
+    seen = {a.dockerfile_sha for a in state.recovery if a.dockerfile_sha} | {dockerfile_sha(state.dockerfile.content)}
+    if result.changed and sha in seen:  # never the same fix twice: an earlier revision came back
+        result = result.model_copy(
+            update={
+                "changed": False,
+                "reason": f"no new fix: the fix for {result.kind} gives an earlier revision again",
+            }
+        )
     if not result.changed:
-        done = attempt.model_copy(update={"detail": result.reason, "action": "no_fix"})
+        done = attempt.model_copy(update={"detail": result.reason, "action": "no_fix", "outcome": "no fix"})
         sink({"kind": "warning", "stage": "analyze", "message": result.reason})
         return {
             "recovery": [*state.recovery[:-1], done],
@@ -59,8 +70,9 @@ def _fix(state: Session, deps: Deps, sink: ProgressSink) -> dict[str, Any]:
                 ErrorRecord(
                     stage="analyze",
                     code="CK901",
-                    message=f"no automatic fix for the build failure: {result.reason}",
-                    hint="Fix the cause named in the log tail (see `containerkit sessions show`) and run again.",
+                    message=f"no automatic fix for the {attempt.failed_stage} failure ({attempt.cause}): {result.reason}"
+                    + (f"; evidence: {' | '.join(attempt.evidence)[:400]}" if attempt.evidence else ""),
+                    hint="Fix the cause named in the evidence (see `containerkit sessions show ID`) and run again.",
                 )
             ],
             "_note": result.reason,
@@ -74,7 +86,7 @@ def _fix(state: Session, deps: Deps, sink: ProgressSink) -> dict[str, Any]:
         path = Path(state.dockerfile.path)
     _write(path, result.content)
     sink({"kind": "log", "stage": "analyze", "message": f"Dockerfile revision {revision}: {result.reason}"})
-    done = attempt.model_copy(update={"detail": result.reason, "dockerfile_revision": revision})
+    done = attempt.model_copy(update={"detail": result.reason, "dockerfile_revision": revision, "dockerfile_sha": sha})
     return {
         "dockerfile": DockerfileInfo(
             content=result.content,

@@ -1,23 +1,29 @@
-"""The buildsec agent: build the Dockerfile on the engine, then lint and scan the image it made.
+"""The buildsec agent: build the Dockerfile on the engine, verify the image starts, lint and scan it.
 
-The scan (lint, SBOM, vulnerabilities, secrets, compliance, policy) gives one verdict; it gates the
-run only when the user asked for it (``--fail-on``). A scanner that cannot run is a note, not a
-failed build.
+Verify starts the image as a user would and checks it answers (a server), stays up (a worker) or
+exits 0 (a job); a failed start is a failure the orchestrator classifies and recovers from, like a
+failed build. The scan (lint, SBOM, vulnerabilities, secrets, compliance, policy) gives one verdict;
+with a gate (``--fail-on``, default critical) a failing verdict stops the push. Verify and scan run
+side by side: one waits on the container, the other reads the image. A scanner that cannot run is a
+note, not a failed build.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from containerkit.agents._common import build_context, local_image_ref, selected_module, session_dir
 from containerkit.agents._deps import Deps
 from containerkit.agents._stage import agent_node
-from containerkit.agents.orch import build_is_current
-from containerkit.errors import ContainerKitError, ScanGateFailed
+from containerkit.agents.orch import build_is_current, scan_pending, verify_pending
+from containerkit.errors import ContainerKitError, ScanGateFailed, VerifyFailed
 from containerkit.state import BuildInfo, ImageRefs, ScanSummary, Session, StepTiming
+from containerkit.tools.analyze import ModuleAnalysis
 from containerkit.tools.engine import BuildRequest, build_image
 from containerkit.tools.progress import ProgressSink
+from containerkit.tools.verify import VerifyRequest, VerifyResult, module_kind, verify_image
 
 __all__ = ["buildsec"]
 
@@ -59,37 +65,82 @@ def _scan_note(scan: ScanSummary) -> str:
     return f"scan: {counts} ({scan.duration_s:.1f}s)"
 
 
-@agent_node("buildsec", step=lambda s: "scan" if build_is_current(s) else "build")
+def _verify(state: Session, deps: Deps, sink: ProgressSink, image_id: str, module: ModuleAnalysis) -> VerifyResult:
+    result = verify_image(
+        VerifyRequest(
+            image=image_id,
+            kind=module_kind(
+                port=module.port,
+                framework=module.framework,
+                language=module.language,
+                start_command=module.start_command,
+            ),
+            port=module.port,
+            health_path=module.health_path,
+            env=deps.env,
+            timeout_s=state.options.verify_timeout,
+        ),
+        docker_client=deps.docker,
+        on_progress=sink,
+    )
+    sink({"kind": "log", "stage": "buildsec", "message": f"verify: {result.reason}"})
+    return result
+
+
+def _verify_error(result: VerifyResult, state: Session) -> VerifyFailed:
+    start = None
+    if state.dockerfile is not None:
+        from containerkit.tools.dockerfile.fix import _last_cmd
+
+        start = _last_cmd(state.dockerfile.content)
+    return VerifyFailed(
+        f"the image does not start and answer: {result.reason}",
+        log_tail=result.log_tail,
+        exit_code=result.exit_code,
+        running=result.exit_code is None,
+        start_command=start,
+    )
+
+
+def _step(state: Session) -> str:
+    if not build_is_current(state):
+        return "build"
+    return "verify" if verify_pending(state) else "scan"
+
+
+@agent_node("buildsec", step=_step)
 def buildsec(state: Session, deps: Deps, sink: ProgressSink) -> dict[str, Any]:
-    """Build the current Dockerfile revision and scan the result; gate on ``--fail-on`` if asked."""
+    """Build the current Dockerfile revision, verify the image starts, scan it; gate the push on the verdict."""
     assert state.dockerfile is not None
     module = selected_module(state)
     ref = local_image_ref(state, module)
     context = build_context(state, module)
     dockerfile = Path(state.dockerfile.path)
+    update: dict[str, Any] = {}
+    notes: list[str] = []
     if build_is_current(state) and state.build is not None:
-        # the image is built: this visit is its scan, running beside the push
-        scan = _scan(state, deps, sink, state.build.image_id, dockerfile, context)
-        return {"scan": scan, "_note": _scan_note(scan)}
-    result = build_image(
-        BuildRequest(
-            context=context,
-            dockerfile=dockerfile,
-            tags=[ref],
-            pull_policy=deps.settings.pull_policy,
-            nocache=state.options.no_cache,
-            labels={
-                "io.containerkit.session": state.session_id,
-                "org.opencontainers.image.title": module.name,
-            },
-        ),
-        docker_client=deps.docker,
-        on_progress=sink,
-    )
-    if deps.metrics is not None:
-        deps.metrics.record_build(result.duration_s)
-    update: dict[str, Any] = {
-        "build": BuildInfo(
+        image_id = state.build.image_id
+        scan_now = scan_pending(state)  # a scan-only visit runs beside the push; a verify visit scans too
+    else:
+        result = build_image(
+            BuildRequest(
+                context=context,
+                dockerfile=dockerfile,
+                tags=[ref],
+                pull_policy=deps.settings.pull_policy,
+                nocache=state.options.no_cache,
+                labels={
+                    "io.containerkit.session": state.session_id,
+                    "org.opencontainers.image.title": module.name,
+                },
+            ),
+            docker_client=deps.docker,
+            on_progress=sink,
+        )
+        if deps.metrics is not None:
+            deps.metrics.record_build(result.duration_s)
+        image_id = result.image_id
+        update["build"] = BuildInfo(
             image_id=result.image_id,
             tags=result.tags,
             size_bytes=result.size_bytes,
@@ -102,21 +153,38 @@ def buildsec(state: Session, deps: Deps, sink: ProgressSink) -> dict[str, Any]:
             step_timings=[
                 StepTiming(name=s.name, cached=s.cached, duration_s=s.duration_s) for s in result.step_details
             ],
-        ),
-        "images": ImageRefs(local=ref),
-        "_note": f"{result.image_id[:19]} {result.size_bytes / 1e6:.1f} MB in {result.duration_s:.1f}s "
-        f"({result.builder}, {result.cached_steps}/{result.steps} steps cached)",
-    }
-    # Scan now when it must gate the push (--fail-on) or nothing is pushed; otherwise the
-    # orchestrator runs it beside the push.
-    if state.options.scan and (state.options.fail_on or not state.options.registry):
-        scan = _scan(state, deps, sink, result.image_id, dockerfile, context)
+        )
+        update["images"] = ImageRefs(local=ref)
+        notes.append(
+            f"{result.image_id[:19]} {result.size_bytes / 1e6:.1f} MB in {result.duration_s:.1f}s "
+            f"({result.builder}, {result.cached_steps}/{result.steps} steps cached)"
+        )
+        # scan now when it must gate the push or nothing is pushed; otherwise it runs beside the push
+        scan_now = state.options.scan and bool(state.options.fail_on or not state.options.registry)
+    verify_now = state.options.verify and (
+        "build" in update or state.verify is None or state.verify.image_id != image_id or not state.verify.passed
+    )
+    if verify_now and scan_now:
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="ck-buildsec") as pool:
+            scan_f = pool.submit(_scan, state, deps, sink, image_id, dockerfile, context)
+            verified: VerifyResult | None = _verify(state, deps, sink, image_id, module)
+            scan: ScanSummary | None = scan_f.result()
+    else:
+        verified = _verify(state, deps, sink, image_id, module) if verify_now else None
+        scan = _scan(state, deps, sink, image_id, dockerfile, context) if scan_now else None
+    if verified is not None:
+        update["verify"] = verified
+        notes.append(f"verify: {verified.reason} ({verified.duration_s:.1f}s)")
+        if not verified.passed:
+            update["_error"] = _verify_error(verified, state)
+    if scan is not None:
         update["scan"] = scan
-        update["_note"] += f"; {_scan_note(scan)}"
-        if state.options.fail_on and not scan.passed:
+        notes.append(_scan_note(scan))
+        if state.options.fail_on and not scan.passed and "_error" not in update:
             counts = ", ".join(f"{k}: {v}" for k, v in scan.counts.items() if v)
             update["_error"] = ScanGateFailed(
                 f"the image has findings at or above {state.options.fail_on} ({counts or 'scan incomplete'})",
-                hint=f"See {scan.report_path or 'the scan notes'}; fix them, or lower --fail-on.",
+                hint=f"See {scan.report_path or 'the scan notes'}; fix them, or lower --fail-on (none turns it off).",
             )
+    update["_note"] = "; ".join(notes) or None
     return update

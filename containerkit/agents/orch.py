@@ -1,43 +1,68 @@
 """The orchestrator: decides every next step from the state, and owns the recovery branches.
 
-The recovery policy is data (a tuple of rules) handed in by the graph, so "when do we regenerate
-the Dockerfile" is answered in one table, not spread over agents.
+The recovery policy is data (one ``Strategy`` row per failure category) handed in by the graph, so
+"what happens when X fails" is answered in one table (``containerkit/graph/recovery.py``), not
+spread over agents. A failure's category comes from evidence (``containerkit.tools.diagnose``);
+this module only reads the table: fix (send it to the agent that can change the cause), retry (a
+transient fault, with exponential backoff and jitter), config (the app needs values nobody can
+guess: ``needs_config``), or user (stop with a precise hint).
 """
 
 from __future__ import annotations
 
+import hashlib
+import random
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, NamedTuple
 
 from langgraph.graph import END
-from langgraph.types import Command
+from langgraph.types import Command, interrupt
 
 from containerkit.agents._stage import progress_sink
 from containerkit.errors import ContainerKitError
-from containerkit.state import Attempt, ErrorRecord, Session, StageRecord, now
+from containerkit.state import Approval, Attempt, ErrorRecord, Session, StageRecord, now
 from containerkit.tools.images import parse_image_ref, parse_registry
 
-__all__ = ["NEXT_STAGES", "RecoveryAction", "RecoveryRule", "decide_next", "make_orch"]
+__all__ = [
+    "NEXT_STAGES",
+    "Handling",
+    "RecoveryRule",
+    "Strategy",
+    "backoff_delay",
+    "build_is_current",
+    "decide_next",
+    "dockerfile_sha",
+    "make_orch",
+    "parse_decision",
+    "scan_pending",
+    "verify_pending",
+]
 
-RecoveryAction = Literal["fix_dockerfile", "retry", "fail"]
+Handling = Literal["fix", "retry", "config", "user"]
 NEXT_STAGES = ("analyze", "buildsec", "infra", "deploy")
 
 
-class RecoveryRule(NamedTuple):
-    """When ``stage`` fails with ``code`` (and ``kind``, if given), take ``action``, at most ``limit`` times.
+class Strategy(NamedTuple):
+    """How a category of failure is answered.
 
-    ``limit`` None means the run option ``max_fix_attempts``.
+    ``stages``: the agent stages it is expected from (a row never fires for another stage);
+    ``agent``: who acts for ``fix`` (``analyze`` changes the Dockerfile) -- a ``retry`` re-runs the
+    failed stage; ``limit``: attempts for this category in one run (the run's ``max_fix_attempts``
+    bounds all fixes together); ``backoff_s``: first retry delay, doubled each time, with jitter.
     """
 
-    stage: str
-    code: str | None
-    action: RecoveryAction
-    kind: str | None = None
-    limit: int | None = None
+    category: str
+    stages: frozenset[str]
+    handling: Handling
+    agent: str | None = None
+    limit: int = 2
+    backoff_s: float = 0.0
+    hint: str = ""
 
 
-def _matches(rule: RecoveryRule, stage: str, code: str, kind: str | None) -> bool:
-    return rule.stage == stage and (rule.code is None or rule.code == code) and (rule.kind is None or rule.kind == kind)
+RecoveryRule = Strategy
+"""The name the graph's first recovery table used."""
 
 
 def build_is_current(state: Session) -> bool:
@@ -57,20 +82,33 @@ def scan_pending(state: Session) -> bool:
     )
 
 
+def verify_pending(state: Session) -> bool:
+    """The current image has not been seen to start and answer (a failed verify is tried again on resume)."""
+    return (
+        state.options.verify
+        and state.build is not None
+        and (state.verify is None or state.verify.image_id != state.build.image_id or not state.verify.passed)
+    )
+
+
+def _gated(state: Session) -> bool:
+    return bool(state.options.fail_on)
+
+
 def decide_next(state: Session) -> str | list[str]:
     """The first stage whose result is missing or stale; ``END`` when everything is done.
 
-    An image that still needs its scan and its push gets both at once (``["buildsec", "infra"]``):
-    they read the same image and write different parts of the state. With a scan gate
-    (``--fail-on``) the build stage scans before anything is pushed, so this never happens then.
+    Nothing is pushed before the image was verified (when verify is on) and, with a scan gate, before
+    its verdict passed. Without a gate, an image that still needs its scan and its push gets both at
+    once (``["buildsec", "infra"]``): they read the same image and write different parts of the state.
     """
     if state.analysis is None or state.dockerfile is None:
         return "analyze"
-    if not build_is_current(state):
+    if not build_is_current(state) or verify_pending(state):
         return "buildsec"
     push = bool(state.options.registry and not state.images.pushed)
     if scan_pending(state):
-        return ["buildsec", "infra"] if push else "buildsec"
+        return ["buildsec", "infra"] if push and not _gated(state) else "buildsec"
     if push:
         return "infra"
     if state.manifests is None:
@@ -85,7 +123,49 @@ def _validate_options(state: Session) -> None:
         parse_registry(state.options.registry)
 
 
-def make_orch(policy: Sequence[RecoveryRule]) -> Callable[[Session], Command[Any]]:
+def backoff_delay(attempt: int, base: float, *, cap: float = 30.0, rng: Callable[[], float] = random.random) -> float:
+    """Exponential backoff with full jitter: a random delay in [0, min(cap, base * 2**attempt)]."""
+    return float(min(cap, base * (2**attempt)) * rng())
+
+
+def parse_decision(value: object) -> tuple[bool, str]:
+    """A resume value -> (approved, note). Accepts True/False, "yes"/"no", or {"approved": bool, "note": str}."""
+    if isinstance(value, dict):
+        return bool(value.get("approved")), str(value.get("note", ""))
+    if isinstance(value, str):
+        return value.strip().lower() in ("y", "yes", "approve", "approved", "true", "ok"), ""
+    return bool(value), ""
+
+
+def _step_of(goto: str | list[str]) -> str | None:
+    """The approvable step a routing decision starts: a push (infra) or the deploy."""
+    targets = [goto] if isinstance(goto, str) else goto
+    if "infra" in targets:
+        return "push"
+    if "deploy" in targets:
+        return "deploy"
+    return None
+
+
+def _ask(state: Session, step: str) -> dict[str, Any] | None:
+    """Wait for a person when the run asked for approval of ``step``; the update recording the answer."""
+    if step not in state.options.approve or any(a.step == step for a in state.approvals):
+        return None
+    image = state.images.local or (state.build.tags[0] if state.build and state.build.tags else None)
+    question = {
+        "kind": "approval",
+        "step": step,
+        "session_id": state.session_id,
+        "image": image,
+        "registry": state.options.registry,
+        "verify": state.verify.reason if state.verify else None,
+        "scan": state.scan.counts if state.scan else None,
+    }
+    approved, note = parse_decision(interrupt(question))
+    return {"approvals": [*state.approvals, Approval(step=step, approved=approved, note=note)]}
+
+
+def make_orch(policy: Sequence[Strategy]) -> Callable[[Session], Command[Any]]:
     def orch(state: Session) -> Command[Any]:
         """Route: validate input once, recover from a failure by the policy, or take the next stage."""
         sink = progress_sink()
@@ -109,49 +189,121 @@ def make_orch(policy: Sequence[RecoveryRule]) -> Callable[[Session], Command[Any
         nxt = decide_next(state)
         if nxt == END:
             sink({"kind": "stage", "stage": "orch", "status": "succeeded"})
-            return Command(goto=END, update={"status": "succeeded", "updated": now()})
+            return Command(goto=END, update={"status": "succeeded", "updated": now(), "recovery": _settle(state)})
+        step = _step_of(nxt)
+        if step is not None:
+            answer = _ask(state, step)
+            if answer is not None:
+                approval: Approval = answer["approvals"][-1]
+                sink(
+                    {
+                        "kind": "approval",
+                        "stage": "orch",
+                        "status": "approved" if approval.approved else "declined",
+                        "message": step,
+                    }
+                )
+                if not approval.approved:
+                    return Command(goto=END, update={**answer, "status": "stopped", "updated": now()})
+                return Command(goto=nxt, update=answer)
         return Command(goto=nxt)
 
     return orch
 
 
-def _recover(state: Session, policy: Sequence[RecoveryRule], sink: Any) -> Command[Any]:
+def _settle(state: Session, outcome: str = "succeeded") -> list[Attempt]:
+    """The recovery list with the last open attempt's outcome filled in."""
+    if not state.recovery or state.recovery[-1].outcome is not None:
+        return list(state.recovery)
+    return [*state.recovery[:-1], state.recovery[-1].model_copy(update={"outcome": outcome})]
+
+
+def _strategy(policy: Sequence[Strategy], category: str | None, stage: str) -> Strategy | None:
+    if category is None:
+        return None
+    return next((s for s in policy if s.category == category and stage in s.stages), None)
+
+
+def _end(state: Session, status: str, errors: list[ErrorRecord], sink: Any, update: dict[str, Any]) -> Command[Any]:
     f = state.failure
     assert f is not None
-    rule = next((r for r in policy if _matches(r, f.stage, f.code, f.kind)), None)
-    action = rule.action if rule else "fail"
-    counter = f"{action}:{f.stage}"
+    sink({"kind": "stage", "stage": "orch", "status": status, "message": f"[{f.code}] {f.message}"})
+    return Command(goto=END, update={"status": status, "errors": errors, "failure": None, "updated": now(), **update})
+
+
+def _recover(state: Session, policy: Sequence[Strategy], sink: Any) -> Command[Any]:
+    f = state.failure
+    assert f is not None
+    diag = f.diagnosis
+    category = f.kind
+    recovery = _settle(state, f"failed again: {category or f.code}")
+    evidence = list(diag.evidence) if diag else []
+    strat = _strategy(policy, category, f.stage)
+    shown = f" ({category})" if category else ""
+    why = f"; evidence: {' | '.join(evidence)[:400]}" if evidence else ""
+    if strat is None:
+        # not a category any row answers (bad input, an unclassified stage error): the error's own hint
+        return _end(state, "failed", [], sink, {"recovery": recovery})
+    if strat.handling == "config":
+        names = list(diag.names) if diag else []
+        names += [n for n in state.needs if n not in names]
+        hint = (
+            f"Pass them with --env {names[0]}=... (or --env-file FILE) and `containerkit resume {state.session_id}`."
+            if names
+            else strat.hint
+        )
+        err = ErrorRecord(
+            stage="orch",
+            code="CK903",
+            message=f"the app needs configuration to start{': ' + ', '.join(names) if names else ''}{why}",
+            hint=hint,
+        )
+        return _end(state, "needs_config", [err], sink, {"needs": names, "recovery": recovery})
+    if strat.handling == "user":
+        err = ErrorRecord(
+            stage="orch",
+            code="CK902",
+            message=f"{f.stage} failed{shown}: {f.message[:300]}{why}",
+            hint=strat.hint or "Fix the cause named in the evidence and run again.",
+        )
+        return _end(state, "failed", [err], sink, {"recovery": recovery})
+    counter = f"{strat.handling}:{category}"
     used = state.attempts.get(counter, 0)
-    limit = rule.limit if rule and rule.limit is not None else state.options.max_fix_attempts
-    if action != "fail" and used < limit:
-        number = len(state.recovery) + 1
-        attempt = Attempt(
-            number=number,
-            failed_stage=f.stage,
-            code=f.code,
-            cause=f.kind,
-            action=action,
-            detail=f.message[:500],
-            build_failure=f.build,
+    fixes = sum(v for k, v in state.attempts.items() if k.startswith("fix:"))
+    over_total = strat.handling == "fix" and fixes >= state.options.max_fix_attempts
+    if used >= strat.limit or over_total:
+        err = ErrorRecord(
+            stage="orch",
+            code="CK901",
+            message=f"gave up after {len(state.recovery)} recovery attempt(s); last failure{shown}: "
+            f"[{f.code}] {f.message[:300]}{why}",
+            hint=strat.hint
+            or "Every attempt is recorded (`containerkit sessions show ID`); fix the cause and run again.",
         )
-        sink(
-            {"kind": "stage", "stage": "orch", "status": "recovering", "message": f"{action} after {f.code} ({f.kind})"}
-        )
-        update: dict[str, Any] = {
-            "attempts": {counter: used + 1},
-            "recovery": [*state.recovery, attempt],
-            "failure": None,  # consumed: the attempt carries what the fixer needs
-        }
-        return Command(goto="analyze" if action == "fix_dockerfile" else f.stage, update=update)
-    errors: list[ErrorRecord] = []
-    if action != "fail":
-        errors.append(
-            ErrorRecord(
-                stage="orch",
-                code="CK901",
-                message=f"gave up after {used} recovery attempt(s); last failure: [{f.code}] {f.message[:300]}",
-                hint="Every attempt is recorded (`containerkit sessions show ID`); fix the cause and run again.",
-            )
-        )
-    sink({"kind": "stage", "stage": "orch", "status": "failed", "message": f"[{f.code}] {f.message}"})
-    return Command(goto=END, update={"status": "failed", "errors": errors, "failure": None, "updated": now()})
+        return _end(state, "failed", [err], sink, {"recovery": recovery})
+    action = "fix_dockerfile" if strat.handling == "fix" else "retry"
+    attempt = Attempt(
+        number=len(state.recovery) + 1,
+        failed_stage=f.stage,
+        code=f.code,
+        cause=category,
+        action=action,
+        detail=f.message[:500],
+        build_failure=f.build,
+        evidence=evidence,
+        diagnosis=diag,
+        agent=strat.agent if strat.handling == "fix" else f.stage,
+    )
+    sink({"kind": "stage", "stage": "orch", "status": "recovering", "message": f"{action} after {f.code}{shown}"})
+    if strat.handling == "retry" and strat.backoff_s > 0:
+        time.sleep(backoff_delay(used, strat.backoff_s))
+    update: dict[str, Any] = {
+        "attempts": {counter: used + 1},
+        "recovery": [*recovery, attempt],
+        "failure": None,  # consumed: the attempt carries what the fixer needs
+    }
+    return Command(goto=(strat.agent or "analyze") if strat.handling == "fix" else f.stage, update=update)
+
+
+def dockerfile_sha(content: str) -> str:
+    return hashlib.sha256(content.strip().encode()).hexdigest()[:16]

@@ -35,6 +35,14 @@ class Environment:
         return self._settings
 
     @property
+    def stdin_is_tty(self) -> bool:
+        """Questions are asked only when a person can answer them."""
+        try:
+            return sys.stdin.isatty()
+        except (AttributeError, ValueError):
+            return False
+
+    @property
     def out(self) -> Console:
         """Machine output (tables, JSON) goes here."""
         return Console(file=self.stdout, soft_wrap=True, highlight=False)

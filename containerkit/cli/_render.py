@@ -39,6 +39,14 @@ class ProgressRenderer:
         self.progress.stop()
         self.push_progress.stop()
 
+    def pause(self) -> None:
+        """Stop the live display while the user answers a question."""
+        self.progress.stop()
+        self.push_progress.stop()
+
+    def resume(self) -> None:
+        self.progress.start()
+
     def __call__(self, ev: dict[str, Any]) -> None:
         """Render one event; rendering never breaks the run it reports on."""
         try:
@@ -65,6 +73,8 @@ class ProgressRenderer:
             )
         elif kind == "push":
             self._push_event(ev)
+        elif kind == "approval" and ev.get("status") == "waiting":
+            self.console.print(f"[bold]approval[/] {ev.get('message')}: waiting for a decision")
         elif kind == "warning":
             self.console.print(f"[yellow]warning:[/] {ev.get('message')}")
         elif kind == "log" and (self.verbose or ev.get("stage") != "build"):

@@ -120,15 +120,30 @@ def _finish(session: Session, as_json: bool) -> None:
         for key in ("session_id", "status", "image", "digest", "dockerfile", "manifests"):
             val = summary.get(key)
             table.add_row(key, "\n".join(val) if isinstance(val, list) else str(val or "-"))
+        if session.verify is not None:
+            v = session.verify
+            table.add_row("verify", escape(f"{'passed' if v.passed else 'failed'}: {v.reason} ({v.duration_s:.1f}s)"))
         if session.scan is not None:
             table.add_row("scan", escape(_scan_line(session)))
+        if session.needs:
+            table.add_row("needs", escape(", ".join(session.needs)))
+        if session.awaiting:
+            table.add_row(
+                "waiting",
+                escape(
+                    f"approval of {session.awaiting.get('step')}: containerkit resume {session.session_id} "
+                    "--approve (or --reject)"
+                ),
+            )
         env.out.print(table)
         for e in session.errors:
             env.err.print(f"[red]error[/] {escape(f'[{e.code}] ({e.stage}) {e.message}')}")
             env.err.print(f"[yellow]hint:[/] {escape(e.hint)}")
     if session.status != "succeeded":
         codes = {e.code for e in session.errors}
-        raise typer.Exit(2 if codes & {"CK101", "CK102", "CK103", "CK104", "CK105", "CK106"} else 1)
+        if codes & {"CK101", "CK102", "CK103", "CK104", "CK105", "CK106"}:
+            raise typer.Exit(2)
+        raise typer.Exit(3 if session.status == "needs_config" else 4 if session.awaiting else 1)
 
 
 @handle_errors
@@ -146,21 +161,38 @@ def run_cmd(
     ),
     no_cache: bool = typer.Option(False, "--no-cache", help="Build without the layer cache."),
     scan: bool = typer.Option(True, "--scan/--no-scan", help="Lint and scan the built image."),
-    fail_on: str | None = typer.Option(
-        None, "--fail-on", help="Fail the run on findings at or above: critical|high|medium|low."
+    env_items: list[str] = typer.Option(
+        [], "--env", "-e", help="KEY=VALUE for the app at verify (repeatable; never stored)."
+    ),
+    fail_on: str = typer.Option(
+        "critical",
+        "--fail-on",
+        help="Stop before the push on findings at or above: critical|high|medium|low; none turns the gate off.",
     ),
     policy: list[Path] = typer.Option([], "--policy", help="Extra Rego policy file or folder (repeatable)."),
     allowed_registry: list[str] = typer.Option(
         [], "--allowed-registry", help="Registries base images may come from (repeatable)."
     ),
+    verify: bool = typer.Option(
+        True, "--verify/--no-verify", help="Start the image and check it answers before anything is pushed."
+    ),
+    verify_timeout: float = typer.Option(
+        60.0, "--verify-timeout", min=1, max=3600, help="Seconds a server may take to answer."
+    ),
+    env_file: Path | None = typer.Option(None, "--env-file", help="A KEY=VALUE file for the app (not stored)."),
+    approve: str | None = typer.Option(
+        None, "--approve", help="Steps that wait for your approval: push, deploy (comma-separated)."
+    ),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Approve every step --approve names."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show the build log."),
 ) -> None:
-    """Analyze, write a Dockerfile, build, push and write manifests: the whole path, as one session."""
+    """Analyze, write a Dockerfile, build, verify, scan, push and write manifests: the whole path, as one session."""
     from containerkit.graph import run_session
     from containerkit.state import RunOptions
 
     env = current_env()
+    app_env = _app_env(env_file, env_items)
     options = RunOptions(
         image=image,
         registry=registry or env.settings.registry,
@@ -175,10 +207,58 @@ def run_cmd(
         fail_on=_check_fail_on(fail_on),
         policies=[str(p.absolute()) for p in policy],
         allowed_registries=allowed_registry,
+        verify=verify,
+        verify_timeout=verify_timeout,
+        env_names=sorted(app_env),
+        approve=_check_approve(approve),
     )
     with ProgressRenderer(env.err, verbose=verbose) as render:
-        session = run_session(path, options, settings=env.settings, deps=_deps(), on_event=render)
+        session = run_session(
+            path,
+            options,
+            settings=env.settings,
+            deps=_deps(app_env),
+            on_event=render,
+            approver=_approver(yes, render),
+        )
     _finish(session, as_json)
+
+
+def _app_env(env_file: Path | None, items: list[str]) -> dict[str, str]:
+    from containerkit.tools.envfile import parse_env, read_env_file
+
+    values = read_env_file(env_file) if env_file is not None else {}
+    return {**values, **parse_env(items)}
+
+
+def _check_approve(value: str | None) -> list[Any]:
+    steps = [s.strip() for s in (value or "").split(",") if s.strip()]
+    bad = [s for s in steps if s not in ("push", "deploy")]
+    if bad:
+        raise InvalidOption(
+            f"--approve: unknown step {bad[0]!r}", hint="Steps that can wait for approval: push, deploy."
+        )
+    return list(dict.fromkeys(steps))
+
+
+def _approver(yes: bool, render: ProgressRenderer) -> Any:
+    """--yes approves; a terminal asks; otherwise the run pauses and `resume ID --approve` answers."""
+    env = current_env()
+    if yes:
+        return lambda _q: {"approved": True, "note": "--yes"}
+    if not (env.stdin_is_tty and env.stderr.isatty()):
+        return None
+
+    def ask(question: dict[str, Any]) -> object:
+        render.pause()
+        step, image = question.get("step"), question.get("image")
+        where = f" to {question['registry']}" if step == "push" and question.get("registry") else ""
+        try:
+            return {"approved": typer.confirm(f"{step} {image}{where}?", default=False, err=True), "note": "terminal"}
+        finally:
+            render.resume()
+
+    return ask
 
 
 def _check_fail_on(value: str | None) -> str | None:
@@ -189,18 +269,25 @@ def _check_fail_on(value: str | None) -> str | None:
     return check_fail_on(value)
 
 
-def _deps() -> Deps:
+def _deps(app_env: dict[str, str] | None = None) -> Deps:
     from containerkit.agents import Deps
 
     env = current_env()
     user, password = env.environ.get("CONTAINERKIT_REGISTRY_USER"), env.environ.get("CONTAINERKIT_REGISTRY_PASSWORD")
     auth = {"username": user, "password": password} if user and password else None
-    return Deps(settings=env.settings, registry_auth=auth)
+    return Deps(settings=env.settings, registry_auth=auth, env=dict(app_env or {}))
 
 
 @handle_errors
 def resume_cmd(
     session_id: str = typer.Argument(..., help="Session id (or a unique prefix)."),
+    env_items: list[str] = typer.Option([], "--env", "-e", help="KEY=VALUE for the app (repeatable; never stored)."),
+    env_file: Path | None = typer.Option(None, "--env-file", help="A KEY=VALUE file for the app (not stored)."),
+    approve: bool | None = typer.Option(
+        None, "--approve/--reject", help="Answer the step the session waits on (a push or a deploy)."
+    ),
+    note: str = typer.Option("", "--note", help="Why (recorded with the decision)."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Approve every step the session waits on."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show the build log."),
 ) -> None:
@@ -208,8 +295,18 @@ def resume_cmd(
     from containerkit.graph import resume_session
 
     env = current_env()
+    app_env = _app_env(env_file, env_items)
+    decision = None if approve is None else {"approved": approve, "note": note or "resume"}
     with ProgressRenderer(env.err, verbose=verbose) as render:
-        session = resume_session(session_id, settings=env.settings, deps=_deps(), on_event=render)
+        session = resume_session(
+            session_id,
+            settings=env.settings,
+            deps=_deps(app_env),
+            on_event=render,
+            decision=decision,
+            approver=_approver(yes, render),
+            options={"env_names": sorted(app_env)} if app_env else None,
+        )
     _finish(session, as_json)
 
 

@@ -9,7 +9,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
-from containerkit.agents import Deps, RecoveryRule, analyze, buildsec, deploy, infra, make_orch
+from containerkit.agents import Deps, Strategy, analyze, buildsec, deploy, infra, make_orch
 from containerkit.graph.recovery import DEFAULT_RECOVERY
 from containerkit.state import Session
 
@@ -19,7 +19,7 @@ __all__ = ["build_graph"]
 def build_graph(
     checkpointer: BaseCheckpointSaver[Any] | None = None,
     *,
-    recovery: Sequence[RecoveryRule] = DEFAULT_RECOVERY,
+    recovery: Sequence[Strategy] = DEFAULT_RECOVERY,
     **compile_options: Any,
 ) -> CompiledStateGraph[Session, Deps, Any, Any]:
     """The compiled workflow. Run it with ``context=Deps(...)`` and a ``thread_id`` (the session id).

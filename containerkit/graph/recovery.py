@@ -1,18 +1,128 @@
-"""The recovery policy: which failure gets which bounded answer. One table, read by the orchestrator."""
+"""The recovery policy: one row per failure category, read by the orchestrator.
+
+``fix``: the named agent changes what caused it (analyze writes a new Dockerfile revision) and the
+stage runs again; ``retry``: a transient fault, the stage runs again after a backoff; ``config``: the
+app needs values no program can guess, the run ends ``needs_config`` with their names; ``user``: the
+run stops with the hint. Categories come from evidence (``containerkit.tools.diagnose``); a failure
+no rule explains is ``unknown``.
+"""
 
 from __future__ import annotations
 
-from containerkit.agents.orch import RecoveryRule
+from containerkit.agents.orch import Strategy
 
 __all__ = ["DEFAULT_RECOVERY"]
 
-DEFAULT_RECOVERY: tuple[RecoveryRule, ...] = (
-    # A failed build: classify it, change the Dockerfile to address the cause, build again.
-    RecoveryRule(stage="buildsec", code="CK202", action="fix_dockerfile"),
-    # A base image that is not available: fall back to the closest available version.
-    RecoveryRule(stage="buildsec", code="CK203", action="fix_dockerfile"),
-    # The engine dropped the connection mid-build or mid-push: one more try.
-    RecoveryRule(stage="buildsec", code="CK201", action="retry", limit=1),
-    RecoveryRule(stage="infra", code="CK302", action="retry", limit=1),
-    # Everything else (bad input, unreachable registry, auth) is the user's to fix: fail with the hint.
+_BUILD = frozenset({"buildsec"})
+_PUSH = frozenset({"infra"})
+_ANY = frozenset({"analyze", "buildsec", "infra", "deploy"})
+
+DEFAULT_RECOVERY: tuple[Strategy, ...] = (
+    # -- the analyze agent changes the Dockerfile
+    Strategy("native_build", _BUILD, "fix", "analyze", limit=2),
+    Strategy("missing_runtime_library", _BUILD, "fix", "analyze", limit=2),
+    Strategy("runtime_version", _BUILD, "fix", "analyze", limit=1),
+    Strategy("base_image_missing", _BUILD, "fix", "analyze", limit=1),
+    Strategy("lockfile_out_of_sync", _BUILD, "fix", "analyze", limit=1),
+    Strategy("missing_build_step", _BUILD, "fix", "analyze", limit=1),
+    Strategy("wrong_start_command", _BUILD, "fix", "analyze", limit=2),
+    Strategy("dev_tool_at_runtime", _BUILD, "fix", "analyze", limit=1),
+    Strategy("missing_dependency", _BUILD, "fix", "analyze", limit=2),
+    Strategy("permission_denied", _BUILD, "fix", "analyze", limit=2),
+    Strategy("copy_source_missing", _BUILD, "fix", "analyze", limit=1),
+    Strategy("command_not_found", _BUILD, "fix", "analyze", limit=1),
+    # a user's Dockerfile that fails for a cause no rule knows is offered the generated one (once)
+    Strategy(
+        "unknown", _BUILD, "fix", "analyze", limit=1, hint="Read the log tail in `containerkit sessions show ID`."
+    ),
+    # -- transient: the same stage again, after a backoff
+    Strategy(
+        "network_blocked",
+        _BUILD,
+        "retry",
+        limit=1,
+        backoff_s=2.0,
+        hint="Downloads failed during the build: check the proxy, DNS, or a package index mirror "
+        "(PIP_INDEX_URL / npm registry).",
+    ),
+    Strategy(
+        "daemon_unavailable",
+        _ANY,
+        "retry",
+        limit=2,
+        backoff_s=1.0,
+        hint="Start the Docker engine (or set DOCKER_HOST), then `containerkit resume ID`.",
+    ),
+    Strategy(
+        "registry_unreachable",
+        _PUSH,
+        "retry",
+        limit=3,
+        backoff_s=1.0,
+        hint="Check --registry HOST:PORT and that the registry runs; `containerkit resume ID` pushes "
+        "the image already built.",
+    ),
+    Strategy(
+        "registry_auth",
+        _PUSH,
+        "retry",
+        limit=1,
+        hint="Log in (`docker login HOST`, or CONTAINERKIT_REGISTRY_USER/_PASSWORD), then resume.",
+    ),
+    # -- configuration only the user has
+    Strategy(
+        "missing_config",
+        _BUILD,
+        "config",
+        hint="Pass the variables with --env KEY=VALUE or --env-file FILE and resume.",
+    ),
+    Strategy(
+        "service_unavailable",
+        _BUILD,
+        "config",
+        hint="The app connects to a service at start (database, cache): pass its URL with --env and resume.",
+    ),
+    # -- the user's: no program change helps
+    Strategy(
+        "package_not_found",
+        _BUILD,
+        "user",
+        hint="A dependency does not exist on the package index (name or version): fix the manifest.",
+    ),
+    Strategy(
+        "dependency_resolution",
+        _BUILD,
+        "user",
+        hint="The dependencies conflict: relax the pins named in the evidence, or update the lockfile.",
+    ),
+    Strategy(
+        "app_error",
+        _BUILD,
+        "user",
+        hint="The app's own code fails at start (see the traceback in the evidence): fix it and run again.",
+    ),
+    Strategy(
+        "port_in_use",
+        _BUILD,
+        "user",
+        hint="The app's port is taken on this machine: stop what listens there, or pass --no-verify.",
+    ),
+    Strategy(
+        "port_mismatch", _BUILD, "user", hint="The app listens on a port nobody told containerkit: make it read $PORT."
+    ),
+    Strategy(
+        "no_answer",
+        _BUILD,
+        "user",
+        hint="The container stays up but answers no HTTP on $PORT or its port: check the port and the "
+        "health path, or raise --verify-timeout.",
+    ),
+    Strategy("disk_full", _ANY, "user", hint="Free disk space (`docker system prune`), then resume."),
+    Strategy("out_of_memory", _ANY, "user", hint="The build or the app ran out of memory: give the engine more."),
+    Strategy(
+        "policy_violation",
+        _BUILD,
+        "user",
+        hint="See the scan report; fix the findings, or lower the gate with --fail-on (none turns it off).",
+    ),
 )

@@ -29,7 +29,7 @@ def test_missing_build_packages_are_added_until_the_image_builds_and_serves(  # 
 
     recovery = out["recovery"]
     assert 1 <= len(recovery) <= 2  # bounded by --max-fix-attempts (default 2)
-    assert all(a["cause"] == "missing_system_package" and a["dockerfile_revision"] for a in recovery)
+    assert all(a["cause"] == "native_build" and a["dockerfile_revision"] for a in recovery)
     assert "libpq-dev" in recovery[0]["detail"]
     builds = [s for s in out["stages"] if s["stage"] == "buildsec"]
     assert [b["ok"] for b in builds] == [False] * len(recovery) + [True]

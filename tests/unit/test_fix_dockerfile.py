@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from containerkit.tools.analyze.models import ModuleAnalysis
+from containerkit.tools.diagnose import FailureEvidence, classify
 from containerkit.tools.dockerfile import (
     BuildFailureInfo,
     classify_failure,
@@ -221,9 +222,9 @@ def test_missing_pg_config_installs_libpq_dev_in_the_failing_stage_and_libpq_at_
     m = _py(dependencies=["psycopg2"])
     before = generate_dockerfile(m, catalog).content
     cls = classify_failure(PG_FAILURE)
-    assert cls.kind == "missing_system_package" and "libpq-dev" in cls.packages
+    assert cls.category == "native_build" and "libpq-dev" in cls.packages
     res = fix_dockerfile(before, PG_FAILURE, m, catalog)
-    assert res.changed and res.kind == "missing_system_package"
+    assert res.changed and res.kind == "native_build"
     build, runtime = res.content.split("\n\nFROM ")
     assert "apt-get install -y --no-install-recommends gcc libpq-dev" in build
     assert "libpq5" in runtime and "libpq-dev" not in runtime  # compilers stay in the build stage
@@ -254,7 +255,7 @@ def test_requires_a_different_python_moves_to_the_version_the_error_names(catalo
     m = _py()
     before = generate_dockerfile(m, catalog).content
     cls = classify_failure(VER_FAILURE)
-    assert cls.kind == "runtime_version" and cls.subject == ">=3.12"
+    assert cls.category == "runtime_version" and cls.subject == ">=3.12"
     res = fix_dockerfile(before, VER_FAILURE, m, catalog)
     assert res.changed
     assert "FROM python:3.12-slim AS build" in res.content and "\nFROM python:3.12-slim\n" in res.content
@@ -282,7 +283,7 @@ def test_node_engine_mismatch_moves_node_major(catalog) -> None:  # type: ignore
 def test_npm_ci_out_of_sync_installs_without_the_lockfile_check(catalog) -> None:  # type: ignore[no-untyped-def]
     m = _node(start_command="node server.js")
     before = generate_dockerfile(m, catalog).content
-    assert classify_failure(NPMCI_FAILURE).kind == "lockfile_out_of_sync"
+    assert classify_failure(NPMCI_FAILURE).category == "lockfile_out_of_sync"
     res = fix_dockerfile(before, NPMCI_FAILURE, m, catalog)
     assert res.changed and "npm ci" not in res.content and "npm install --no-audit --no-fund --omit=dev" in res.content
     assert not fix_dockerfile(res.content, NPMCI_FAILURE, m, catalog).changed
@@ -303,7 +304,7 @@ def test_missing_dist_at_start_adds_a_build_stage(catalog) -> None:  # type: ign
     before = generate_dockerfile(m, catalog).content
     assert "AS build" not in before
     cls = classify_failure(NODE_NO_DIST)
-    assert cls.kind == "missing_build_step" and cls.subject == "/app/dist/main.js"
+    assert cls.category == "missing_build_step" and cls.subject == "/app/dist/main.js"
     res = fix_dockerfile(before, NODE_NO_DIST, m, catalog)
     assert res.changed and "AS build" in res.content and "RUN npm run build" in res.content
     assert "COPY --from=build /app ./" in res.content
@@ -313,7 +314,16 @@ def test_module_not_found_at_start_switches_to_an_entry_point_that_exists(catalo
     (tmp_path / "main.py").write_text("print('hi')\n")
     m = _py(start_command="python app.py", entrypoint=None)
     before = generate_dockerfile(m, catalog).content.replace('CMD ["python", "app.py"]', 'CMD ["python", "-m", "app"]')
-    res = fix_dockerfile(before, PY_NO_MODULE, m, catalog, context=tmp_path)
+    res = fix_dockerfile(
+        before,
+        PY_NO_MODULE,
+        m,
+        catalog,
+        context=tmp_path,
+        diagnosis=classify(
+            FailureEvidence(stage="verify", log_tail=PY_NO_MODULE.log_tail, start_command="python -m app")
+        ),
+    )
     assert res.changed and res.kind == "wrong_start_command"
     assert res.content.rstrip().splitlines()[-1] == 'CMD ["python", "main.py"]'
 
@@ -321,7 +331,7 @@ def test_module_not_found_at_start_switches_to_an_entry_point_that_exists(catalo
 def test_server_binary_missing_at_start_is_installed(catalog) -> None:  # type: ignore[no-untyped-def]
     m = _py(framework="flask", start_command="gunicorn app:app")
     before = generate_dockerfile(m, catalog).content
-    res = fix_dockerfile(before, NO_GUNICORN, m, catalog)
+    res = fix_dockerfile(before, NO_GUNICORN, m, catalog, diagnosis=classify_failure(NO_GUNICORN, "verify"))
     assert res.changed and "RUN pip install --no-cache-dir gunicorn" in res.content.split("\n\nFROM ")[0]
 
 
@@ -340,9 +350,9 @@ def test_dependency_that_does_not_exist_is_not_fixable(catalog) -> None:  # type
     m = _py()
     before = generate_dockerfile(m, catalog).content
     cls = classify_failure(NO_SUCH_DIST)
-    assert cls.kind == "dependency_not_found" and cls.subject == "containerkit-no-such-package-xyz==9.9.9"
+    assert cls.category == "package_not_found" and cls.subject == "containerkit-no-such-package-xyz==9.9.9"
     res = fix_dockerfile(before, NO_SUCH_DIST, m, catalog)
-    assert not res.changed and res.content == before and "dependency_not_found" in res.reason
+    assert not res.changed and res.content == before and "package_not_found" in res.reason
 
 
 def test_unknown_failure_of_a_users_dockerfile_offers_the_generated_one_but_never_the_same_file(catalog) -> None:  # type: ignore[no-untyped-def]

@@ -14,14 +14,18 @@ from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import NamedTuple
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from containerkit.tools.analyze.models import ModuleAnalysis
+from containerkit.tools.diagnose import Diagnosis, FailureEvidence, FailureStage, classify
 from containerkit.tools.dockerfile._common import exec_form, is_alpine
 from containerkit.tools.dockerfile.catalog import BaseImageCatalog, ImageProbe
 from containerkit.tools.dockerfile.generate import GeneratedDockerfile, build_context, generate_dockerfile
 
 __all__ = ["BuildFailureInfo", "FailureClass", "FixResult", "classify_failure", "fix_dockerfile"]
+
+FailureClass = Diagnosis
+"""The name this module's callers knew a diagnosis by."""
 
 
 class BuildFailureInfo(BaseModel):
@@ -34,15 +38,6 @@ class BuildFailureInfo(BaseModel):
     log_tail: str = ""
 
 
-class FailureClass(BaseModel):
-    kind: str
-    detail: str = ""
-    packages: list[str] = Field(default_factory=list)
-    """Debian build packages the cause calls for (missing_system_package)."""
-    subject: str | None = None
-    """What the log names: the Python/Node version wanted, the missing module, the missing image."""
-
-
 class FixResult(BaseModel):
     content: str
     changed: bool
@@ -52,121 +47,6 @@ class FixResult(BaseModel):
     """Build context (relative to the repo root) the new content needs, when the fix regenerated the
     Dockerfile (a workspace member is built from the workspace root); None: keep the current one."""
 
-
-class _Rule(NamedTuple):
-    kind: str
-    pattern: re.Pattern[str]
-    packages: tuple[str, ...] = ()
-
-
-def _r(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, re.I | re.M)
-
-
-# Order matters: the first match names the cause. Packages are Debian names (build stage).
-_RULES: tuple[_Rule, ...] = (
-    _Rule(
-        "base_image_missing",
-        _r(
-            r"base image (\S+) is not available|pull access denied for (\S+?),|manifest for (\S+) not found"
-            r"|No such image: (\S+)"
-        ),
-    ),
-    _Rule("lockfile_out_of_sync", _r(r"`?npm ci`? can only install packages when your package\.json and package-lock")),
-    _Rule(
-        "lockfile_out_of_sync",
-        _r(r"Missing: \S+ from lock file|lockfile needs to be updated|ERR_PNPM_OUTDATED_LOCKFILE"),
-    ),
-    _Rule(
-        "lockfile_out_of_sync",
-        _r(r"pyproject\.toml changed significantly since poetry\.lock|poetry\.lock is not consistent"),
-    ),
-    _Rule("lockfile_out_of_sync", _r(r"uv\.lock.*needs to be updated|The lockfile at `uv\.lock` needs to be updated")),
-    _Rule("lockfile_out_of_sync", _r(r"Pipfile\.lock \(\w+\) out of date|lock file is not up to date")),
-    _Rule(
-        "missing_system_package", _r(r"pg_config executable not found|libpq-fe\.h: No such file"), ("libpq-dev", "gcc")
-    ),
-    _Rule(
-        "missing_system_package",
-        _r(r"mysql_config not found|mysqlclient.*pkg-config"),
-        ("default-libmysqlclient-dev", "gcc", "pkg-config"),
-    ),
-    _Rule("missing_system_package", _r(r"Python\.h: No such file"), ("gcc", "python3-dev")),
-    _Rule("missing_system_package", _r(r"ffi\.h: No such file"), ("gcc", "libffi-dev")),
-    _Rule("missing_system_package", _r(r"openssl/\w+\.h: No such file|cannot find -lssl"), ("gcc", "libssl-dev")),
-    _Rule(
-        "missing_system_package",
-        _r(r"libxml/\w+\.h: No such file|xslt-config|libxslt"),
-        ("gcc", "libxml2-dev", "libxslt1-dev"),
-    ),
-    _Rule(
-        "missing_system_package",
-        _r(r"jpeglib\.h|headers or library files could not be found for jpeg"),
-        ("gcc", "libjpeg-dev", "zlib1g-dev"),
-    ),
-    _Rule(
-        "missing_system_package",
-        _r(r"zlib\.h: No such file|headers or library files could not be found for zlib"),
-        ("gcc", "zlib1g-dev"),
-    ),
-    _Rule("missing_system_package", _r(r"sqlite3\.h: No such file"), ("gcc", "libsqlite3-dev")),
-    _Rule("missing_system_package", _r(r"yaml\.h: No such file"), ("gcc", "libyaml-dev")),
-    _Rule("missing_system_package", _r(r"krb5-config"), ("gcc", "libkrb5-dev")),
-    _Rule(
-        "missing_system_package",
-        _r(r"can't find Rust compiler|Cargo, the Rust package manager, is not installed"),
-        ("cargo", "rustc"),
-    ),
-    _Rule(
-        "missing_system_package",
-        _r(r"gyp ERR! find Python|gyp ERR!.*(make|g\+\+|cc)|make: not found|g\+\+: not found"),
-        ("g++", "make", "python3"),
-    ),
-    _Rule(
-        "missing_system_package",
-        _r(
-            r"command '(x86_64-linux-gnu-)?gcc' failed|gcc: not found|unable to execute 'gcc'|error: command 'cc' failed"
-        ),
-        ("gcc", "libc6-dev"),
-    ),
-    _Rule(
-        "missing_system_package",
-        _r(r"pkg-config: not found|Could not find pkg-config|pkg-config.*not found"),
-        ("pkg-config",),
-    ),
-    _Rule(
-        "missing_system_package",
-        _r(r"git: not found|Cannot find command 'git'|spawn git ENOENT|git.*No such file"),
-        ("git",),
-    ),
-    _Rule("runtime_version", _r(r"requires a different Python: [\d.]+ not in '([^']+)'")),
-    _Rule(
-        "runtime_version", _r(r"The engine \"node\" is incompatible with this module\. Expected version \"([^\"]+)\"")
-    ),
-    _Rule(
-        "runtime_version",
-        _r(r"EBADENGINE.*\n(?:.*\n)*?.*required: \{[^}]*node: '([^']+)'|Required: \{\"node\":\"([^\"]+)\""),
-    ),
-    _Rule("missing_build_step", _r(r"Cannot find module '(/app/(?:dist|build|\.next|out)/[^']*)'")),
-    _Rule("missing_build_step", _r(r"Could not find a production build in the '\.next' directory")),
-    _Rule("dependency_not_found", _r(r"No matching distribution found for (\S+)")),
-    _Rule(
-        "dependency_not_found",
-        _r(r"npm ERR! 404 .*'(\S+)@|E404.*Not Found - GET \S+/(\S+) |notarget No matching version found for (\S+)"),
-    ),
-    _Rule("wrong_start_command", _r(r"ModuleNotFoundError: No module named '([\w.]+)'")),
-    _Rule("wrong_start_command", _r(r"can't open file '([^']+)': \[Errno 2\]")),
-    _Rule("wrong_start_command", _r(r"Error: Cannot find module '([^']+)'")),
-    _Rule(
-        "wrong_start_command",
-        _r(r"exec: \"?([\w./-]+)\"?: executable file not found|exec (\S+): no such file or directory"),
-    ),
-    _Rule(
-        "copy_source_missing",
-        _r(r"COPY failed: .*?(\S+): no such file or directory|failed to compute cache key: .*\"(\S+)\" not found"),
-    ),
-    _Rule("command_not_found", _r(r"(?:/bin/sh: \d+: )?([\w.-]+): (?:command )?not found")),
-)
 
 # Runtime libraries the final stage needs when the build compiled against the -dev package.
 _RUNTIME_LIBS = {
@@ -205,15 +85,11 @@ _APK = {
 }
 
 
-def classify_failure(failure: BuildFailureInfo) -> FailureClass:
-    """Name the cause of a failed build from its message and log tail (first matching rule wins)."""
-    text = f"{failure.message}\n{failure.log_tail}"
-    for rule in _RULES:
-        m = rule.pattern.search(text)
-        if m:
-            subject = next((g for g in m.groups() if g), None)
-            return FailureClass(kind=rule.kind, detail=m.group(0)[:200], packages=list(rule.packages), subject=subject)
-    return FailureClass(kind="unknown", detail=(failure.message or failure.log_tail[-200:])[:200])
+def classify_failure(failure: BuildFailureInfo, stage: FailureStage = "build") -> Diagnosis:
+    """Name the cause of a failed build (or start) from its message and log tail."""
+    return classify(
+        FailureEvidence(stage=stage, message=failure.message, log_tail=failure.log_tail, exit_code=failure.exit_code)
+    )
 
 
 # -- Dockerfile text surgery -------------------------------------------------------------------
@@ -279,7 +155,7 @@ def _insert_after_from(lines: list[str], stage: _Stage, new: str) -> None:
     lines.insert(stage.start + 1, new)
 
 
-def _add_packages(content: str, failure: BuildFailureInfo, cls: FailureClass, fx: _FixCtx) -> tuple[str, str]:
+def _add_packages(content: str, failure: BuildFailureInfo, cls: Diagnosis, fx: _FixCtx) -> tuple[str, str]:
     lines = content.splitlines()
     stages = _stages(lines)
     if not stages:
@@ -304,7 +180,7 @@ def _add_packages(content: str, failure: BuildFailureInfo, cls: FailureClass, fx
     return "\n".join(lines) + "\n", f"install the missing system packages {', '.join(added)} ({cls.detail})"
 
 
-def _relax_lockfile(content: str, failure: BuildFailureInfo, cls: FailureClass, fx: _FixCtx) -> tuple[str, str]:
+def _relax_lockfile(content: str, failure: BuildFailureInfo, cls: Diagnosis, fx: _FixCtx) -> tuple[str, str]:
     new = re.sub(r"\bnpm ci\b", "npm install --no-audit --no-fund", content)
     new = re.sub(r" --frozen-lockfile\b| --immutable\b", "", new)
     new = re.sub(r"(pnpm install)", r"\1 --no-frozen-lockfile", new) if "pnpm install" in new else new
@@ -355,7 +231,7 @@ def _wanted_version(spec: str) -> str | None:
     return m.group(1) if m else None
 
 
-def _runtime_version(content: str, failure: BuildFailureInfo, cls: FailureClass, fx: _FixCtx) -> tuple[str, str]:
+def _runtime_version(content: str, failure: BuildFailureInfo, cls: Diagnosis, fx: _FixCtx) -> tuple[str, str]:
     language = fx.module.language or ("python" if "Python" in cls.detail else "node")
     wanted = _wanted_version(cls.subject or "")
     if wanted is None:
@@ -368,7 +244,7 @@ def _runtime_version(content: str, failure: BuildFailureInfo, cls: FailureClass,
     return new, f"use {language} {wanted} as the error asks ({cls.subject}): {'; '.join(changed)}"
 
 
-def _fallback_base(content: str, failure: BuildFailureInfo, cls: FailureClass, fx: _FixCtx) -> tuple[str, str]:
+def _fallback_base(content: str, failure: BuildFailureInfo, cls: Diagnosis, fx: _FixCtx) -> tuple[str, str]:
     missing = (cls.subject or "").rstrip(",")
     lang = fx.module.language
     entry = fx.catalog.entries.get(lang or "")
@@ -391,7 +267,7 @@ def _fallback_base(content: str, failure: BuildFailureInfo, cls: FailureClass, f
     return "\n".join(lines) + "\n", f"{missing} is not available; use {lang} {resolved.version} (closest available)"
 
 
-def _add_build_step(content: str, failure: BuildFailureInfo, cls: FailureClass, fx: _FixCtx) -> tuple[str, str]:
+def _add_build_step(content: str, failure: BuildFailureInfo, cls: Diagnosis, fx: _FixCtx) -> tuple[str, str]:
     m = fx.module
     if m.language not in ("node", "static"):
         return content, f"no build step is known for {m.language}"
@@ -409,7 +285,7 @@ def _add_build_step(content: str, failure: BuildFailureInfo, cls: FailureClass, 
 _ENTRY_FILES = ("main.py", "app.py", "server.py", "wsgi.py", "run.py", "server.js", "index.js", "app.js", "main.js")
 
 
-def _wrong_start(content: str, failure: BuildFailureInfo, cls: FailureClass, fx: _FixCtx) -> tuple[str, str]:
+def _wrong_start(content: str, failure: BuildFailureInfo, cls: Diagnosis, fx: _FixCtx) -> tuple[str, str]:
     m = fx.module
     subject = cls.subject or ""
     current = _last_cmd(content)
@@ -428,7 +304,7 @@ def _wrong_start(content: str, failure: BuildFailureInfo, cls: FailureClass, fx:
         return "\n".join(lines) + "\n", f"the start command runs {tool}, which is not installed: install it"
     candidates: list[str] = []
     if fx.context is not None:
-        candidates = [f for f in _ENTRY_FILES if (fx.context / f).is_file()]
+        candidates = _same_name_elsewhere(fx.context, subject) + [f for f in _ENTRY_FILES if (fx.context / f).is_file()]
     if m.entrypoint:
         candidates.insert(0, m.entrypoint)
     runner = "python" if m.language == "python" else "node" if m.language in ("node", "static") else None
@@ -444,6 +320,34 @@ def _wrong_start(content: str, failure: BuildFailureInfo, cls: FailureClass, fx:
         if new != content:
             return new, f"the start command fails ({cls.detail}): run {new_cmd} instead"
     return content, f"no other entry point to start ({cls.detail})"
+
+
+_SKIP_DIRS = frozenset(
+    {"node_modules", ".git", ".venv", "venv", "__pycache__", "dist", "build", ".next", "test", "tests"}
+)
+
+
+def _same_name_elsewhere(context: Path, subject: str) -> list[str]:
+    """Files named like the missing one elsewhere in the module (``server.js`` -> ``src/server.js``)."""
+    name = PurePosixPath(subject.replace("\\", "/")).name
+    if not name or "." not in name:
+        return []
+    found: list[str] = []
+    stack = [(context, 0)]
+    while stack and len(found) < 5:
+        folder, depth = stack.pop()
+        try:
+            entries = sorted(folder.iterdir())
+        except OSError:
+            continue
+        for e in entries:
+            if e.is_symlink():
+                continue
+            if e.is_dir() and depth < 3 and e.name not in _SKIP_DIRS and not e.name.startswith("."):
+                stack.append((e, depth + 1))
+            elif e.name == name and e.is_file() and folder != context:
+                found.append(e.relative_to(context).as_posix())
+    return sorted(found, key=lambda p: p.count("/"))
 
 
 def _last_cmd(content: str) -> str | None:
@@ -473,16 +377,16 @@ def _replace_cmd(content: str, cmd_line: str) -> str:
     return "\n".join([*lines, cmd_line]) + "\n"
 
 
-def _regenerate(content: str, failure: BuildFailureInfo, cls: FailureClass, fx: _FixCtx) -> tuple[str, str]:
+def _regenerate(content: str, failure: BuildFailureInfo, cls: Diagnosis, fx: _FixCtx) -> tuple[str, str]:
     """A user's Dockerfile failed for a cause no rule knows: offer the one generated from the analysis."""
     if fx.module.language is None:
         return content, "no module language to regenerate from"
     gen = _generate(fx.module, fx)
     if "Generated by containerkit" in content:
-        return content, f"the generated Dockerfile fails for a cause no rule knows ({cls.kind}: {cls.detail})"
+        return content, f"the generated Dockerfile fails for a cause no rule knows ({cls.category}: {cls.detail})"
     return (
         gen.content,
-        f"replace the failing Dockerfile with one generated from the analysis ({cls.kind}: {cls.detail})",
+        f"replace the failing Dockerfile with one generated from the analysis ({cls.category}: {cls.detail})",
     )
 
 
@@ -501,8 +405,157 @@ def _generate(module: ModuleAnalysis, fx: _FixCtx) -> GeneratedDockerfile:
     return generate_dockerfile(module, fx.catalog, probe=fx.probe, repo_root=_repo_root(fx))
 
 
-def _no_fix(content: str, failure: BuildFailureInfo, cls: FailureClass, fx: _FixCtx) -> tuple[str, str]:
-    return content, f"{cls.kind}: {cls.detail}"
+def _final_stage(lines: list[str]) -> _Stage | None:
+    stages = _stages(lines)
+    return stages[-1] if stages else None
+
+
+def _before_user(lines: list[str], stage: _Stage) -> int:
+    """Index where a root step goes in a stage: before its USER line (after FROM when there is none)."""
+    for i in range(stage.start + 1, stage.end):
+        if lines[i].strip().upper().startswith("USER "):
+            return i
+    return stage.start + 1
+
+
+def _add_runtime_library(content: str, failure: BuildFailureInfo, cls: Diagnosis, fx: _FixCtx) -> tuple[str, str]:
+    if not cls.packages:
+        return content, f"no Debian package is known to ship {cls.subject or 'the missing library'}"
+    lines = content.splitlines()
+    final = _final_stage(lines)
+    if final is None:
+        return content, "the Dockerfile has no FROM"
+    pkgs = _stage_installs("\n".join(lines[final.start : final.end]), cls.packages, final.image)
+    if not pkgs:
+        return content, f"{', '.join(cls.packages)} is installed already ({cls.detail})"
+    lines.insert(final.start + 1, _install_line(final.image, pkgs))
+    return "\n".join(lines) + "\n", f"install {', '.join(pkgs)} at run time: {cls.subject} is missing at start"
+
+
+_PRUNE = (
+    (re.compile(r"\s--omit=dev\b"), ""),
+    (re.compile(r"\s--only=prod(?:uction)?\b"), ""),
+    (re.compile(r"(yarn install[^\n&]*?)\s--production(?:=true)?\b"), r"\1"),
+    (re.compile(r"(pnpm install[^\n&]*?)\s--prod\b"), r"\1"),
+    (re.compile(r"\s&&\s*npm prune --(?:omit=dev|production)\b"), ""),
+    (re.compile(r"^RUN npm prune --(?:omit=dev|production)[^\n]*\n", re.M), ""),
+    (re.compile(r"(npm (?:ci|install)[^\n&]*?)\s--production\b"), r"\1"),
+)
+
+
+def _keep_dev_tools(content: str, failure: BuildFailureInfo, cls: Diagnosis, fx: _FixCtx) -> tuple[str, str]:
+    """The start command runs a tool from devDependencies: keep them in the image it runs in."""
+    new = content
+    for pattern, repl in _PRUNE:
+        new = pattern.sub(repl, new)
+    if new == content:
+        return content, f"{cls.subject} is missing at start and no step prunes dev dependencies"
+    return new, (
+        f"the start command runs {cls.subject}, a development dependency that was pruned: keep dev "
+        "dependencies (a production start command that runs the built output would give a smaller image)"
+    )
+
+
+# Import names whose distribution has another name.
+_IMPORT_TO_DIST = {
+    "yaml": "PyYAML",
+    "cv2": "opencv-python-headless",
+    "PIL": "Pillow",
+    "sklearn": "scikit-learn",
+    "bs4": "beautifulsoup4",
+    "dotenv": "python-dotenv",
+    "jwt": "PyJWT",
+    "dateutil": "python-dateutil",
+    "magic": "python-magic",
+    "Crypto": "pycryptodome",
+    "OpenSSL": "pyOpenSSL",
+    "google.protobuf": "protobuf",
+    "attr": "attrs",
+    "psycopg2": "psycopg2-binary",
+    "MySQLdb": "mysqlclient",
+    "serial": "pyserial",
+    "usb": "pyusb",
+    "zmq": "pyzmq",
+    "docx": "python-docx",
+    "multipart": "python-multipart",
+    "jose": "python-jose",
+    "slugify": "python-slugify",
+    "telegram": "python-telegram-bot",
+    "discord": "discord.py",
+    "socketio": "python-socketio",
+    "engineio": "python-engineio",
+    "git": "GitPython",
+}
+_DIST_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def _install_missing_dependency(
+    content: str, failure: BuildFailureInfo, cls: Diagnosis, fx: _FixCtx
+) -> tuple[str, str]:
+    """The app imports a package its manifest does not list: install it beside the others."""
+    name = cls.subject or ""
+    if fx.context is not None and name:
+        top = name.split(".")[0]
+        if (fx.context / f"{top}.py").is_file() or (fx.context / top).is_dir():
+            return _wrong_start(content, failure, cls, fx)  # the app's own module: a path problem
+    lines = content.splitlines()
+    if fx.module.language == "python":
+        dist = _IMPORT_TO_DIST.get(name) or _IMPORT_TO_DIST.get(name.split(".")[0]) or name.split(".")[0]
+        install = f"RUN pip install --no-cache-dir {dist}"
+        anchor = next(
+            (i for i, ln in enumerate(lines) if re.match(r"RUN .*\b(pip|uv pip|poetry|pdm|pipenv)\b", ln)), None
+        )
+    elif fx.module.language in ("node", "static"):
+        dist = name if name.startswith("@") else name.split("/")[0]
+        install = f"RUN npm install --no-save --no-audit --no-fund {dist}"
+        anchor = next(
+            (i for i, ln in enumerate(lines) if re.match(r"RUN .*\b(npm (ci|install)|yarn|pnpm install)\b", ln)), None
+        )
+    else:
+        return content, f"no installer is known for {fx.module.language}"
+    if not _DIST_NAME.match(dist) or install in content:
+        return content, f"{name} is missing at start and installing {dist!r} is not possible or done already"
+    if anchor is None:
+        return content, "no install step to add the package to"
+    # continuation lines belong to the anchor
+    end = anchor
+    while lines[end].rstrip().endswith("\\") and end + 1 < len(lines):
+        end += 1
+    lines.insert(end + 1, install)
+    return "\n".join(lines) + "\n", (
+        f"the app imports {name}, which its dependencies do not list: install {dist} (add it to the manifest)"
+    )
+
+
+def _writable_path(content: str, failure: BuildFailureInfo, cls: Diagnosis, fx: _FixCtx) -> tuple[str, str]:
+    """The app writes where its non-root user may not: give that user the folder, nothing more."""
+    target = (cls.subject or "").strip()
+    if not target:
+        return content, f"the log names no path ({cls.detail})"
+    path = PurePosixPath(target if target.startswith("/") else f"/app/{target}")
+    folder = path if not path.suffix else path.parent
+    if str(folder) in ("/", "/usr", "/etc", "/bin", "/sbin", "/lib", "/proc", "/sys"):
+        return content, f"the app writes to {path}, a system folder: that is the app's to change"
+    lines = content.splitlines()
+    final = _final_stage(lines)
+    if final is None:
+        return content, "the Dockerfile has no FROM"
+    user = next(
+        (lines[i].split()[1] for i in range(final.end - 1, final.start, -1) if lines[i].upper().startswith("USER ")),
+        None,
+    )
+    if user is None or user.split(":")[0] in ("0", "root"):
+        return content, f"the image runs as root and still cannot write {path}"
+    owner = user if ":" in user else f"{user}:{user}"
+    step = f"RUN mkdir -p {folder} && chown -R {owner} {folder}"
+    if step in content:
+        return content, f"{folder} is given to {owner} already"
+    lines.insert(_before_user(lines, final), step)
+    return "\n".join(lines) + "\n", f"the app writes to {path} at start: give {folder} to the runtime user {owner}"
+
+
+def _no_fix(content: str, failure: BuildFailureInfo, cls: Diagnosis, fx: _FixCtx) -> tuple[str, str]:
+    return content, f"{cls.category}: {cls.detail}"
 
 
 class _FixCtx(NamedTuple):
@@ -512,17 +565,22 @@ class _FixCtx(NamedTuple):
     context: Path | None
 
 
-_Fixer = Callable[[str, BuildFailureInfo, FailureClass, _FixCtx], tuple[str, str]]
+_Fixer = Callable[[str, BuildFailureInfo, Diagnosis, _FixCtx], tuple[str, str]]
 
+# Where a fix can come from, per category; the categories no Dockerfile change helps (a package
+# that does not exist, a missing database URL, the app's own bug) are not here: the orchestrator's
+# policy stops those with the hint.
 _FIXERS: dict[str, _Fixer] = {
-    "missing_system_package": _add_packages,
+    "native_build": _add_packages,
+    "missing_runtime_library": _add_runtime_library,
     "lockfile_out_of_sync": _relax_lockfile,
     "base_image_missing": _fallback_base,
     "runtime_version": _runtime_version,
     "missing_build_step": _add_build_step,
     "wrong_start_command": _wrong_start,
-    # a dependency that does not exist is the user's to fix: no Dockerfile change helps
-    "dependency_not_found": _no_fix,
+    "dev_tool_at_runtime": _keep_dev_tools,
+    "missing_dependency": _install_missing_dependency,
+    "permission_denied": _writable_path,
     "copy_source_missing": _regenerate,
     "command_not_found": _regenerate,
     "unknown": _regenerate,
@@ -537,17 +595,20 @@ def fix_dockerfile(
     *,
     probe: ImageProbe | None = None,
     context: Path | None = None,
+    diagnosis: Diagnosis | None = None,
 ) -> FixResult:
     """Return a changed Dockerfile addressing the failure's cause, or ``changed=False`` when none applies.
 
-    ``context`` (the module folder) lets a wrong start command be replaced by an entry point that exists.
+    ``context`` (the module folder) lets a wrong start command be replaced by an entry point that exists;
+    ``diagnosis`` is the category already found (a failed start is classified from the container's
+    logs); without it the failure is classified as a build failure.
     """
-    cls = classify_failure(failure)
-    fixer = _FIXERS.get(cls.kind, _no_fix)
+    cls = diagnosis or classify_failure(failure)
+    fixer = _FIXERS.get(cls.category, _no_fix)
     fx = _FixCtx(module, catalog, probe, context)
     new, reason = fixer(content, failure, cls, fx)
     if new.strip() == content.strip():
-        return FixResult(content=content, changed=False, reason=f"no automatic fix: {reason}", kind=cls.kind)
+        return FixResult(content=content, changed=False, reason=f"no automatic fix: {reason}", kind=cls.category)
     regenerated = "Generated by containerkit" in new and "Generated by containerkit" not in content
     build_ctx = build_context(module) if regenerated or fixer is _add_build_step else None
-    return FixResult(content=new, changed=True, reason=reason, kind=cls.kind, context=build_ctx)
+    return FixResult(content=new, changed=True, reason=reason, kind=cls.category, context=build_ctx)
