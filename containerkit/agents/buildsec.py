@@ -10,6 +10,7 @@ note, not a failed build.
 
 from __future__ import annotations
 
+import contextvars
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -166,7 +167,10 @@ def buildsec(state: Session, deps: Deps, sink: ProgressSink) -> dict[str, Any]:
     )
     if verify_now and scan_now:
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="ck-buildsec") as pool:
-            scan_f = pool.submit(_scan, state, deps, sink, image_id, dockerfile, context)
+            # the scan thread keeps this node's run context (the progress stream writer lives there)
+            scan_f = pool.submit(
+                contextvars.copy_context().run, _scan, state, deps, sink, image_id, dockerfile, context
+            )
             verified: VerifyResult | None = _verify(state, deps, sink, image_id, module)
             scan: ScanSummary | None = scan_f.result()
     else:

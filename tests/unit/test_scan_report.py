@@ -288,3 +288,33 @@ def _cli(*args: str) -> tuple[int, str, str]:
 def test_cli_bad_options_exit_2_before_touching_the_engine(args: tuple[str, ...], code: str) -> None:
     exit_code, out, err = _cli("busybox:1.35", *args)
     assert exit_code == 2 and code in err and "hint:" in err and "Traceback" not in err and out == ""
+
+
+def _secrets_only(*paths: str) -> ScanReport:
+    return ScanReport(
+        image="x:1",
+        image_id="sha256:" + "0" * 64,
+        duration_s=0.1,
+        secrets=SecretScanReport(
+            target="x:1",
+            kind="image",
+            findings=[_secret("layer", p) for p in paths],
+            files_scanned=1,
+            bytes_scanned=1,
+            max_file_bytes=1 << 21,
+            duration_s=0.1,
+        ),
+    )
+
+
+def test_a_test_fixture_key_inside_a_dependency_is_reported_but_does_not_trip_the_default_gate() -> None:
+    report = _secrets_only("app/node_modules/spdy/test/fixtures.js", "opt/venv/lib/python3.11/site-packages/x/t.py")
+    assert report.counts()["critical"] == 2  # still reported
+    assert all(f.confidence == "low" for f in report.findings())
+    assert not report.failed("critical")
+
+
+def test_a_key_in_the_users_own_files_still_trips_the_gate() -> None:
+    report = _secrets_only("app/node_modules/spdy/test/fixtures.js", "app/config/settings.py")
+    assert report.failed("critical")
+    assert [f.confidence for f in report.findings()].count("high") == 1

@@ -68,6 +68,19 @@ def secret_level(finding: SecretFinding) -> Level:
     return "high" if finding.source == "context" else "critical"
 
 
+_THIRD_PARTY_DIRS = frozenset(
+    {"node_modules", "site-packages", "dist-packages", "vendor", "bower_components", ".yarn", "gems", "jspm_packages"}
+)
+_SYSTEM_PREFIXES = ("usr/share/", "usr/lib/", "usr/local/lib/", "usr/include/", "etc/ssl/", "opt/venv/lib/")
+
+
+def third_party(path: str) -> bool:
+    """A file an installed package brought (its tests, docs, examples), not the user's own code or config."""
+    p = path.lstrip("/")
+    parts = p.split("/")
+    return any(part in _THIRD_PARTY_DIRS for part in parts[:-1]) or p.startswith(_SYSTEM_PREFIXES)
+
+
 class ScanOptions(BaseModel):
     """What to scan besides the image itself, and which parts to run."""
 
@@ -104,6 +117,8 @@ class ScanFinding(BaseModel):
     severity: Level
     title: str
     location: str = ""
+    confidence: Literal["high", "low"] = "high"
+    """Low: a finding in a third-party package's files (test fixtures, docs): reported, never gating."""
 
 
 class ScanReport(BaseModel):
@@ -157,6 +172,7 @@ class ScanReport(BaseModel):
                     title=f"{s.description}: {s.redacted}"
                     + ("" if s.in_final_image else " (deleted by a later layer)"),
                     location=f"{s.path}:{s.line}",
+                    confidence="low" if third_party(s.path) else "high",
                 )
                 for s in self.secrets.findings
             ]
@@ -193,7 +209,7 @@ class ScanReport(BaseModel):
         level = check_fail_on(fail_on)
         if level == "none":
             return False
-        return any(_RANK[f.severity] >= _RANK[level] for f in self.findings())
+        return any(_RANK[f.severity] >= _RANK[level] for f in self.findings() if f.confidence == "high")
 
     def summary(self, fail_on: str = "high", *, max_findings: int = 20) -> dict[str, Any]:
         """Small JSON-safe dict for the session state (fits ``containerkit.state.ScanSummary``).
