@@ -11,8 +11,8 @@ from containerkit.agents._deps import Deps
 from containerkit.agents._stage import agent_node
 from containerkit.agents.orch import dockerfile_sha
 from containerkit.state import DockerfileInfo, ErrorRecord, Session
-from containerkit.tools.analyze import analyze_repo
-from containerkit.tools.dockerfile import BuildFailureInfo, fix_dockerfile, generate_dockerfile
+from containerkit.tools.analyze import ModuleAnalysis, analyze_repo
+from containerkit.tools.dockerfile import BuildFailureInfo, FixResult, fix_dockerfile, generate_dockerfile
 from containerkit.tools.progress import ProgressSink
 
 __all__ = ["analyze"]
@@ -37,12 +37,51 @@ def _write(path: Path, content: str) -> None:
     tmp.replace(path)
 
 
+def _llm_fix(
+    state: Session, deps: Deps, sink: ProgressSink, module: ModuleAnalysis
+) -> tuple[FixResult | None, dict[str, int]]:
+    """The optional model's proposal, validated; None (with the reason shown) sends the rules in."""
+    from containerkit.tools.llm import DockerfileProposal, propose_dockerfile_fix
+
+    assert state.dockerfile is not None
+    attempt = state.recovery[-1]
+    answer = propose_dockerfile_fix(
+        deps.llm,
+        dockerfile=state.dockerfile.content,
+        diagnosis=attempt.diagnosis,
+        log_tail=attempt.build_failure.log_tail if attempt.build_failure else attempt.detail,
+        module=module,
+    )
+    if not isinstance(answer.value, DockerfileProposal):
+        sink({"kind": "warning", "stage": "analyze", "message": f"LLM proposal not used: {answer.error}"})
+        return None, answer.usage
+    reason = f"LLM: {answer.value.reason or 'fixed Dockerfile'}"
+    kind = attempt.cause or "unknown"
+    return FixResult(
+        content=answer.value.dockerfile.rstrip("\n") + "\n", changed=True, reason=reason, kind=kind
+    ), answer.usage
+
+
 def _fix(state: Session, deps: Deps, sink: ProgressSink) -> dict[str, Any]:
-    """Recovery: change the Dockerfile to address the classified failure (never the same file)."""
+    """Recovery: change the Dockerfile to address the classified failure (never the same file).
+
+    With a model configured, its validated proposal is tried first; the rules run when there is no
+    model, it fails, or its answer is refused.
+    """
     assert state.dockerfile is not None
     module = selected_module(state)
     attempt = state.recovery[-1]
-    result = fix_dockerfile(
+    usage: dict[str, int] = {}
+    by = "rules"
+    proposal: FixResult | None = None
+    if deps.llm is not None:
+        proposal, usage = _llm_fix(state, deps, sink, module)
+        seen = {a.dockerfile_sha for a in state.recovery if a.dockerfile_sha}
+        if proposal is not None and dockerfile_sha(proposal.content) in seen:
+            proposal = None
+    if proposal is not None:
+        by = "llm"
+    result = proposal or fix_dockerfile(
         state.dockerfile.content,
         attempt.build_failure or BuildFailureInfo(message=attempt.detail),
         module,
@@ -60,6 +99,7 @@ def _fix(state: Session, deps: Deps, sink: ProgressSink) -> dict[str, Any]:
                 "reason": f"no new fix: the fix for {result.kind} gives an earlier revision again",
             }
         )
+    llm_usage = {k: state.llm_usage.get(k, 0) + v for k, v in usage.items()}
     if not result.changed:
         done = attempt.model_copy(update={"detail": result.reason, "action": "no_fix", "outcome": "no fix"})
         sink({"kind": "warning", "stage": "analyze", "message": result.reason})
@@ -76,6 +116,7 @@ def _fix(state: Session, deps: Deps, sink: ProgressSink) -> dict[str, Any]:
                 )
             ],
             "_note": result.reason,
+            "llm_usage": llm_usage,
         }
     revision = state.dockerfile.revision + 1
     context = result.context if result.context is not None else state.dockerfile.context
@@ -86,7 +127,9 @@ def _fix(state: Session, deps: Deps, sink: ProgressSink) -> dict[str, Any]:
         path = Path(state.dockerfile.path)
     _write(path, result.content)
     sink({"kind": "log", "stage": "analyze", "message": f"Dockerfile revision {revision}: {result.reason}"})
-    done = attempt.model_copy(update={"detail": result.reason, "dockerfile_revision": revision, "dockerfile_sha": sha})
+    done = attempt.model_copy(
+        update={"detail": result.reason, "dockerfile_revision": revision, "dockerfile_sha": sha, "by": by}
+    )
     return {
         "dockerfile": DockerfileInfo(
             content=result.content,
@@ -100,6 +143,7 @@ def _fix(state: Session, deps: Deps, sink: ProgressSink) -> dict[str, Any]:
             context=context,
         ),
         "recovery": [*state.recovery[:-1], done],
+        "llm_usage": llm_usage,
         "_note": f"fix {attempt.number}: {result.reason}",
     }
 

@@ -17,8 +17,10 @@ from collections.abc import Callable, Sequence
 from typing import Any, Literal, NamedTuple
 
 from langgraph.graph import END
+from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
 
+from containerkit.agents._deps import Deps
 from containerkit.agents._stage import progress_sink
 from containerkit.errors import ContainerKitError
 from containerkit.state import Approval, Attempt, ErrorRecord, Session, StageRecord, now
@@ -165,8 +167,8 @@ def _ask(state: Session, step: str) -> dict[str, Any] | None:
     return {"approvals": [*state.approvals, Approval(step=step, approved=approved, note=note)]}
 
 
-def make_orch(policy: Sequence[Strategy]) -> Callable[[Session], Command[Any]]:
-    def orch(state: Session) -> Command[Any]:
+def make_orch(policy: Sequence[Strategy]) -> Callable[..., Command[Any]]:
+    def orch(state: Session, runtime: Runtime[Deps] | None = None) -> Command[Any]:
         """Route: validate input once, recover from a failure by the policy, or take the next stage."""
         sink = progress_sink()
         if state.status != "running":
@@ -185,7 +187,8 @@ def make_orch(policy: Sequence[Strategy]) -> Callable[[Session], Command[Any]]:
                     },
                 )
         if state.failure is not None:
-            return _recover(state, policy, sink)
+            llm = runtime.context.llm if runtime is not None and runtime.context is not None else None
+            return _recover(state, policy, sink, llm)
         nxt = decide_next(state)
         if nxt == END:
             sink({"kind": "stage", "stage": "orch", "status": "succeeded"})
@@ -231,7 +234,24 @@ def _end(state: Session, status: str, errors: list[ErrorRecord], sink: Any, upda
     return Command(goto=END, update={"status": status, "errors": errors, "failure": None, "updated": now(), **update})
 
 
-def _recover(state: Session, policy: Sequence[Strategy], sink: Any) -> Command[Any]:
+def _ask_llm(state: Session, llm: Any, why: str) -> tuple[str | None, dict[str, int]]:
+    """For a failure no rule explains, the model may choose among the allowed steps (validated)."""
+    from containerkit.tools.llm import StepChoice, choose_step
+
+    f = state.failure
+    assert f is not None
+    answer = choose_step(
+        llm,
+        allowed=["fix_dockerfile", "stop"],
+        situation=f"{f.stage} failed with [{f.code}] {f.message}{why}\n"
+        f"Dockerfile origin: {state.dockerfile.origin if state.dockerfile else '-'}; "
+        f"recovery attempts so far: {len(state.recovery)}",
+    )
+    usage = {k: state.llm_usage.get(k, 0) + v for k, v in answer.usage.items()}
+    return (answer.value.step if isinstance(answer.value, StepChoice) else None), usage
+
+
+def _recover(state: Session, policy: Sequence[Strategy], sink: Any, llm: Any = None) -> Command[Any]:
     f = state.failure
     assert f is not None
     diag = f.diagnosis
@@ -244,6 +264,18 @@ def _recover(state: Session, policy: Sequence[Strategy], sink: Any) -> Command[A
     if strat is None:
         # not a category any row answers (bad input, an unclassified stage error): the error's own hint
         return _end(state, "failed", [], sink, {"recovery": recovery})
+    extra: dict[str, Any] = {}
+    if category == "unknown" and llm is not None:
+        step, usage = _ask_llm(state, llm, why)
+        extra["llm_usage"] = usage
+        if step == "stop":
+            err = ErrorRecord(
+                stage="orch",
+                code="CK902",
+                message=f"{f.stage} failed for a cause no rule knows; the model advised to stop: {f.message[:300]}",
+                hint=strat.hint or "Read the log tail in `containerkit sessions show ID`.",
+            )
+            return _end(state, "failed", [err], sink, {"recovery": recovery, **extra})
     if strat.handling == "config":
         names = list(diag.names) if diag else []
         names += [n for n in state.needs if n not in names]
@@ -298,6 +330,7 @@ def _recover(state: Session, policy: Sequence[Strategy], sink: Any) -> Command[A
     if strat.handling == "retry" and strat.backoff_s > 0:
         time.sleep(backoff_delay(used, strat.backoff_s))
     update: dict[str, Any] = {
+        **extra,
         "attempts": {counter: used + 1},
         "recovery": [*recovery, attempt],
         "failure": None,  # consumed: the attempt carries what the fixer needs

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.runtime import Runtime
 
 from containerkit.agents import Deps, Strategy, analyze, buildsec, deploy, infra, make_orch
 from containerkit.graph.recovery import DEFAULT_RECOVERY
@@ -20,19 +22,39 @@ def build_graph(
     checkpointer: BaseCheckpointSaver[Any] | None = None,
     *,
     recovery: Sequence[Strategy] = DEFAULT_RECOVERY,
+    llm: Any | None = None,
     **compile_options: Any,
 ) -> CompiledStateGraph[Session, Deps, Any, Any]:
     """The compiled workflow. Run it with ``context=Deps(...)`` and a ``thread_id`` (the session id).
 
     Every agent returns to ``orch``, which picks the next node from the state (or ``END``), so a
-    resumed session continues exactly where its last checkpoint left it.
+    resumed session continues exactly where its last checkpoint left it. ``llm`` (any LangChain chat
+    model) is used by nodes whose run context has none: it proposes, the agents validate.
     """
     g: StateGraph[Session, Deps, Any, Any] = StateGraph(Session, context_schema=Deps)
     # cast: LangGraph's node protocols want keyword-only ``runtime``; ours take it positionally
-    g.add_node("orch", cast(Any, make_orch(recovery)), destinations=("analyze", "buildsec", "infra", "deploy", END))
+    g.add_node(
+        "orch",
+        cast(Any, _with_llm(make_orch(recovery), llm)),
+        destinations=("analyze", "buildsec", "infra", "deploy", END),
+    )
     for stage, fn in (("analyze", analyze), ("buildsec", buildsec), ("infra", infra), ("deploy", deploy)):
-        g.add_node(stage, cast(Any, fn))
+        g.add_node(stage, cast(Any, _with_llm(fn, llm)))
     g.add_edge(START, "orch")
     for node in ("analyze", "buildsec", "infra", "deploy"):
         g.add_edge(node, "orch")
     return g.compile(checkpointer=checkpointer, **compile_options)
+
+
+def _with_llm(fn: Callable[[Session, Runtime[Deps]], Any], llm: Any | None) -> Callable[[Session, Runtime[Deps]], Any]:
+    """The node, seeing ``llm`` in its run context when the caller's context has no model."""
+    if llm is None:
+        return fn
+
+    def node(state: Session, runtime: Runtime[Deps]) -> Any:
+        if runtime.context is not None and runtime.context.llm is None:
+            runtime = runtime.override(context=dataclasses.replace(runtime.context, llm=llm))
+        return fn(state, runtime)
+
+    node.__name__ = getattr(fn, "__name__", "node")
+    return node
