@@ -221,6 +221,19 @@ def _settle(state: Session, outcome: str = "succeeded") -> list[Attempt]:
     return [*state.recovery[:-1], state.recovery[-1].model_copy(update={"outcome": outcome})]
 
 
+def _names_in_code(state: Session) -> list[str]:
+    """Variables the module's code reads without a default (named at once, not one per failed start)."""
+    from pathlib import Path
+
+    from containerkit.tools.diagnose.config import required_env_names
+
+    if state.analysis is None:
+        return []
+    module = state.analysis.primary() if not state.options.module else None
+    folder = Path(state.repo_path) / (module.path if module else state.options.module or ".")
+    return required_env_names(folder)
+
+
 def _strategy(policy: Sequence[Strategy], category: str | None, stage: str) -> Strategy | None:
     if category is None:
         return None
@@ -279,6 +292,7 @@ def _recover(state: Session, policy: Sequence[Strategy], sink: Any, llm: Any = N
     if strat.handling == "config":
         names = list(diag.names) if diag else []
         names += [n for n in state.needs if n not in names]
+        names += [n for n in _names_in_code(state) if n not in names and n not in state.options.env_names]
         hint = (
             f"Pass them with --env {names[0]}=... (or --env-file FILE) and `containerkit resume {state.session_id}`."
             if names

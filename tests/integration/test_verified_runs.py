@@ -131,3 +131,53 @@ def subprocess_devnull() -> int:
     import subprocess
 
     return subprocess.DEVNULL
+
+
+def _fake_llm(*answers: str):  # type: ignore[no-untyped-def]
+    """A scripted chat model (no real model is reachable here): answers in order."""
+    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+    from langchain_core.messages import AIMessage
+
+    return GenericFakeChatModel(
+        messages=iter(
+            AIMessage(content=a, usage_metadata={"input_tokens": 50, "output_tokens": 20, "total_tokens": 70})
+            for a in answers
+        )
+    )
+
+
+def _run_with_llm(app: Path, home: Path, llm):  # type: ignore[no-untyped-def]
+    from containerkit.agents import Deps
+    from containerkit.graph import run_session
+    from containerkit.settings import Settings
+    from containerkit.state import RunOptions
+
+    settings = Settings.load({"CONTAINERKIT_HOME": str(home), "CONTAINERKIT_PULL_POLICY": "never"})
+    return run_session(app, RunOptions(scan=False), settings=settings, deps=Deps(settings=settings, llm=llm))
+
+
+def test_an_llm_proposal_fixes_the_start_when_valid_and_the_rules_do_when_not(tmp_path: Path, docker_client) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from containerkit.tools.analyze import analyze_repo
+    from containerkit.tools.dockerfile import generate_dockerfile, load_catalog
+
+    app = _copy(FAULTS / "crash-at-start", tmp_path)
+    generated = generate_dockerfile(analyze_repo(app).primary(), load_catalog()).content
+    assert 'CMD ["node", "server.js"]' in generated
+    fixed = generated.replace('CMD ["node", "server.js"]', 'CMD ["node", "src/server.js"]')
+
+    # a valid proposal: used, recorded as the model's, tokens counted
+    session = _run_with_llm(app, tmp_path / "h1", _fake_llm(json.dumps({"dockerfile": fixed, "reason": "src/"})))
+    assert session.status == "succeeded" and session.verify is not None and session.verify.passed
+    assert [a.by for a in session.recovery] == ["llm"]
+    assert session.llm_usage == {"calls": 1, "input_tokens": 50, "output_tokens": 20}
+
+    # an invalid one (the final stage as root): refused, the rules fix it instead
+    root = fixed.replace("USER 10001:10001", "USER root")
+    app2 = _copy(FAULTS / "crash-at-start", tmp_path / "second")
+    session = _run_with_llm(app2, tmp_path / "h2", _fake_llm(json.dumps({"dockerfile": root})))
+    assert session.status == "succeeded"
+    assert [a.by for a in session.recovery] == ["rules"]
+    assert "src/server.js" in session.recovery[0].detail
+    assert session.llm_usage["calls"] == 1

@@ -180,3 +180,18 @@ def test_invalid_image_option_fails_at_the_start() -> None:
     cmd = orch(Session(session_id="s", repo_path="/x", options=RunOptions(image="UPPER/Case:bad tag")))
     assert cmd.goto == END
     assert cmd.update["errors"][0].code == "CK105"
+
+
+def test_required_variables_are_read_from_the_code_with_and_without_defaults(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from containerkit.tools.diagnose.config import required_env_names
+
+    (tmp_path / "settings.py").write_text(
+        'import os\nDB = os.environ["DATABASE_URL"]\nKEY = os.environ.get("SECRET_KEY", "dev")\nP = os.environ["PORT"]\n'
+    )
+    (tmp_path / "web").mkdir()
+    (tmp_path / "web" / "server.js").write_text(
+        "const s = process.env.STRIPE_KEY;\nconst p = process.env.LOG_LEVEL || 'info';\n"
+    )
+    (tmp_path / "node_modules").mkdir()
+    (tmp_path / "node_modules" / "dep.js").write_text("process.env.NOT_MINE\n")
+    assert required_env_names(tmp_path) == ["DATABASE_URL", "STRIPE_KEY"]

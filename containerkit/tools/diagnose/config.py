@@ -1,0 +1,62 @@
+"""Configuration an app reads from its environment without a default: the names a user must supply.
+
+Read from the source (bounded: small text files of the module, vendored and dependency folders
+skipped), so a ``needs_config`` stop can name every variable at once, not one per failed start.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+__all__ = ["required_env_names"]
+
+_SKIP = frozenset(
+    {"node_modules", ".git", ".venv", "venv", "__pycache__", "dist", "build", ".next", "vendor", "site-packages"}
+)
+_SUFFIXES = frozenset({".py", ".js", ".mjs", ".cjs", ".ts", ".mts"})
+_MAX_FILES = 400
+_MAX_BYTES = 256 * 1024
+# reads that fail when the variable is unset (no default given)
+_REQUIRED = (
+    re.compile(r"os\.environ\[\s*['\"]([A-Z][A-Z0-9_]{1,})['\"]\s*\]"),
+    re.compile(r"\benv\(\s*['\"]([A-Z][A-Z0-9_]{1,})['\"]\s*\)"),  # django-environ / environs without default
+    re.compile(r"process\.env\.([A-Z][A-Z0-9_]{1,})\b(?!\s*(?:\|\||\?\?|\?|!==|===|!=|==|&&))"),
+    re.compile(r"process\.env\[\s*['\"]([A-Z][A-Z0-9_]{1,})['\"]\s*\](?!\s*(?:\|\||\?\?|\?|!==|===|!=|==|&&))"),
+)
+_IGNORED = frozenset({"PORT", "HOST", "NODE_ENV", "PATH", "HOME", "PWD", "DEBUG", "PYTHONPATH", "HOSTNAME"})
+
+
+def required_env_names(folder: Path) -> list[str]:
+    """Environment variables the code reads with no default, in the order first seen."""
+    names: list[str] = []
+    files = 0
+    stack = [folder]
+    while stack and files < _MAX_FILES:
+        d = stack.pop()
+        try:
+            entries = sorted(d.iterdir())
+        except OSError:
+            continue
+        for e in entries:
+            if e.is_symlink():
+                continue
+            if e.is_dir():
+                if e.name not in _SKIP and not e.name.startswith("."):
+                    stack.append(e)
+                continue
+            if e.suffix not in _SUFFIXES or "test" in e.name:
+                continue
+            files += 1
+            try:
+                if e.stat().st_size > _MAX_BYTES:
+                    continue
+                text = e.read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                continue
+            for rx in _REQUIRED:
+                for m in rx.finditer(text):
+                    n = m.group(1)
+                    if n not in _IGNORED and n not in names:
+                        names.append(n)
+    return names
