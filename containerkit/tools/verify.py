@@ -100,7 +100,7 @@ class VerifyRequest(BaseModel):
     env: dict[str, str] = Field(default_factory=dict, repr=False)
     timeout_s: float = Field(default=60.0, gt=0, le=3600)
     """How long a server may take to answer, or a job to finish."""
-    settle_s: float = Field(default=3.0, ge=0, le=600)
+    settle_s: float = Field(default=5.0, ge=0, le=600)
     """How long a worker (or a program of unknown kind) must stay up."""
     poll_s: float = Field(default=0.1, gt=0, le=5)
     label: str = "containerkit-verify"
@@ -164,8 +164,15 @@ def _http_status(url: str, timeout: float) -> int | None:
         return None
 
 
-def _listening_ports(pids: list[int]) -> list[int]:
-    """TCP ports the container's processes listen on (read from /proc; empty on a remote engine)."""
+_LOOPBACK = frozenset({"0100007F", "00000000000000000000000001000000", "0000000000000000FFFF00000100007F"})
+
+
+def _listening_ports(pids: list[int], loopback_only: set[int] | None = None) -> list[int]:
+    """TCP ports the container's processes listen on (read from /proc; empty on a remote engine).
+
+    Ports bound to a loopback address only are added to ``loopback_only``: with host networking they
+    answer here, but in a pod or behind a port mapping nothing outside the container reaches them.
+    """
     inodes: set[str] = set()
     for pid in pids:
         fd_dir = Path(f"/proc/{pid}/fd")
@@ -178,12 +185,19 @@ def _listening_ports(pids: list[int]) -> list[int]:
     if not inodes or not pids:
         return []
     ports: set[int] = set()
+    wide: set[int] = set()
     for table in ("tcp", "tcp6"):
         with contextlib.suppress(OSError):
             for line in Path(f"/proc/{pids[0]}/net/{table}").read_text().splitlines()[1:]:
                 cols = line.split()
                 if len(cols) > 9 and cols[3] == "0A" and cols[9] in inodes:
-                    ports.add(int(cols[1].rsplit(":", 1)[1], 16))
+                    addr, port_hex = cols[1].rsplit(":", 1)
+                    port = int(port_hex, 16)
+                    ports.add(port)
+                    if addr not in _LOOPBACK:
+                        wide.add(port)
+    if loopback_only is not None:
+        loopback_only.update(ports - wide)
     return sorted(ports)
 
 
@@ -272,6 +286,7 @@ def _watch(
     settle_until = t0 + req.settle_s
     last_status: int | None = None
     listening: list[int] = []
+    loopback: set[int] = set()
     started = clock()
     next_proc_look = started + 1.0
 
@@ -305,6 +320,12 @@ def _watch(
                 if st is not None and st < 500:
                     if p != port:
                         notes.append(f"answers on its own port {p}, not on $PORT")
+                    listening = _listening_ports(_pids(container), loopback) or listening
+                    if p in loopback:
+                        notes.append(
+                            f"listens on 127.0.0.1:{p} only: unreachable from outside the container "
+                            "(in a pod or with -p); bind 0.0.0.0"
+                        )
                     return result(
                         True,
                         f"answered HTTP {st} on port {p}",
@@ -319,7 +340,7 @@ def _watch(
         now = clock()
         if now >= next_proc_look:
             next_proc_look = now + 1.0
-            found = _listening_ports(_pids(container))
+            found = _listening_ports(_pids(container), loopback)
             if found != listening:
                 listening = found
                 extra = [p for p in found if p not in candidates]

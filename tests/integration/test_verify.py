@@ -89,3 +89,10 @@ def test_the_users_values_never_reach_the_recorded_log(docker_client, image_of) 
     )
     assert "s3cr3t-value-42" not in res.model_dump_json()
     assert "token is <API_TOKEN>" in res.log_tail and res.env_names == ["API_TOKEN"]
+
+
+def test_a_server_bound_to_loopback_only_is_flagged(docker_client, image_of) -> None:  # type: ignore[no-untyped-def]
+    image = image_of('["sh", "-c", "exec httpd -f -p 127.0.0.1:$PORT -h /www"]', setup=WWW)
+    res = verify_image(VerifyRequest(image=image, kind="server"), docker_client=docker_client)
+    assert res.passed  # it answers here (host networking) ...
+    assert any("127.0.0.1" in n and "bind 0.0.0.0" in n for n in res.notes)  # ... but not in a pod
