@@ -25,6 +25,14 @@ def _user_owned(out: Path) -> bool:
     return False
 
 
+def _container_port(state: Session, analyzed: int | None) -> int:
+    """The port the app was seen answering on when it ignores $PORT; else the analyzed one."""
+    v = state.verify
+    if v is not None and v.answered and v.honours_port_env is False and v.port:
+        return v.port
+    return analyzed or 8080
+
+
 @agent_node("deploy")
 def deploy(state: Session, deps: Deps, sink: ProgressSink) -> dict[str, Any]:
     module = selected_module(state)
@@ -36,7 +44,7 @@ def deploy(state: Session, deps: Deps, sink: ProgressSink) -> dict[str, Any]:
         ManifestRequest(
             name=module.name,
             image=image,
-            port=module.port or 8080,
+            port=_container_port(state, module.port),
             health_path=module.health_path,
             namespace=state.options.namespace,
             run_as_user=state.dockerfile.user_uid if state.dockerfile else None,

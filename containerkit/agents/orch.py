@@ -221,6 +221,13 @@ def _settle(state: Session, outcome: str = "succeeded") -> list[Attempt]:
     return [*state.recovery[:-1], state.recovery[-1].model_copy(update={"outcome": outcome})]
 
 
+def _has_container_default(names: list[str], state: Session) -> bool:
+    """Every missing variable has the one value a container needs (HOST=0.0.0.0): a fix, not a question."""
+    from containerkit.tools.dockerfile.fix import CONTAINER_DEFAULTS
+
+    return bool(names) and all(n in CONTAINER_DEFAULTS for n in names) and not state.attempts.get("fix:missing_config")
+
+
 def _names_in_code(state: Session) -> list[str]:
     """Variables the module's code reads without a default (named at once, not one per failed start)."""
     from pathlib import Path
@@ -289,6 +296,8 @@ def _recover(state: Session, policy: Sequence[Strategy], sink: Any, llm: Any = N
                 hint=strat.hint or "Read the log tail in `containerkit sessions show ID`.",
             )
             return _end(state, "failed", [err], sink, {"recovery": recovery, **extra})
+    if strat.handling == "config" and diag and _has_container_default(diag.names, state):
+        strat = strat._replace(handling="fix", agent="analyze", limit=1)
     if strat.handling == "config":
         names = list(diag.names) if diag else []
         names += [n for n in state.needs if n not in names]

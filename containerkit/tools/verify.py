@@ -79,11 +79,16 @@ _WEB_FRAMEWORKS = frozenset(
 def module_kind(
     *, port: int | None, framework: str | None, language: str | None, start_command: str | None
 ) -> VerifyKind | None:
-    """What kind of program a module is, from the analysis; None when nothing says (decided at start)."""
+    """What kind of program a module is, from the analysis; None when nothing says (decided at start).
+
+    A port alone does not make a server (the analysis gives every module a default one): a web
+    framework or a static site does. Without one, the start decides: it answers HTTP (a server),
+    exits 0 (a job) or stays up listening nowhere (a worker).
+    """
     cmd = (start_command or "").lower()
     if any(h in cmd for h in _WORKER_HINTS) and not any(w in cmd for w in ("gunicorn", "uvicorn", "--port")):
         return "worker"
-    if port or (framework or "").lower() in _WEB_FRAMEWORKS or language == "static":
+    if (framework or "").lower() in _WEB_FRAMEWORKS or language == "static":
         return "server"
     return None
 
@@ -117,7 +122,10 @@ class VerifyResult(BaseModel):
     status_code: int | None = None
     url: str | None = None
     port: int | None = None
-    """Where the program answered (the port manifests and probes should use)."""
+    """Where the program answered."""
+    honours_port_env: bool | None = None
+    """True: it answered on ``$PORT`` (set it and the app follows); False: on a port of its own, which
+    manifests and probes must then use."""
     ports_listening: list[int] = Field(default_factory=list)
     exit_code: int | None = None
     time_to_ready_s: float | None = None
@@ -333,6 +341,7 @@ def _watch(
                         status_code=st,
                         url=f"http://127.0.0.1:{p}{path}",
                         port=p,
+                        honours_port_env=p == port,
                         time_to_ready_s=round(clock() - started, 3),
                     )
                 if st is not None:

@@ -323,6 +323,7 @@ RULES: tuple[Rule, ...] = (
         _r(
             r"cannot load library '([^']+)'|no library called \"([^\"]+)\" was found|libpq library not found"
             r"|Could not find module '(lib[^']+)'|failed to find libmagic"
+            r"|Unable to find (\w+) shared library|(\w+) shared library not found|Could not find the (\w+) library"
         ),
     ),
     Rule(

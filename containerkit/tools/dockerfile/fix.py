@@ -22,7 +22,7 @@ from containerkit.tools.dockerfile._common import exec_form, is_alpine
 from containerkit.tools.dockerfile.catalog import BaseImageCatalog, ImageProbe
 from containerkit.tools.dockerfile.generate import GeneratedDockerfile, build_context, generate_dockerfile
 
-__all__ = ["BuildFailureInfo", "FailureClass", "FixResult", "classify_failure", "fix_dockerfile"]
+__all__ = ["CONTAINER_DEFAULTS", "BuildFailureInfo", "FailureClass", "FixResult", "classify_failure", "fix_dockerfile"]
 
 FailureClass = Diagnosis
 """The name this module's callers knew a diagnosis by."""
@@ -443,10 +443,18 @@ _PRUNE = (
 )
 
 
+_INCLUDE_DEV = (
+    # NODE_ENV=production makes every installer skip devDependencies: ask for them explicitly
+    (re.compile(r"\b(npm (?:ci|install))\b(?![^\n&]*--include=dev)"), r"\1 --include=dev"),
+    (re.compile(r"\b(yarn install)\b(?![^\n&]*--production=false)"), r"\1 --production=false"),
+    (re.compile(r"\b(pnpm install)\b(?![^\n&]*--prod=false)"), r"\1 --prod=false"),
+)
+
+
 def _keep_dev_tools(content: str, failure: BuildFailureInfo, cls: Diagnosis, fx: _FixCtx) -> tuple[str, str]:
     """The start command runs a tool from devDependencies: keep them in the image it runs in."""
     new = content
-    for pattern, repl in _PRUNE:
+    for pattern, repl in (*_PRUNE, *_INCLUDE_DEV):
         new = pattern.sub(repl, new)
     if new == content:
         return content, f"{cls.subject} is missing at start and no step prunes dev dependencies"
@@ -527,6 +535,42 @@ def _install_missing_dependency(
     )
 
 
+# Variables whose value in a container is not a guess: where to bind, which environment it is.
+CONTAINER_DEFAULTS: dict[str, str] = {
+    "HOST": "0.0.0.0",
+    "BIND_HOST": "0.0.0.0",
+    "BIND_ADDRESS": "0.0.0.0",
+    "LISTEN_HOST": "0.0.0.0",
+    "LISTEN_ADDRESS": "0.0.0.0",
+    "APP_HOST": "0.0.0.0",
+    "SERVER_HOST": "0.0.0.0",
+    "HTTP_HOST": "0.0.0.0",
+    "NODE_ENV": "production",
+    "APP_ENV": "production",
+    "ENVIRONMENT": "production",
+    "FLASK_ENV": "production",
+    "RACK_ENV": "production",
+    "LOG_LEVEL": "info",
+}
+
+
+def _env_defaults(content: str, failure: BuildFailureInfo, cls: Diagnosis, fx: _FixCtx) -> tuple[str, str]:
+    """A variable a container always sets the same way (bind 0.0.0.0): set it in the image."""
+    wanted = [n for n in cls.names or ([cls.subject] if cls.subject else []) if n in CONTAINER_DEFAULTS]
+    unknown = [n for n in cls.names if n not in CONTAINER_DEFAULTS]
+    if not wanted or unknown:
+        return content, f"the app needs {', '.join(unknown or cls.names)}: values only the user has"
+    lines = content.splitlines()
+    final = _final_stage(lines)
+    if final is None:
+        return content, "the Dockerfile has no FROM"
+    pairs = " ".join(f"{n}={CONTAINER_DEFAULTS[n]}" for n in wanted)
+    if f"ENV {pairs}" in content:
+        return content, f"{pairs} is set already"
+    lines.insert(_before_user(lines, final), f"ENV {pairs}")
+    return "\n".join(lines) + "\n", f"the app needs {', '.join(wanted)}: set {pairs}, the value a container needs"
+
+
 def _writable_path(content: str, failure: BuildFailureInfo, cls: Diagnosis, fx: _FixCtx) -> tuple[str, str]:
     """The app writes where its non-root user may not: give that user the folder, nothing more."""
     target = (cls.subject or "").strip()
@@ -581,6 +625,7 @@ _FIXERS: dict[str, _Fixer] = {
     "dev_tool_at_runtime": _keep_dev_tools,
     "missing_dependency": _install_missing_dependency,
     "permission_denied": _writable_path,
+    "missing_config": _env_defaults,
     "copy_source_missing": _regenerate,
     "command_not_found": _regenerate,
     "unknown": _regenerate,
