@@ -83,7 +83,7 @@ def corpus(apps: list[Path]) -> None:
         for app in apps:
             work = Path(tmp) / app.name
             shutil.copytree(app, work, ignore=shutil.ignore_patterns("expect.toml", "node_modules"))
-            out, took, err = _run(work, Path(tmp) / "home")
+            out, took, _err = _run(work, Path(tmp) / "home")
             want = _expected(app)
             if out is None:
                 rows.append((app.name, str(want.get("outcome", "?")), "no result", "-", "-", f"{took:.1f}", "-", "-"))
@@ -144,7 +144,7 @@ def verify_overhead(rounds: int) -> None:
         off: list[float] = []
         ready: list[float] = []
         for _ in range(rounds):
-            out, took, _err = _run(app, home, "--no-verify")
+            _out, took, _err = _run(app, home, "--no-verify")
             off.append(took)
             out, took, _err = _run(app, home)
             on.append(took)

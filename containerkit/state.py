@@ -195,6 +195,9 @@ class ErrorRecord(BaseModel):
     code: str
     message: str
     hint: str
+    category: str | None = None
+    """The failure's category, when the orchestrator stopped on a classified failure."""
+    evidence: list[str] = Field(default_factory=list)
     at: datetime = Field(default_factory=now)
 
 

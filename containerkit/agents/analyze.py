@@ -113,6 +113,8 @@ def _fix(state: Session, deps: Deps, sink: ProgressSink) -> dict[str, Any]:
                     message=f"no automatic fix for the {attempt.failed_stage} failure ({attempt.cause}): {result.reason}"
                     + (f"; evidence: {' | '.join(attempt.evidence)[:400]}" if attempt.evidence else ""),
                     hint="Fix the cause named in the evidence (see `containerkit sessions show ID`) and run again.",
+                    category=attempt.cause,
+                    evidence=list(attempt.evidence),
                 )
             ],
             "_note": result.reason,

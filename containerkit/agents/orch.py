@@ -250,6 +250,9 @@ def _strategy(policy: Sequence[Strategy], category: str | None, stage: str) -> S
 def _end(state: Session, status: str, errors: list[ErrorRecord], sink: Any, update: dict[str, Any]) -> Command[Any]:
     f = state.failure
     assert f is not None
+    if f.kind:
+        evidence = list(f.diagnosis.evidence) if f.diagnosis else []
+        errors = [e.model_copy(update={"category": f.kind, "evidence": evidence}) for e in errors]
     sink({"kind": "stage", "stage": "orch", "status": status, "message": f"[{f.code}] {f.message}"})
     return Command(goto=END, update={"status": status, "errors": errors, "failure": None, "updated": now(), **update})
 
