@@ -168,6 +168,8 @@ RULES: tuple[Rule, ...] = (
             r"|No such image: (\S+)"
         ),
     ),
+    # node-gyp fetches the node headers unless told where they are: a native build's need, not the network's
+    Rule("native_build", _B, _r(r"gyp http fetch GET \S*/node-v[\d.]+-(headers)\.tar\.gz attempt \d+ failed")),
     # -- downloads blocked during the build (before anything that a failed download also prints)
     Rule(
         "network_blocked",
@@ -176,7 +178,8 @@ RULES: tuple[Rule, ...] = (
             r"Could not resolve host|Temporary failure in name resolution|getaddrinfo (?:ENOTFOUND|EAI_AGAIN)"
             r"|Network is unreachable|\bETIMEDOUT\b|\bECONNRESET\b|Failed to establish a new connection"
             r"|CERTIFICATE_VERIFY_FAILED|SELF_SIGNED_CERT_IN_CHAIN|unable to get local issuer certificate"
-            r"|Could not fetch URL|Connection timed out|proxy.*(?:refused|error)|ECONNREFUSED"
+            r"|Could not fetch URL|Connection timed out|proxy.*(?:refused|error)|ECONNREFUSED|\bENOTFOUND\b"
+            r"|\bEAI_AGAIN\b"
         ),
     ),
     # -- lockfiles and resolution

@@ -155,7 +155,23 @@ def _insert_after_from(lines: list[str], stage: _Stage, new: str) -> None:
     lines.insert(stage.start + 1, new)
 
 
+def _node_headers(content: str, cls: Diagnosis) -> tuple[str, str]:
+    """node-gyp downloads the headers of the running node; node images ship them under /usr/local."""
+    lines = content.splitlines()
+    stages = _stages(lines)
+    step = "ENV npm_config_nodedir=/usr/local"
+    if not stages or step in content:
+        return content, f"node-gyp still fetches the node headers ({cls.detail})"
+    for st in reversed(stages):  # every stage that installs node modules
+        text = "\n".join(lines[st.start : st.end])
+        if re.search(r"\b(npm (ci|install)|yarn|pnpm install)\b", text):
+            lines.insert(st.start + 1, step)
+    return "\n".join(lines) + "\n", "node-gyp downloads the node headers: point it at the ones the image ships"
+
+
 def _add_packages(content: str, failure: BuildFailureInfo, cls: Diagnosis, fx: _FixCtx) -> tuple[str, str]:
+    if cls.subject == "headers" and not cls.packages:
+        return _node_headers(content, cls)
     lines = content.splitlines()
     stages = _stages(lines)
     if not stages:
