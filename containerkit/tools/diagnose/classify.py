@@ -338,6 +338,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule("dev_tool_at_runtime", _V, _r(rf"Cannot find module '[^']*node_modules/({_DEV_TOOLS})/")),
     Rule("missing_build_step", _BV, _r(r"Cannot find module '(/app/(?:dist|build|\.next|out|lib)/[^']*)'")),
+    Rule("missing_build_step", _B, _r(r"npm (?:ERR!|error) Missing script: \"?([\w:.-]+)")),
     Rule(
         "missing_build_step",
         _BV,

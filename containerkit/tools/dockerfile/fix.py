@@ -292,10 +292,44 @@ def _add_build_step(content: str, failure: BuildFailureInfo, cls: Diagnosis, fx:
             content,
             f"the build step {m.build_command!r} already runs; its output is not where the start command looks",
         )
-    pm = m.package_manager or "npm"
-    build = m.build_command or f"{pm} run build"
+    build = m.build_command or _build_command_for(fx, cls.subject or "")
+    if build is None:
+        return content, f"{cls.subject or 'the build output'} is missing at start and the repository names no build"
     gen = _generate(m.model_copy(update={"build_command": build}), fx)
     return gen.content, f"{cls.subject or 'the build output'} is missing at start: add a build stage running {build!r}"
+
+
+_BUILDERS = re.compile(
+    r"\b(tsc|next build|vite build|webpack|nest build|ng build|rollup|esbuild|babel|react-scripts build|nuxt build"
+    r"|nuxi build|astro build|remix build|react-router build|svelte-kit build|tsup|swc|parcel build|gatsby build)\b"
+)
+
+
+def _build_command_for(fx: _FixCtx, subject: str) -> str | None:
+    """The build the repository defines (under any script name), else the one its start command implies."""
+    import json
+
+    pm = fx.module.package_manager or "npm"
+    scripts: dict[str, str] = {}
+    if fx.context is not None:
+        try:
+            pkg = json.loads((fx.context / "package.json").read_text(encoding="utf-8"))
+            raw = pkg.get("scripts") if isinstance(pkg, dict) else None
+            scripts = {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+        except (OSError, ValueError):
+            scripts = {}
+    for name in ("build", "compile", "build:prod", "build:production", "dist", "tsc"):
+        if name in scripts:
+            return f"{pm} run {name}"
+    for name, body in scripts.items():
+        if _BUILDERS.search(body) and not name.startswith(("dev", "watch", "test", "lint")):
+            return f"{pm} run {name}"
+    start = fx.module.start_command or ""
+    if "next start" in start or "/.next" in subject:
+        return "npx next build"
+    if fx.context is not None and (fx.context / "tsconfig.json").is_file():
+        return "npx tsc -p ."
+    return None
 
 
 _ENTRY_FILES = ("main.py", "app.py", "server.py", "wsgi.py", "run.py", "server.js", "index.js", "app.js", "main.js")

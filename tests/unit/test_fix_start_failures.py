@@ -1,0 +1,123 @@
+"""Fixes for failures seen when the image starts: each changes only what the evidence calls for."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from containerkit.tools.analyze.models import ModuleAnalysis
+from containerkit.tools.diagnose import FailureEvidence, classify
+from containerkit.tools.dockerfile import BuildFailureInfo, fix_dockerfile, generate_dockerfile, load_catalog
+
+
+@pytest.fixture(scope="module")
+def catalog():  # type: ignore[no-untyped-def]
+    return load_catalog()
+
+
+def _py() -> ModuleAnalysis:
+    return ModuleAnalysis(
+        path=".",
+        name="demo",
+        language="python",
+        language_version="3.11",
+        package_manager="pip",
+        framework="flask",
+        port=8000,
+        start_command="gunicorn app:app",
+        dependency_files=["requirements.txt"],
+    )
+
+
+def _node(**kw: object) -> ModuleAnalysis:
+    base = {
+        "path": ".",
+        "name": "demo",
+        "language": "node",
+        "package_manager": "npm",
+        "port": 3000,
+        "start_command": "npm start",
+        "dependency_files": ["package.json"],
+    }
+    return ModuleAnalysis.model_validate({**base, **kw})
+
+
+def _fix(content: str, log: str, module: ModuleAnalysis, catalog, context: Path | None = None, stage: str = "verify"):  # type: ignore[no-untyped-def]
+    diag = classify(FailureEvidence(stage=stage, log_tail=log))  # type: ignore[arg-type]
+    return fix_dockerfile(content, BuildFailureInfo(log_tail=log), module, catalog, context=context, diagnosis=diag)
+
+
+def test_a_library_missing_at_start_is_installed_in_the_final_stage_only(catalog) -> None:  # type: ignore[no-untyped-def]
+    before = generate_dockerfile(_py(), catalog).content
+    res = _fix(
+        before, "ImportError: libpq.so.5: cannot open shared object file: No such file or directory", _py(), catalog
+    )
+    assert res.changed and res.kind == "missing_runtime_library"
+    build, final = res.content.split("\n\nFROM ", 1)
+    assert "libpq5" not in build and "libpq5" in final
+    assert final.index("libpq5") < final.index("USER ")  # installed as root, before the user switch
+
+
+def test_dev_dependencies_are_kept_when_node_env_production_pruned_them(catalog) -> None:  # type: ignore[no-untyped-def]
+    m = _node(start_command="ts-node src/index.ts")
+    before = generate_dockerfile(m, catalog).content
+    res = _fix(before, "> ts-node src/index.ts\nsh: 1: ts-node: not found", m, catalog)
+    assert res.changed and res.kind == "dev_tool_at_runtime"
+    assert "--omit=dev" not in res.content and "--include=dev" in res.content
+
+
+def test_a_folder_the_app_writes_is_given_to_the_runtime_user(catalog) -> None:  # type: ignore[no-untyped-def]
+    before = generate_dockerfile(_py(), catalog).content
+    res = _fix(before, "PermissionError: [Errno 13] Permission denied: 'data/cache.db'", _py(), catalog)
+    assert res.changed and "RUN mkdir -p /app/data && chown -R 10001:10001 /app/data" in res.content
+    final = res.content.split("\n\nFROM ")[-1]
+    assert final.index("chown") < final.index("USER 10001")
+    # never a system folder
+    res = _fix(before, "PermissionError: [Errno 13] Permission denied: '/etc/app.conf'", _py(), catalog)
+    assert not res.changed
+
+
+def test_an_undeclared_import_installs_its_distribution(catalog) -> None:  # type: ignore[no-untyped-def]
+    before = generate_dockerfile(_py(), catalog).content
+    res = _fix(before, "ModuleNotFoundError: No module named 'yaml'", _py(), catalog)
+    assert res.changed and "RUN pip install --no-cache-dir PyYAML" in res.content
+    assert "add it to the manifest" in res.reason
+
+
+def test_a_bind_address_is_set_but_a_database_url_is_never_invented(catalog) -> None:  # type: ignore[no-untyped-def]
+    before = generate_dockerfile(_py(), catalog).content
+    res = _fix(before, "KeyError: 'HOST'", _py(), catalog)
+    assert res.changed and "ENV HOST=0.0.0.0" in res.content
+    res = _fix(before, "KeyError: 'HOST'\nenvironment variable DATABASE_URL is not set", _py(), catalog)
+    assert not res.changed and "DATABASE_URL" in res.reason
+
+
+def test_the_build_the_repository_defines_is_added_under_its_own_name(catalog, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "package.json").write_text(
+        json.dumps({"scripts": {"compile": "tsc -p .", "start": "node dist/index.js"}})
+    )
+    m = _node(start_command="node dist/index.js")
+    before = generate_dockerfile(m, catalog).content
+    res = _fix(before, "Error: Cannot find module '/app/dist/index.js'", m, catalog, context=tmp_path)
+    assert res.changed and "npm run compile" in res.content
+    # next start without a build script: the build its start command implies
+    (tmp_path / "package.json").write_text(json.dumps({"scripts": {"dev": "next dev", "start": "next start"}}))
+    m = _node(start_command="next start", framework="next")
+    res = _fix(
+        generate_dockerfile(m, catalog).content,
+        "Error: Could not find a production build in the '.next' directory.",
+        m,
+        catalog,
+        context=tmp_path,
+    )
+    assert res.changed and "next build" in res.content
+
+
+def test_node_gyp_header_downloads_use_the_headers_in_the_image(catalog) -> None:  # type: ignore[no-untyped-def]
+    m = _node()
+    before = generate_dockerfile(m, catalog).content
+    log = "gyp http fetch GET https://nodejs.org/download/release/v22.1.0/node-v22.1.0-headers.tar.gz attempt 1 failed with ENOTFOUND"
+    res = _fix(before, log, m, catalog, stage="build")
+    assert res.changed and "ENV npm_config_nodedir=/usr/local" in res.content
