@@ -19,7 +19,7 @@ _ANY = frozenset({"analyze", "buildsec", "infra", "deploy"})
 
 DEFAULT_RECOVERY: tuple[Strategy, ...] = (
     # -- the analyze agent changes the Dockerfile
-    Strategy("native_build", _BUILD, "fix", "analyze", limit=2),
+    Strategy("native_build", _BUILD, "fix", "analyze", limit=3),
     Strategy("missing_runtime_library", _BUILD, "fix", "analyze", limit=2),
     Strategy("runtime_version", _BUILD, "fix", "analyze", limit=1),
     Strategy("base_image_missing", _BUILD, "fix", "analyze", limit=1),

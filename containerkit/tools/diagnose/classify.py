@@ -128,6 +128,45 @@ def runtime_package_for(library: str) -> str | None:
     return _LIBNAMES.get(bare) or _LIBNAMES.get(lib)
 
 
+# C headers a source build includes -> the Debian -dev package that ships them.
+_HEADERS: dict[str, str] = {
+    "portaudio.h": "portaudio19-dev",
+    "sndfile.h": "libsndfile1-dev",
+    "zbar.h": "libzbar-dev",
+    "gmp.h": "libgmp-dev",
+    "ldap.h": "libldap2-dev",
+    "lber.h": "libldap2-dev",
+    "sasl/sasl.h": "libsasl2-dev",
+    "snappy-c.h": "libsnappy-dev",
+    "pcap.h": "libpcap-dev",
+    "uuid/uuid.h": "uuid-dev",
+    "zmq.h": "libzmq3-dev",
+    "geos_c.h": "libgeos-dev",
+    "proj.h": "libproj-dev",
+    "gdal.h": "libgdal-dev",
+    "magic.h": "libmagic-dev",
+    "xmlsec/xmlsec.h": "libxmlsec1-dev",
+    "glib.h": "libglib2.0-dev",
+    "png.h": "libpng-dev",
+    "tiffio.h": "libtiff-dev",
+    "webp/decode.h": "libwebp-dev",
+    "ft2build.h": "libfreetype-dev",
+    "lcms2.h": "liblcms2-dev",
+    "openjpeg.h": "libopenjp2-7-dev",
+    "curl/curl.h": "libcurl4-openssl-dev",
+    "readline/readline.h": "libreadline-dev",
+    "sodium.h": "libsodium-dev",
+    "mysql.h": "default-libmysqlclient-dev",
+    "krb5.h": "libkrb5-dev",
+    "alsa/asoundlib.h": "libasound2-dev",
+    "expat.h": "libexpat1-dev",
+    "bzlib.h": "libbz2-dev",
+    "lzma.h": "liblzma-dev",
+    "systemd/sd-daemon.h": "libsystemd-dev",
+    "cups/cups.h": "libcups2-dev",
+    "hdf5.h": "libhdf5-dev",
+}
+
 # Order matters: the first match names the cause.
 RULES: tuple[Rule, ...] = (
     # -- the engine and the machine: nothing in the app explains these
@@ -245,6 +284,7 @@ RULES: tuple[Rule, ...] = (
     Rule("native_build", _B, _r(r"ffi\.h: No such file"), ("gcc", "libffi-dev")),
     Rule("native_build", _B, _r(r"openssl/\w+\.h: No such file|cannot find -lssl"), ("gcc", "libssl-dev")),
     Rule("native_build", _B, _r(r"sql\.h: No such file"), ("gcc", "g++", "unixodbc-dev")),
+    Rule("native_build", _B, _r(r"fatal error: (" + "|".join(re.escape(h) for h in _HEADERS) + r"): No such file")),
     Rule(
         "native_build",
         _B,
@@ -463,6 +503,8 @@ def _refine(diag: Diagnosis, evidence: FailureEvidence, text: str) -> Diagnosis:
         return diag.model_copy(update={"names": _config_names(text)})
     if diag.category == "service_unavailable":
         return diag.model_copy(update={"names": _config_names(text)})
+    if diag.category == "native_build" and not diag.packages and diag.subject in _HEADERS:
+        return diag.model_copy(update={"packages": ["gcc", _HEADERS[diag.subject]]})
     if diag.category == "missing_runtime_library":
         lib = diag.subject or (
             "libpq.so" if "libpq" in diag.detail else "libmagic.so" if "magic" in diag.detail else ""
