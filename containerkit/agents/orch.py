@@ -318,9 +318,10 @@ def _recover(state: Session, policy: Sequence[Strategy], sink: Any, llm: Any = N
         )
         return _end(state, "needs_config", [err], sink, {"needs": names, "recovery": recovery})
     if strat.handling == "user":
+        # the stage's own code, with the category, its evidence and the table's hint
         err = ErrorRecord(
             stage="orch",
-            code="CK902",
+            code=f.code,
             message=f"{f.stage} failed{shown}: {f.message[:300]}{why}",
             hint=strat.hint or "Fix the cause named in the evidence and run again.",
         )

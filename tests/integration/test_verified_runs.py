@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import urllib.request
+import uuid
 from pathlib import Path
 
 import pytest
@@ -78,7 +79,8 @@ def test_a_push_waits_for_approval_and_a_decline_stops_the_run(tmp_path: Path, r
     home = tmp_path / "home"
     app = tmp_path / "app"
     shutil.copytree(EXAMPLES / "python-http", app)
-    image = "ck-approval-test:1"
+    name = f"ck-approval-test-{uuid.uuid4().hex[:8]}"  # the registry outlives test runs
+    image = f"{name}:1"
     res = ck(
         "run",
         str(app),
@@ -97,14 +99,14 @@ def test_a_push_waits_for_approval_and_a_decline_stops_the_run(tmp_path: Path, r
     out = last_json(res.stdout)
     assert out["status"] == "awaiting_approval" and out["awaiting"]["step"] == "push"
     assert out["verify"]["passed"]  # verified before anyone is asked
-    assert "1" not in _tags(registry, "ck-approval-test")
+    assert "1" not in _tags(registry, name)
 
     res = ck("resume", out["session_id"], "--reject", "--note", "not today", "--json", home=home)
     assert res.returncode == 1
     stopped = last_json(res.stdout)
     assert stopped["status"] == "stopped"
     assert stopped["approvals"][0]["approved"] is False and stopped["approvals"][0]["note"] == "not today"
-    assert "1" not in _tags(registry, "ck-approval-test")
+    assert "1" not in _tags(registry, name)
 
     # --yes approves at once; the decision is recorded
     res = ck(
@@ -124,7 +126,7 @@ def test_a_push_waits_for_approval_and_a_decline_stops_the_run(tmp_path: Path, r
     assert res.returncode == 0, res.stderr[-3000:]
     ok = last_json(res.stdout)
     assert ok["status"] == "succeeded" and ok["approvals"][0]["approved"] is True
-    assert "1" in _tags(registry, "ck-approval-test")
+    assert "1" in _tags(registry, name)
 
 
 def subprocess_devnull() -> int:

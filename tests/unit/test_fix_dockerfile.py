@@ -299,13 +299,14 @@ def test_poetry_lock_out_of_date_relocks_before_install(catalog) -> None:  # typ
     assert res.changed and "/opt/tools/bin/poetry lock && /opt/tools/bin/poetry install" in res.content
 
 
-def test_missing_dist_at_start_adds_a_build_stage(catalog) -> None:  # type: ignore[no-untyped-def]
+def test_missing_dist_at_start_adds_a_build_stage(catalog, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     m = _node()
     before = generate_dockerfile(m, catalog).content
     assert "AS build" not in before
     cls = classify_failure(NODE_NO_DIST)
     assert cls.category == "missing_build_step" and cls.subject == "/app/dist/main.js"
-    res = fix_dockerfile(before, NODE_NO_DIST, m, catalog)
+    (tmp_path / "package.json").write_text('{"scripts": {"build": "tsc", "start": "node dist/main.js"}}')
+    res = fix_dockerfile(before, NODE_NO_DIST, m, catalog, context=tmp_path)
     assert res.changed and "AS build" in res.content and "RUN npm run build" in res.content
     assert "COPY --from=build /app ./" in res.content
 

@@ -114,7 +114,7 @@ def test_build_failure_routes_to_analyze_until_the_category_bound_then_fails() -
     assert cmd.update["failure"] is None  # consumed; the attempt carries the build failure
     assert attempt.build_failure is not None
 
-    exhausted = s.model_copy(update={"attempts": {"fix:native_build": 2}})
+    exhausted = s.model_copy(update={"attempts": {"fix:native_build": 3}})
     cmd = orch(exhausted)
     assert cmd.goto == END
     assert cmd.update["status"] == "failed"
@@ -145,7 +145,8 @@ def test_the_users_categories_stop_with_the_tables_hint_and_unknown_stays_unknow
     orch = make_orch(DEFAULT_RECOVERY)
     cmd = orch(_failed("buildsec", "CK202", "package_not_found"))
     assert cmd.update["status"] == "failed"
-    assert cmd.update["errors"][0].code == "CK902" and "package index" in cmd.update["errors"][0].hint
+    assert cmd.update["errors"][0].code == "CK202" and "package index" in cmd.update["errors"][0].hint
+    assert cmd.update["errors"][0].category == "package_not_found"
     # an unclassified verify failure is not turned into some fixable category
     cmd = orch(_failed("buildsec", "CK206", "unknown"))
     assert cmd.goto == "analyze" and cmd.update["recovery"][0].cause == "unknown"
