@@ -17,6 +17,7 @@ from containerkit.agents.orch import build_is_current
 from containerkit.errors import ContainerKitError, ScanGateFailed
 from containerkit.state import BuildInfo, ImageRefs, ScanSummary, Session, StepTiming
 from containerkit.tools.engine import BuildRequest, build_image
+from containerkit.tools.fsio import write_text
 from containerkit.tools.progress import ProgressSink
 
 __all__ = ["buildsec"]
@@ -47,7 +48,7 @@ def _scan(
         sink({"kind": "warning", "stage": "buildsec", "message": f"scan failed: {exc}"})
         return ScanSummary(image_id=image_id, passed=False, notes=[f"scan failed: [{exc.code}] {exc.message}"])
     path = session_dir(state, deps) / "scan-report.json"
-    path.write_text(render_report(report, "json"), encoding="utf-8")
+    write_text(path, render_report(report, "json"))
     summary = ScanSummary.model_validate({**report.summary(fail_on), "report_path": str(path), "image_id": image_id})
     for note in report.notes:
         sink({"kind": "log", "stage": "buildsec", "message": note})

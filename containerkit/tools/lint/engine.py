@@ -5,13 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from containerkit.errors import InvalidDockerfile, PathNotFound
+from containerkit.tools.fsio import read_bytes
 from containerkit.tools.lint._context import Ctx
 from containerkit.tools.lint.hadolint import find_hadolint, merge_findings, run_hadolint
 from containerkit.tools.lint.models import Finding, LintConfig, LintReport, ParsedDockerfile
 from containerkit.tools.lint.parser import parse_dockerfile
 from containerkit.tools.lint.rules import RULES, Rule
 
-__all__ = ["lint_dockerfile", "lint_parsed", "read_dockerfile"]
+__all__ = ["MAX_DOCKERFILE_BYTES", "lint_dockerfile", "lint_parsed", "read_dockerfile"]
+
+MAX_DOCKERFILE_BYTES = 4 * 1024 * 1024
+"""A Dockerfile larger than this is not one a person wrote; it is not read."""
 
 _BY_KEYWORD: dict[str, tuple[Rule, ...]] = {}
 _ANY: tuple[Rule, ...] = tuple(r for r in RULES if not r.keywords)
@@ -21,18 +25,22 @@ for _rule in RULES:
 
 
 def read_dockerfile(path: Path) -> str:
-    """The text of a Dockerfile on disk; typed errors for missing, binary or undecodable files."""
-    if not path.exists():
-        raise PathNotFound(f"no such Dockerfile: {path}", path=str(path), hint="Check the path to the Dockerfile.")
-    if path.is_dir():
+    """The text of a Dockerfile on disk; typed errors for missing, binary, undecodable or non-regular files."""
+    try:
+        is_dir = path.is_dir()
+    except (OSError, ValueError):
+        is_dir = False
+    if is_dir:
         inner = path / "Dockerfile"
         if not inner.is_file():
             raise InvalidDockerfile(f"{path} is a folder without a Dockerfile", path=str(path))
         path = inner
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InvalidDockerfile(f"cannot read {path}: {exc.strerror}", path=str(path)) from None
+        data = read_bytes(path, max_bytes=MAX_DOCKERFILE_BYTES, what="Dockerfile")
+    except PathNotFound:
+        raise PathNotFound(
+            f"no such Dockerfile: {path}", path=str(path), hint="Check the path to the Dockerfile."
+        ) from None
     if b"\x00" in data:
         raise InvalidDockerfile(f"{path} is a binary file, not a Dockerfile", path=str(path))
     try:
