@@ -745,3 +745,11 @@ def ck1010(ctx: Ctx, ins: Instruction) -> bool:
 
 def ck1011(ctx: Ctx, ins: Instruction) -> bool:
     return any(w.split("/", 1)[0] == "22" for w in ins.value.split())
+
+
+def ck1012(ctx: Ctx, ins: Instruction) -> bool:
+    """An ``# escape=`` directive other than ``\\`` or a backtick: the builder refuses the file (reported once)."""
+    escape = ctx.parsed.directives.get("escape")
+    if escape is None or escape in ("\\", "`"):
+        return False
+    return bool(ctx.stages) and ins.line == ctx.stages[0].line
