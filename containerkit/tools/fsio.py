@@ -164,12 +164,22 @@ def read_text(
 
 
 def check_depth(data: Any, *, max_depth: int = DEFAULT_MAX_DEPTH) -> int:
-    """The nesting depth of parsed JSON/TOML (iteratively); ValueError past ``max_depth``."""
+    """The nesting depth of parsed JSON/TOML (iteratively); ValueError past ``max_depth``.
+
+    A string that is not valid Unicode (a lone surrogate from ``"\\ud800"``) is a ValueError too:
+    nothing downstream (SQLite, YAML, a terminal) can store or print it.
+    """
     deepest = 0
     stack: list[tuple[Any, int]] = [(data, 1)]
     while stack:
         item, depth = stack.pop()
+        if isinstance(item, str):
+            _valid_unicode(item)
+            continue
         if isinstance(item, dict):
+            for key in item:
+                if isinstance(key, str):
+                    _valid_unicode(key)
             children: Iterable[Any] = item.values()
         elif isinstance(item, list):
             children = item
@@ -180,6 +190,13 @@ def check_depth(data: Any, *, max_depth: int = DEFAULT_MAX_DEPTH) -> int:
         deepest = max(deepest, depth)
         stack.extend((c, depth + 1) for c in children)
     return deepest
+
+
+def _valid_unicode(text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("it holds a string that is not valid Unicode (a lone surrogate)") from None
 
 
 def parse_json_text(
@@ -263,8 +280,8 @@ def _depth_or_raise(data: Any, source: str, max_depth: int, error: type[Containe
         check_depth(data, max_depth=max_depth)
     except ValueError as exc:
         raise error(
-            f"{source} is {exc}",
-            hint=f"{source} nests deeper than any real file ({max_depth} levels); check it.",
+            f"{source} cannot be used: {exc}",
+            hint=f"{source} nests deeper than any real file ({max_depth} levels) or holds invalid text; check it.",
             file=source,
         ) from None
 

@@ -495,8 +495,8 @@ def dl3022(ctx: Ctx, ins: Instruction) -> bool:
     ref = ins.flags.get("from")
     if ref is None or "$" in ref or ":" in ref or "/" in ref:
         return False
-    if ref.isdigit():
-        return int(ref) >= ins.stage
+    if ref.isascii() and ref.isdigit():  # str.isdigit is also true for '²', which int() refuses
+        return len(ref) > 6 or int(ref) >= ins.stage
     return not any(s.name == ref.lower() for s in ctx.stages[: max(ins.stage, 0)])
 
 
@@ -544,7 +544,7 @@ def dl3011(ctx: Ctx, ins: Instruction) -> bool:
     for word in ins.value.split():
         port = word.split("/", 1)[0]
         for part in port.split("-"):
-            if part.isdigit() and int(part) > 65535:
+            if part.isascii() and part.isdigit() and (len(part.lstrip("0")) > 5 or int(part) > 65535):
                 return True
     return False
 
