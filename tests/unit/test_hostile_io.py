@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -119,19 +120,15 @@ def test_json_reader_round_trips_what_json_writes(tmp_path: Path, value: object)
 @FAST
 @given(data=st.binary(max_size=400))
 def test_json_reader_raises_only_typed_errors_on_any_bytes(data: bytes) -> None:
-    try:
+    with contextlib.suppress(InputParseError):
         fsio.parse_json_text(data, source="x.json")
-    except InputParseError:
-        pass
 
 
 @FAST
 @given(text=st.text(max_size=300))
 def test_toml_reader_raises_only_typed_errors_on_any_text(text: str) -> None:
-    try:
+    with contextlib.suppress(InputParseError):
         fsio.parse_toml_text(text, source="x.toml")
-    except InputParseError:
-        pass
 
 
 @FAST
