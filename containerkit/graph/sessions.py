@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
@@ -139,6 +140,17 @@ def _tables(conn: sqlite3.Connection) -> set[str]:
     return {str(r[0]) for r in rows}
 
 
+def _foreign_tables(path: Path) -> set[str]:
+    """Tables of an existing store that containerkit does not create (read through a read-only connection)."""
+    if not path.exists() or path.stat().st_size == 0:
+        return set()
+    ro = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, timeout=10)
+    try:
+        return _tables(ro) - OUR_TABLES
+    finally:
+        ro.close()
+
+
 class SessionStore:
     """Owns the SQLite connection; hands out the checkpointer the graph compiles with.
 
@@ -152,9 +164,7 @@ class SessionStore:
         _check_file(path)
         conn: sqlite3.Connection | None = None
         try:
-            conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=10)
-            conn.execute("PRAGMA journal_mode=WAL")
-            foreign = _tables(conn) - OUR_TABLES
+            foreign = _foreign_tables(path)  # read-only: a file that is not ours is never changed
             if foreign:
                 raise SessionStoreUnusable(
                     f"{path} is a SQLite database containerkit did not create (tables: {', '.join(sorted(foreign))})",
@@ -162,6 +172,8 @@ class SessionStore:
                     "or point CONTAINERKIT_HOME at another folder.",
                     path=str(path),
                 )
+            conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=10)
+            conn.execute("PRAGMA journal_mode=WAL")
             self.conn = conn
             self.saver = SqliteSaver(conn, serde=JsonPlusSerializer(allowed_msgpack_modules=_allowed()))
             self.saver.setup()
@@ -199,8 +211,8 @@ class SessionStore:
             ) from None
         if tup is None:
             raise SessionNotFound(f"no session {session_id!r} in {self.path}", session_id=session_id)
-        values = tup.checkpoint.get("channel_values", {})
         try:
+            values = tup.checkpoint.get("channel_values", {})
             return Session.model_validate({k: v for k, v in values.items() if k in Session.model_fields})
         except Exception as exc:  # noqa: BLE001 - a checkpoint written by another version or damaged
             raise SessionStoreUnusable(
@@ -323,7 +335,7 @@ def doctor(path: Path, *, repair: bool = True) -> DoctorReport:
     problem: SessionStoreUnusable | None = None
     try:
         _check_file(path)
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=2)
+        conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, timeout=2)
         try:
             row = conn.execute("PRAGMA quick_check").fetchone()
             if row is None or row[0] != "ok":
