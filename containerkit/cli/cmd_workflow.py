@@ -13,7 +13,7 @@ from rich.table import Table
 from containerkit.cli import current_env, handle_errors
 from containerkit.cli._render import ProgressRenderer
 from containerkit.errors import DockerfileExists, InvalidOption
-from containerkit.tools.fsio import write_text
+from containerkit.tools.fsio import check_folder_target, write_text
 from containerkit.tools.images import parse_registry
 
 if TYPE_CHECKING:
@@ -169,7 +169,7 @@ def run_cmd(
         force=force,
         module=module,
         base_image=base_image,
-        manifests_dir=str(out.absolute()) if out else None,
+        manifests_dir=str(check_folder_target(out).absolute()) if out else None,
         namespace=namespace,
         max_fix_attempts=max_fix_attempts,
         no_cache=no_cache,

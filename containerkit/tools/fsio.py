@@ -41,6 +41,7 @@ __all__ = [
     "DEFAULT_MAX_BYTES",
     "DEFAULT_MAX_DEPTH",
     "check_depth",
+    "check_folder_target",
     "check_writable_target",
     "exists",
     "is_dir",
@@ -383,6 +384,25 @@ def check_writable_target(
         raise OutputRefused(f"refusing to write {p}: it is a symlink loop", path=str(p)) from None
     except ValueError as exc:  # a NUL byte in the path
         raise OutputRefused(f"cannot write {p!r}: {exc}", path=str(p)) from None
+
+
+def check_folder_target(path: Path | str) -> Path:
+    """A folder containerkit may create or write into (``run --out``): refused when it is a file or device."""
+    p = Path(path)
+    try:
+        st = p.stat()
+    except FileNotFoundError:
+        return p
+    except (OSError, ValueError) as exc:
+        reason = _os_reason(exc) if isinstance(exc, OSError) else str(exc)
+        raise OutputUnwritable(f"cannot use the folder {p}: {reason}", path=str(p)) from None
+    if not stat.S_ISDIR(st.st_mode):
+        raise OutputRefused(
+            f"{p} is {_kind(st.st_mode)}, not a folder",
+            hint="Name a folder (new or existing) for the output.",
+            path=str(p),
+        )
+    return p
 
 
 def write_bytes(

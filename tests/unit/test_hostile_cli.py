@@ -248,3 +248,27 @@ def test_sessions_list_shows_the_good_sessions_beside_a_corrupt_one(home: Path) 
     assert rows["aaaa00000001"]["status"] == "unreadable" and "checkpoint" in rows["aaaa00000001"]["problem"]
     code, out, err = _run(["sessions", "list"], home)
     assert code == 0 and "bbbb00000002" in out and "aaaa00000001" in out and "sessions doctor" in err
+
+
+def test_run_out_onto_an_existing_file_is_refused_before_the_run(tmp_path: Path, home: Path, python_repo: Path) -> None:
+    target = tmp_path / "manifests.yaml"
+    target.write_text("mine")
+    code, _, err = _run(["run", str(python_repo), "--out", str(target)], home)
+    assert code == 2 and "[CK112]" in err and "not a folder" in err
+    assert target.read_text() == "mine"
+    assert not (home / "sessions.sqlite").exists()  # refused before a session started
+
+
+def test_manifests_are_written_atomically_and_never_into_a_file(tmp_path: Path) -> None:
+    from containerkit.errors import OutputRefused
+    from containerkit.tools.manifests import ManifestRequest, generate_manifests, write_manifests
+
+    manifests = generate_manifests(ManifestRequest(name="shop", image="127.0.0.1:5000/shop:1", port=8000))
+    out = tmp_path / "k8s"
+    paths = write_manifests(manifests, out)
+    assert {p.name for p in paths} <= {p.name for p in out.iterdir()}
+    blocker = tmp_path / "file"
+    blocker.write_text("mine")
+    with pytest.raises(OutputRefused, match="not a folder"):
+        write_manifests(manifests, blocker)
+    assert blocker.read_text() == "mine"

@@ -93,7 +93,7 @@ def test_a_locked_store_names_the_other_process_and_doctor_moves_nothing(tmp_pat
     holder.execute("PRAGMA journal_mode=DELETE")
     holder.execute("BEGIN EXCLUSIVE")
     try:
-        with pytest.raises(SessionStoreUnusable, match="locked|cannot be used"):
+        with pytest.raises(SessionStoreUnusable, match=r"locked|cannot be used"):
             store = SessionStore.__new__(SessionStore)
             store.path = db
             store.conn = sqlite3.connect(db, timeout=0.1, isolation_level=None)
