@@ -15,6 +15,8 @@ __all__ = [
     "ContainerKitError",
     "DockerUnavailable",
     "DockerfileExists",
+    "InputParseError",
+    "InputUnreadable",
     "InternalError",
     "InvalidDockerfile",
     "InvalidImageReference",
@@ -24,6 +26,8 @@ __all__ = [
     "NeedsConfiguration",
     "NoDeployableModule",
     "NotADirectory",
+    "OutputRefused",
+    "OutputUnwritable",
     "PathNotFound",
     "PullFailed",
     "PushFailed",
@@ -34,6 +38,7 @@ __all__ = [
     "ScanGateFailed",
     "SessionNotFound",
     "SessionNotResumable",
+    "SessionStoreUnusable",
     "VerifyFailed",
 ]
 
@@ -121,6 +126,41 @@ class InvalidDockerfile(ContainerKitError):
     default_hint = "Give a text Dockerfile with at least one FROM instruction."
 
 
+# -- CK11x: files the user names (reading and writing) -----------------------------------------
+
+
+class InputUnreadable(ContainerKitError):
+    """A file given as input is not one containerkit reads: a FIFO, a device, a folder, too large."""
+
+    code = "CK110"
+    exit_code = 2
+    default_hint = "Pass a regular file (not a folder, pipe or device) of a sensible size."
+
+
+class InputParseError(ContainerKitError):
+    """A JSON or TOML input that cannot be parsed: bad syntax, nesting too deep, a number too long."""
+
+    code = "CK111"
+    exit_code = 2
+    default_hint = "Fix the named file; containerkit reads plain JSON/TOML of a sensible size and depth."
+
+
+class OutputRefused(ContainerKitError):
+    """containerkit will not write there: a folder, a pipe or device, a link out of the folder, an input."""
+
+    code = "CK112"
+    exit_code = 2
+    default_hint = "Name a regular file (new or one containerkit wrote) inside the folder you mean."
+
+
+class OutputUnwritable(ContainerKitError):
+    """The write itself failed: a missing folder, a full or read-only disk, no permission."""
+
+    code = "CK113"
+    exit_code = 2
+    default_hint = "Check that the folder exists, is writable and its disk has free space; or write elsewhere."
+
+
 # -- CK2xx: engine and build -----------------------------------------------------------------
 
 
@@ -200,6 +240,16 @@ class SessionNotResumable(ContainerKitError):
     code = "CK502"
     exit_code = 2
     default_hint = "The session succeeded; start a new one with `containerkit run`."
+
+
+class SessionStoreUnusable(ContainerKitError):
+    """The session store (``sessions.sqlite``) or ``CONTAINERKIT_HOME`` cannot be used."""
+
+    code = "CK503"
+    default_hint = (
+        "Run `containerkit sessions doctor` (it moves a corrupt store aside and starts a fresh one), "
+        "or point CONTAINERKIT_HOME at another folder."
+    )
 
 
 # -- CK9xx: workflow ---------------------------------------------------------------------------

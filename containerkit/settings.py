@@ -7,7 +7,6 @@ environment; passed explicitly to whatever needs them, so tests inject their own
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,14 +52,14 @@ class Settings:
         env = os.environ if environ is None else environ
         home = Path(env.get("CONTAINERKIT_HOME") or Path.home() / ".containerkit").expanduser()
         cfg_path = Path(env.get("CONTAINERKIT_CONFIG") or home / "config.toml").expanduser()
+        if home.exists() and not home.is_dir():
+            raise InvalidOption(
+                f"CONTAINERKIT_HOME {home} is a file, not a folder",
+                hint="Point CONTAINERKIT_HOME at a folder (it is created when missing), or move the file away.",
+            )
         raw: dict[str, Any] = {}
         if cfg_path.is_file():
-            try:
-                raw = tomllib.loads(cfg_path.read_text("utf-8"))
-            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-                raise InvalidOption(
-                    f"cannot read {cfg_path}: {exc}", hint=f"Fix the TOML syntax in {cfg_path}."
-                ) from None
+            raw = _read_config(cfg_path)
         policy = env.get("CONTAINERKIT_PULL_POLICY") or raw.get("pull_policy") or "missing"
         if policy not in ("missing", "never"):
             raise InvalidOption(
@@ -76,3 +75,31 @@ class Settings:
             config_file=cfg_path if cfg_path.is_file() else None,
             vuln_db_override=Path(env["CONTAINERKIT_VULNDB"]).expanduser() if env.get("CONTAINERKIT_VULNDB") else None,
         )
+
+
+_CONFIG_TYPES: dict[str, type] = {
+    "pull_policy": str,
+    "registry": str,
+    "docker_host": str,
+    "base_images": dict,
+}
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    """config.toml, bounded and typed: a wrong type is an InvalidOption naming the key."""
+    from containerkit.errors import ContainerKitError
+    from containerkit.tools.fsio import read_toml_file
+
+    try:
+        raw = read_toml_file(path, max_bytes=1024 * 1024, error=InvalidOption)
+    except InvalidOption:
+        raise
+    except ContainerKitError as exc:
+        raise InvalidOption(f"cannot read {path}: {exc.message}", hint=exc.hint) from None
+    for key, kind in _CONFIG_TYPES.items():
+        if key in raw and not isinstance(raw[key], kind):
+            raise InvalidOption(
+                f"{path}: {key} must be a {'table' if kind is dict else 'string'}, not {type(raw[key]).__name__}",
+                hint=f"Fix {key} in {path} (see the Configuration section of the README).",
+            )
+    return raw

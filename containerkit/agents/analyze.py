@@ -10,9 +10,11 @@ from containerkit.agents._common import module_dir, selected_module, session_dir
 from containerkit.agents._deps import Deps
 from containerkit.agents._stage import agent_node
 from containerkit.agents.orch import dockerfile_sha
+from containerkit.errors import OutputRefused, OutputUnwritable
 from containerkit.state import DockerfileInfo, ErrorRecord, Session
 from containerkit.tools.analyze import ModuleAnalysis, analyze_repo
 from containerkit.tools.dockerfile import BuildFailureInfo, FixResult, fix_dockerfile, generate_dockerfile
+from containerkit.tools.fsio import write_text
 from containerkit.tools.progress import ProgressSink
 
 __all__ = ["analyze"]
@@ -32,9 +34,7 @@ def final_stage_uid(dockerfile: str) -> int | None:
 
 
 def _write(path: Path, content: str) -> None:
-    tmp = path.with_name(path.name + ".ck-tmp")
-    tmp.write_text(content, encoding="utf-8")
-    tmp.replace(path)
+    write_text(path, content)  # atomic; refuses a folder, a device or a link out of its folder
 
 
 def _llm_fix(
@@ -201,14 +201,14 @@ def analyze(state: Session, deps: Deps, sink: ProgressSink) -> dict[str, Any]:
         _write(path, gen.content)
         if state.options.write_dockerfile and not ignore.exists():  # a user's .dockerignore is kept as it is
             _write(ignore, gen.dockerignore)
-    except OSError as exc:  # a read-only checkout: build from the session folder instead
+    except (OSError, OutputUnwritable, OutputRefused) as exc:  # a read-only checkout: build from the session folder
         path = session_dir(state, deps) / "Dockerfile"
         _write(path, gen.content)
         sink(
             {
                 "kind": "warning",
                 "stage": "analyze",
-                "message": f"cannot write into the repository ({exc.strerror}); the Dockerfile is {path}",
+                "message": f"cannot write into the repository ({getattr(exc, 'message', None) or exc}); the Dockerfile is {path}",
             }
         )
     update["dockerfile"] = DockerfileInfo(

@@ -23,6 +23,7 @@ from containerkit.errors import ContainerKitError, ScanGateFailed, VerifyFailed
 from containerkit.state import BuildInfo, ImageRefs, ScanSummary, Session, StepTiming
 from containerkit.tools.analyze import ModuleAnalysis
 from containerkit.tools.engine import BuildRequest, build_image
+from containerkit.tools.fsio import write_text
 from containerkit.tools.progress import ProgressSink
 from containerkit.tools.verify import VerifyRequest, VerifyResult, module_kind, verify_image
 
@@ -54,7 +55,7 @@ def _scan(
         sink({"kind": "warning", "stage": "buildsec", "message": f"scan failed: {exc}"})
         return ScanSummary(image_id=image_id, passed=False, notes=[f"scan failed: [{exc.code}] {exc.message}"])
     path = session_dir(state, deps) / "scan-report.json"
-    path.write_text(render_report(report, "json"), encoding="utf-8")
+    write_text(path, render_report(report, "json"))
     summary = ScanSummary.model_validate({**report.summary(fail_on), "report_path": str(path), "image_id": image_id})
     for note in report.notes:
         sink({"kind": "log", "stage": "buildsec", "message": note})

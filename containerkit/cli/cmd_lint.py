@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import typer
@@ -10,7 +11,9 @@ from rich.table import Table
 
 from containerkit.cli import current_env, handle_errors
 from containerkit.errors import InvalidOption
+from containerkit.tools.fsio import check_writable_target, is_dir, read_bytes, write_bytes, write_text
 from containerkit.tools.lint import LintConfig, LintReport, Severity, UnknownSeverity, lint_dockerfile, read_dockerfile
+from containerkit.tools.lint.engine import MAX_DOCKERFILE_BYTES
 from containerkit.tools.lint.fix import fix_dockerfile_text, unified_diff
 from containerkit.tools.lint.report import report_to_json, report_to_sarif
 
@@ -68,9 +71,12 @@ def lint(
         trusted_registries=frozenset(trusted_registry),
         use_hadolint=not no_hadolint,
     )
-    path = dockerfile / "Dockerfile" if dockerfile.is_dir() else dockerfile
+    path = dockerfile / "Dockerfile" if is_dir(dockerfile) else dockerfile
     text = read_dockerfile(path)
+    if output is not None:  # checked before anything is written, so a refused --output changes nothing
+        check_writable_target(output, inputs=[path])
     if fix or diff:
+        text_had_bom = fix and read_bytes(path, max_bytes=MAX_DOCKERFILE_BYTES).startswith(_BOM)
         fixed = fix_dockerfile_text(text, config=LintConfig(ignored=config.ignored, use_hadolint=False))
         if diff and fixed != text:
             print(
@@ -79,8 +85,8 @@ def lint(
                 end="",
             )
         if fix and fixed != text:
-            bom = _BOM if path.read_bytes().startswith(_BOM) else b""
-            path.write_bytes(bom + fixed.encode("utf-8"))
+            bom = _BOM if text_had_bom else b""
+            write_bytes(path, bom + fixed.encode("utf-8"))
             env.err.print(f"fixed {path}")
             text = fixed
     report = lint_dockerfile(text, config).model_copy(update={"path": str(dockerfile)})
@@ -90,14 +96,15 @@ def lint(
         if output is None:
             _table(report, env.out)
         else:
-            with output.open("w", encoding="utf-8") as fh:
-                _table(report, Console(file=fh, soft_wrap=True, highlight=False, width=200))
+            buf = io.StringIO()
+            _table(report, Console(file=buf, soft_wrap=True, highlight=False, width=200))
+            write_text(output, buf.getvalue(), inputs=[path])
     else:
         body = report_to_json(report) if fmt == "json" else _sarif_text(report, str(dockerfile))
         if output is None:
             print(body, file=env.stdout)
         else:
-            output.write_text(body + "\n", encoding="utf-8")
+            write_text(output, body + "\n", inputs=[path])
     counts = report.counts()
     env.err.print(", ".join(f"{n} {sev}" for sev, n in counts.items()), highlight=False)
     if threshold is not None and report.at_or_above(threshold):

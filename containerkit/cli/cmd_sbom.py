@@ -8,6 +8,7 @@ import typer
 
 from containerkit.cli import current_env, handle_errors
 from containerkit.errors import InvalidOption
+from containerkit.tools.fsio import check_writable_target, write_text
 
 __all__ = ["register"]
 
@@ -25,12 +26,14 @@ def sbom_cmd(
     if fmt not in ("cyclonedx", "json"):
         raise InvalidOption(f"--format must be cyclonedx or json, not {fmt!r}", hint="Use --format cyclonedx|json.")
     env = current_env()
+    if output is not None:  # refused before the image is read, and again (atomically) when written
+        check_writable_target(output)
     sbom = build_sbom(connect_docker(env.settings.docker_host), image)
     text = sbom_to_cyclonedx(sbom) if fmt == "cyclonedx" else sbom.model_dump_json(indent=2)
     if output is None:
         print(text, file=env.stdout)
     else:
-        output.write_text(text + "\n", encoding="utf-8")
+        write_text(output, text + "\n")
     summary = ", ".join(f"{n} {t}" for t, n in sbom.counts().items()) or "no packages"
     env.err.print(f"{len(sbom.components)} components ({summary}) in {sbom.duration_s:.2f}s")
     for warning in sbom.warnings:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,6 +13,7 @@ from rich.markup import escape
 from containerkit.cli import current_env, handle_errors
 from containerkit.cli._render import ProgressRenderer
 from containerkit.cli.cmd_db import db_path
+from containerkit.tools.fsio import check_writable_target, write_text
 
 if TYPE_CHECKING:
     from containerkit.tools.progress import ProgressEvent
@@ -45,11 +47,17 @@ def scan(
     from containerkit.tools.engine import connect_docker
     from containerkit.tools.scan import ScanOptions, UnknownReportFormat, check_fail_on, render_report, scan_image
     from containerkit.tools.scan._table import report_tables, verdict_line
+    from containerkit.tools.vulns import VulnDB
 
     env = current_env()
     if fmt not in _FORMATS:
         raise UnknownReportFormat(f"unknown --format {fmt!r}; use one of {', '.join(_FORMATS)}")
     threshold = check_fail_on(fail_on)
+    inputs = [p for p in (dockerfile, db) if p is not None]
+    if output is not None:  # refused before the scan runs, and again (atomically) when written
+        check_writable_target(output, inputs=inputs)
+    if db is not None:
+        VulnDB(db).check_ours()
     options = ScanOptions(
         dockerfile=dockerfile,
         context=context,
@@ -70,16 +78,17 @@ def scan(
         if output is None:
             env.out.print(report_tables(report, threshold))
         else:
-            with output.open("w", encoding="utf-8") as fh:
-                Console(file=fh, soft_wrap=True, highlight=False, width=200, no_color=True).print(
-                    report_tables(report, threshold)
-                )
+            buf = io.StringIO()
+            Console(file=buf, soft_wrap=True, highlight=False, width=200, no_color=True).print(
+                report_tables(report, threshold)
+            )
+            write_text(output, buf.getvalue(), inputs=inputs)
     else:
         body = render_report(report, fmt, fail_on=threshold)
         if output is None:
             print(body, file=env.stdout)
         else:
-            output.write_text(body if body.endswith("\n") else body + "\n", encoding="utf-8")
+            write_text(output, body if body.endswith("\n") else body + "\n", inputs=inputs)
     if fmt != "table" or output is not None:
         env.err.print(verdict_line(report, threshold))
         for note in report.notes:

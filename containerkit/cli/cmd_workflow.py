@@ -13,6 +13,8 @@ from rich.table import Table
 from containerkit.cli import current_env, handle_errors
 from containerkit.cli._render import ProgressRenderer
 from containerkit.errors import DockerfileExists, InvalidOption
+from containerkit.tools.fsio import check_folder_target, write_text
+from containerkit.tools.images import parse_registry
 
 if TYPE_CHECKING:
     from containerkit.agents import Deps
@@ -89,11 +91,11 @@ def dockerfile_cmd(
     target = Path(analysis.root) / mod.path / "Dockerfile"
     if target.exists() and not force:
         raise DockerfileExists(f"{target} exists and is kept")
-    target.write_text(gen.content, encoding="utf-8")
+    write_text(target, gen.content, root=analysis.root)  # atomic; never through a link out of the repo
     context = Path(analysis.root) / gen.context
     ignore = context / ".dockerignore"
     if not ignore.exists():
-        ignore.write_text(gen.dockerignore, encoding="utf-8")
+        write_text(ignore, gen.dockerignore, root=analysis.root)
     env.err.print(f"wrote {target}; build it with: docker build -f {target} {context}")
 
 
@@ -195,11 +197,11 @@ def run_cmd(
     app_env = _app_env(env_file, env_items)
     options = RunOptions(
         image=image,
-        registry=registry or env.settings.registry,
+        registry=parse_registry(registry) if registry is not None else env.settings.registry,
         force=force,
         module=module,
         base_image=base_image,
-        manifests_dir=str(out.absolute()) if out else None,
+        manifests_dir=str(check_folder_target(out).absolute()) if out else None,
         namespace=namespace,
         max_fix_attempts=max_fix_attempts,
         no_cache=no_cache,
@@ -329,6 +331,8 @@ def sessions_list(as_json: bool = typer.Option(False, "--json", help="Print JSON
     for i in infos:
         table.add_row(i.session_id, i.status, i.updated, i.repo)
     env.out.print(table)
+    for problem in [i.problem for i in infos if i.problem]:  # reported; never hides the others
+        env.err.print(f"[yellow]warning:[/] {escape(problem)}; see `containerkit sessions doctor`")
 
 
 @sessions_app.command("show")

@@ -2,21 +2,36 @@
 
 Session id = thread id. Reading a session needs no graph: the latest checkpoint's channel values
 are the session state.
+
+A store that cannot be used (corrupt, not ours, locked by another process, on a full or read-only
+disk, a home that is a file) is a :class:`SessionStoreUnusable` naming the way out:
+``containerkit sessions doctor`` (:func:`doctor`) checks the file and moves a corrupt one aside.
+One unreadable session is reported on its own and never hides the others.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
-from dataclasses import dataclass
+import stat
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
 
-from containerkit.errors import SessionNotFound
+from containerkit.errors import InvalidOption, SessionNotFound, SessionStoreUnusable
 from containerkit.state import STATE_MODELS, Session
 
-__all__ = ["SessionInfo", "SessionStore"]
+__all__ = ["DoctorReport", "SessionInfo", "SessionStore", "doctor"]
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+OUR_TABLES = frozenset({"checkpoints", "writes"})
+DOCTOR = "containerkit sessions doctor"
 
 
 def _allowed() -> list[tuple[str, ...]]:
@@ -33,44 +48,196 @@ class SessionInfo:
     status: str
     repo: str
     updated: str
+    problem: str = ""
+    """Why the session cannot be read (status ``unreadable``); empty for a healthy one."""
+
+
+def _store_error(path: Path, exc: BaseException) -> SessionStoreUnusable:
+    """The typed error for a SQLite or OS failure on the store, with the way out in the hint."""
+    text = str(exc).lower()
+    if "locked" in text or "busy" in text:
+        return SessionStoreUnusable(
+            f"the session store {path} is locked by another containerkit process",
+            hint=f"Wait for the other run to finish (or stop it), then try again; `{DOCTOR}` shows what holds it.",
+            path=str(path),
+        )
+    if "full" in text or getattr(exc, "errno", None) == 28:
+        return SessionStoreUnusable(
+            f"the disk holding {path} is full",
+            hint="Free some space, or point CONTAINERKIT_HOME at a folder on another disk.",
+            path=str(path),
+        )
+    if "readonly" in text or "read-only" in text or "permission" in text or "unable to open" in text:
+        return SessionStoreUnusable(
+            f"the session store {path} cannot be written: {exc}",
+            hint="Make CONTAINERKIT_HOME a writable folder (export CONTAINERKIT_HOME=...).",
+            path=str(path),
+        )
+    if "not a database" in text or "malformed" in text or "corrupt" in text:
+        return SessionStoreUnusable(
+            f"the session store {path} is corrupt: {exc}",
+            hint=f"Run `{DOCTOR}`: it moves the corrupt file aside and starts a fresh store.",
+            path=str(path),
+        )
+    return SessionStoreUnusable(f"the session store {path} cannot be used: {exc}", path=str(path))
+
+
+def _check_home(home: Path) -> None:
+    """``CONTAINERKIT_HOME`` must be (or become) a writable folder."""
+    try:
+        if home.exists() and not home.is_dir():
+            raise SessionStoreUnusable(
+                f"CONTAINERKIT_HOME {home} is a file, not a folder",
+                hint="Point CONTAINERKIT_HOME at a folder (it is created when missing), or move the file away.",
+                path=str(home),
+            )
+        home.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SessionStoreUnusable(
+            f"cannot create CONTAINERKIT_HOME {home}: {exc.strerror}",
+            hint="Point CONTAINERKIT_HOME at a writable folder.",
+            path=str(home),
+        ) from None
+    if not os.access(home, os.W_OK | os.X_OK):
+        raise SessionStoreUnusable(
+            f"CONTAINERKIT_HOME {home} is not writable",
+            hint="Point CONTAINERKIT_HOME at a writable folder (export CONTAINERKIT_HOME=...).",
+            path=str(home),
+        )
+
+
+def _check_file(path: Path) -> None:
+    """The store is a regular file that starts as SQLite does (or is empty / absent)."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise _store_error(path, exc) from None
+    if not stat.S_ISREG(st.st_mode):
+        raise SessionStoreUnusable(
+            f"the session store {path} is not a regular file",
+            hint=f"Move {path} away (or run `{DOCTOR}`), or point CONTAINERKIT_HOME elsewhere.",
+            path=str(path),
+        )
+    if st.st_size == 0:
+        return
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(len(SQLITE_MAGIC))
+    except OSError as exc:
+        raise _store_error(path, exc) from None
+    if head != SQLITE_MAGIC:
+        raise SessionStoreUnusable(
+            f"the session store {path} is not a SQLite database (corrupt or overwritten)",
+            hint=f"Run `{DOCTOR}`: it moves the file aside and starts a fresh store.",
+            path=str(path),
+        )
+
+
+def _tables(conn: sqlite3.Connection) -> set[str]:
+    rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    return {str(r[0]) for r in rows}
+
+
+def _foreign_tables(path: Path) -> set[str]:
+    """Tables of an existing store that containerkit does not create (read through a read-only connection)."""
+    if not path.exists() or path.stat().st_size == 0:
+        return set()
+    ro = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, timeout=10)
+    try:
+        return _tables(ro) - OUR_TABLES
+    finally:
+        ro.close()
 
 
 class SessionStore:
-    """Owns the SQLite connection; hands out the checkpointer the graph compiles with."""
+    """Owns the SQLite connection; hands out the checkpointer the graph compiles with.
+
+    Used as a context manager, a SQLite failure inside the block (locked, full, corrupt) leaves
+    as a :class:`SessionStoreUnusable`.
+    """
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self.conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.saver = SqliteSaver(self.conn, serde=JsonPlusSerializer(allowed_msgpack_modules=_allowed()))
-        self.saver.setup()
+        _check_home(path.parent)
+        _check_file(path)
+        conn: sqlite3.Connection | None = None
+        try:
+            foreign = _foreign_tables(path)  # read-only: a file that is not ours is never changed
+            if foreign:
+                raise SessionStoreUnusable(
+                    f"{path} is a SQLite database containerkit did not create (tables: {', '.join(sorted(foreign))})",
+                    hint=f"Nothing was changed in it. Run `{DOCTOR}` to move it aside, "
+                    "or point CONTAINERKIT_HOME at another folder.",
+                    path=str(path),
+                )
+            conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=10)
+            conn.execute("PRAGMA journal_mode=WAL")
+            self.conn = conn
+            self.saver = SqliteSaver(conn, serde=JsonPlusSerializer(allowed_msgpack_modules=_allowed()))
+            self.saver.setup()
+        except SessionStoreUnusable:
+            if conn is not None:
+                conn.close()
+            raise
+        except (sqlite3.Error, OSError) as exc:
+            if conn is not None:
+                conn.close()
+            raise _store_error(path, exc) from None
 
     def close(self) -> None:
-        self.conn.close()
+        with contextlib.suppress(sqlite3.Error):
+            self.conn.close()
 
     def __enter__(self) -> SessionStore:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
         self.close()
+        if isinstance(exc, sqlite3.Error):
+            raise _store_error(self.path, exc) from exc
 
     def load(self, session_id: str) -> Session:
-        tup = self.saver.get_tuple({"configurable": {"thread_id": session_id, "checkpoint_ns": ""}})
+        try:
+            tup = self.saver.get_tuple({"configurable": {"thread_id": session_id, "checkpoint_ns": ""}})
+        except sqlite3.Error as exc:
+            raise _store_error(self.path, exc) from None
+        except Exception as exc:  # noqa: BLE001 - any decoding failure of one row is that row's problem
+            raise SessionStoreUnusable(
+                f"session {session_id}'s checkpoint cannot be read: {type(exc).__name__}: {_short(exc)}",
+                hint=f"The other sessions are intact; `{DOCTOR}` lists the unreadable ones.",
+                session_id=session_id,
+            ) from None
         if tup is None:
             raise SessionNotFound(f"no session {session_id!r} in {self.path}", session_id=session_id)
-        values = tup.checkpoint.get("channel_values", {})
-        return Session.model_validate({k: v for k, v in values.items() if k in Session.model_fields})
+        try:
+            values = tup.checkpoint.get("channel_values", {})
+            return Session.model_validate({k: v for k, v in values.items() if k in Session.model_fields})
+        except Exception as exc:  # noqa: BLE001 - a checkpoint written by another version or damaged
+            raise SessionStoreUnusable(
+                f"session {session_id}'s checkpoint does not hold a session: {_short(exc)}",
+                hint=f"The other sessions are intact; `{DOCTOR}` lists the unreadable ones.",
+                session_id=session_id,
+            ) from None
 
     def ids(self) -> list[str]:
-        rows = self.conn.execute(
-            "SELECT thread_id, MAX(checkpoint_id) AS last FROM checkpoints WHERE checkpoint_ns = '' "
-            "GROUP BY thread_id ORDER BY last DESC"
-        ).fetchall()
+        try:
+            rows = self.conn.execute(
+                "SELECT thread_id, MAX(checkpoint_id) AS last FROM checkpoints WHERE checkpoint_ns = '' "
+                "GROUP BY thread_id ORDER BY last DESC"
+            ).fetchall()
+        except sqlite3.Error as exc:
+            raise _store_error(self.path, exc) from None
         return [str(r[0]) for r in rows]
 
     def resolve(self, prefix: str) -> str:
         """Accept a unique prefix of a session id, as git does for commits."""
+        if not prefix.strip():
+            raise InvalidOption(
+                "the session id is empty",
+                hint="Give a session id or a unique prefix of one; `containerkit sessions list` shows them.",
+            )
         ids = self.ids()
         if prefix in ids:
             return prefix
@@ -84,9 +251,14 @@ class SessionStore:
         )
 
     def list(self) -> list[SessionInfo]:
+        """Every session, newest first; one that cannot be read is listed as ``unreadable``."""
         out = []
         for sid in self.ids():
-            s = self.load(sid)
+            try:
+                s = self.load(sid)
+            except SessionStoreUnusable as exc:
+                out.append(SessionInfo(session_id=sid, status="unreadable", repo="", updated="", problem=exc.message))
+                continue
             out.append(
                 SessionInfo(
                     session_id=sid,
@@ -96,3 +268,117 @@ class SessionStore:
                 )
             )
         return out
+
+
+def _short(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+# -- doctor -----------------------------------------------------------------------------------
+
+
+@dataclass
+class DoctorReport:
+    """What ``sessions doctor`` found and did; ``ok`` when the store is usable afterwards."""
+
+    path: str
+    ok: bool = True
+    checks: list[str] = field(default_factory=list)
+    actions: list[str] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)
+    moved_to: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "ok": self.ok,
+            "checks": self.checks,
+            "actions": self.actions,
+            "unreadable": self.unreadable,
+            "moved_to": self.moved_to,
+        }
+
+
+def _move_aside(path: Path) -> Path:
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
+    path.rename(target)
+    for suffix in ("-wal", "-shm"):
+        side = path.with_name(path.name + suffix)
+        if side.exists():
+            side.rename(target.with_name(target.name + suffix))
+    return target
+
+
+def doctor(path: Path, *, repair: bool = True) -> DoctorReport:
+    """Check the store at ``path``; with ``repair`` move a corrupt or foreign one aside and start afresh.
+
+    A locked store is reported, never moved (another process is using it). Sessions whose
+    checkpoint cannot be read are listed; the store keeps them.
+    """
+    report = DoctorReport(path=str(path))
+    try:
+        _check_home(path.parent)
+        report.checks.append(f"home {path.parent}: a writable folder")
+    except SessionStoreUnusable as exc:
+        report.ok = False
+        report.checks.append(f"home: {exc.message} ({exc.hint})")
+        return report
+    if not path.exists() and not path.is_symlink():
+        report.checks.append("no session store yet: one is created on the first run")
+        return report
+    problem: SessionStoreUnusable | None = None
+    try:
+        _check_file(path)
+        conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, timeout=2)
+        try:
+            row = conn.execute("PRAGMA quick_check").fetchone()
+            if row is None or row[0] != "ok":
+                raise sqlite3.DatabaseError(f"database disk image is malformed ({row[0] if row else 'no answer'})")
+            foreign = _tables(conn) - OUR_TABLES
+            if foreign:
+                raise SessionStoreUnusable(
+                    f"{path} holds tables containerkit did not create: {', '.join(sorted(foreign))}"
+                )
+        finally:
+            conn.close()
+    except SessionStoreUnusable as exc:
+        problem = exc
+    except sqlite3.Error as exc:
+        problem = _store_error(path, exc)
+    if problem is not None and "locked" in problem.message:
+        report.ok = False
+        report.checks.append(problem.message)
+        return report
+    if problem is not None:
+        report.checks.append(problem.message)
+        if not repair:
+            report.ok = False
+            return report
+        try:
+            moved = _move_aside(path)
+        except OSError as exc:
+            report.ok = False
+            report.actions.append(f"cannot move {path} aside: {exc.strerror}")
+            return report
+        report.moved_to = str(moved)
+        report.actions.append(f"moved {path} to {moved}")
+    try:
+        with SessionStore(path) as store:
+            infos = store.list()
+    except SessionStoreUnusable as exc:
+        report.ok = False
+        report.checks.append(exc.message)
+        return report
+    if problem is not None:
+        report.actions.append(f"started a fresh store at {path}")
+    report.unreadable = [f"{i.session_id}: {i.problem}" for i in infos if i.status == "unreadable"]
+    report.checks.append(
+        f"{len(infos)} session(s), {len(report.unreadable)} unreadable" if infos else "the store is empty"
+    )
+    return report

@@ -70,7 +70,7 @@ def connect_docker(base_url: str | None = None, *, timeout: int = 600) -> Docker
             docker.DockerClient(base_url=base_url, timeout=timeout) if base_url else docker.from_env(timeout=timeout)
         )
         client.ping()
-    except (docker.errors.DockerException, OSError) as exc:
+    except (docker.errors.DockerException, OSError, ValueError) as exc:  # ValueError: a DOCKER_HOST port out of range
         raise DockerUnavailable(f"no Docker engine answers: {exc}") from None
     return client
 

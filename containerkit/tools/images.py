@@ -41,6 +41,15 @@ class ImageRef(BaseModel):
         return self.model_copy(update={"registry": registry})
 
 
+def _port_problem(domain: str) -> str | None:
+    """Why the ``:PORT`` of a registry host is not a TCP port (None when it is, or there is none)."""
+    m = re.search(r":([0-9]+)$", domain)
+    if m is None:
+        return None
+    port = int(m.group(1)) if len(m.group(1)) <= 5 else 0
+    return None if 1 <= port <= 65535 else f"port {m.group(1)} is not a TCP port (1-65535)"
+
+
 def _looks_like_domain(first: str) -> bool:
     return "." in first or ":" in first or first == "localhost" or first.startswith("[")
 
@@ -77,14 +86,29 @@ def parse_image_ref(ref: str, *, default_tag: str | None = "latest") -> ImageRef
                 else "bad repository name"
             )
             raise InvalidImageReference(f"invalid image reference {ref!r}: {bad}")
+    if domain and (why := _port_problem(domain)):
+        raise InvalidImageReference(
+            f"invalid image reference {ref!r}: registry {domain!r}: {why}",
+            hint="Give the registry part as HOST[:PORT] with a port from 1 to 65535, e.g. 127.0.0.1:5000/shop/api:1.0.",
+        )
     if len(raw) > 255:
         raise InvalidImageReference(f"invalid image reference {ref!r}: name longer than 255 characters")
     return ImageRef(registry=domain, repository=path, tag=tag or (None if digest else default_tag), digest=digest)
 
 
 def parse_registry(value: str) -> str:
-    """Validate ``HOST[:PORT]`` (no scheme, no path)."""
+    """Validate ``HOST[:PORT]`` (no scheme, no path); the port must be a TCP port."""
+    if not value.strip():
+        raise InvalidOption(
+            "the registry is empty",
+            hint="Give the registry as HOST[:PORT] (e.g. 127.0.0.1:5000), or leave --registry out to skip the push.",
+        )
     v = value.strip().removeprefix("http://").removeprefix("https://").rstrip("/")
+    if v and _REGISTRY_RE.match(v) and (why := _port_problem(v)):
+        raise InvalidOption(
+            f"invalid registry {value!r}: {why}",
+            hint="Give the registry as HOST[:PORT] with a port from 1 to 65535, e.g. 127.0.0.1:5000.",
+        )
     if not v or not _REGISTRY_RE.match(v):
         raise InvalidOption(
             f"invalid registry {value!r}",

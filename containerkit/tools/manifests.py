@@ -15,7 +15,8 @@ import yaml
 from kubernetes import client as k8s
 from pydantic import BaseModel, Field
 
-from containerkit.errors import ManifestInvalid
+from containerkit.errors import ManifestInvalid, OutputRefused, OutputUnwritable
+from containerkit.tools.fsio import write_text
 
 __all__ = ["ManifestRequest", "ManifestSet", "generate_manifests", "validate_manifest", "write_manifests"]
 
@@ -166,13 +167,22 @@ def validate_manifest(doc: dict[str, Any]) -> None:
 
 
 def write_manifests(manifests: ManifestSet, out_dir: Path) -> list[Path]:
-    """One YAML file per kind (``deployment.yaml``, ``service.yaml``) in ``out_dir``."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    """One YAML file per kind (``deployment.yaml``, ``service.yaml``) in ``out_dir``, each written atomically."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise OutputRefused(
+            f"cannot write the manifests into {out_dir}: it is a file, not a folder",
+            hint="Give --out a folder (new or existing), not a file.",
+        ) from None
+    except OSError as exc:
+        raise OutputUnwritable(
+            f"cannot create the manifests folder {out_dir}: {exc.strerror}",
+            hint="Give --out a folder you can write to.",
+        ) from None
     paths: list[Path] = []
     for doc in manifests.documents:
         path = out_dir / f"{str(doc['kind']).lower()}.yaml"
-        tmp = path.with_suffix(".yaml.tmp")
-        tmp.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
-        tmp.replace(path)
+        write_text(path, yaml.safe_dump(doc, sort_keys=False), root=out_dir)
         paths.append(path)
     return paths

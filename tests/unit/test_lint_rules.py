@@ -84,6 +84,7 @@ CASES: list[tuple[str, str, str]] = [
     ("CK1009", H + "COPY id_rsa /root/.ssh/\n", H + "COPY app.py /app/\n"),
     ("CK1010", H + "WORKDIR /a\nCOPY . .\nRUN npm ci\n", H + "WORKDIR /a\nCOPY package*.json ./\nRUN npm ci\nCOPY . .\n"),
     ("CK1011", H + "EXPOSE 22\n", H + "EXPOSE 2222\n"),
+    ("CK1012", "# escape=x\n" + H, "# escape=`\n" + H),
 ]  # fmt: skip
 
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import re
-import tomllib
 from dataclasses import dataclass, field
 from typing import Any
 
 from containerkit.errors import ManifestParseError
 from containerkit.tools.analyze._walk import RepoIndex, join
 from containerkit.tools.analyze.models import Evidence, ModuleAnalysis
+from containerkit.tools.fsio import parse_json_text, parse_toml_text
+from containerkit.tools.manifest_shapes import conform
 
 __all__ = ["Found", "ModuleDir", "major_minor", "port_command"]
 
@@ -121,17 +121,7 @@ class ModuleDir:
 
     def json(self, name: str) -> Any:
         text = self.read(name, 8 * 1024 * 1024)
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            rel = self.repo_path(name)
-            raise ManifestParseError(
-                f"{rel} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
-                hint=f"Fix the JSON syntax in {rel} (line {exc.lineno}, column {exc.colno}).",
-                file=rel,
-                line=exc.lineno,
-                column=exc.colno,
-            ) from None
+        return conform(name, parse_json_text(text, source=self.repo_path(name), error=ManifestParseError), self.say)
 
     def json_object(self, name: str) -> dict[str, Any]:
         data = self.json(name)
@@ -148,23 +138,7 @@ class ModuleDir:
 
     def toml(self, name: str) -> dict[str, Any]:
         text = self.read(name, 8 * 1024 * 1024)
-        try:
-            return tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            rel = self.repo_path(name)
-            line = getattr(exc, "lineno", None)
-            col = getattr(exc, "colno", None)
-            if line is None:  # Python < 3.14 puts them only in the message
-                m = re.search(r"line (\d+), column (\d+)", str(exc))
-                line, col = (int(m.group(1)), int(m.group(2))) if m else (0, 0)
-            msg = getattr(exc, "msg", str(exc).split(" (at ")[0])
-            raise ManifestParseError(
-                f"{rel} is not valid TOML: {msg} at line {line}, column {col}",
-                hint=f"Fix the TOML syntax in {rel} (line {line}, column {col}).",
-                file=rel,
-                line=line,
-                column=col,
-            ) from None
+        return conform(name, parse_toml_text(text, source=self.repo_path(name), error=ManifestParseError), self.say)
 
     # -- evidence shared by all ecosystems ----------------------------------------------------
 

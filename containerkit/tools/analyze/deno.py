@@ -6,6 +6,7 @@ import re
 
 from containerkit.tools.analyze._common import Found, ModuleDir
 from containerkit.tools.analyze.models import ModuleAnalysis
+from containerkit.tools.manifest_shapes import conform
 
 __all__ = ["detect_deno"]
 
@@ -23,8 +24,8 @@ def detect_deno(d: ModuleDir) -> Found | None:
     import json
 
     try:
-        data = json.loads(text or "{}")
-    except json.JSONDecodeError:
+        data = conform(config, json.loads(text or "{}"), d.say)  # a wrongly typed key is skipped
+    except (ValueError, RecursionError):  # syntax, a huge number, deep nesting
         data = d.json_object(config)  # raises the typed error with line and column
     tasks = {str(k): str(v) for k, v in (data.get("tasks") or {}).items()} if isinstance(data, dict) else {}
     imports = data.get("imports") or {} if isinstance(data, dict) else {}

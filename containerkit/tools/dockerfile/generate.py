@@ -31,6 +31,7 @@ from containerkit.tools.dockerfile._static import is_static_site, render_static
 from containerkit.tools.dockerfile._workspace import NodeWorkspace, node_workspace, uses_workspace
 from containerkit.tools.dockerfile.catalog import BaseImageCatalog, ImageProbe
 from containerkit.tools.dockerignore import anchored_patterns
+from containerkit.tools.escape import safe_module
 
 __all__ = [
     "APP_UID",
@@ -210,8 +211,9 @@ def generate_dockerfile(
             f"no Dockerfile generator for {module.language}",
             hint=f"Write a Dockerfile for this module; containerkit builds it as it is. Known: {', '.join(LANGUAGES)}.",
         )
+    module, unsafe = safe_module(module)  # repository metadata never writes an instruction
     build_pkgs = list(dict.fromkeys([*module.build_packages, *(extra_build_packages or [])]))
-    ctx = Ctx(catalog=catalog, probe=probe, extra_build_packages=build_pkgs)
+    ctx = Ctx(catalog=catalog, probe=probe, extra_build_packages=build_pkgs, warnings=unsafe)
     if module.language in ("node", "static"):
         ctx.workspace = node_workspace(module, Path(repo_root) if repo_root is not None else None)
     ctx.path_deps = python_path_deps(module)

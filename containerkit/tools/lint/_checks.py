@@ -495,8 +495,8 @@ def dl3022(ctx: Ctx, ins: Instruction) -> bool:
     ref = ins.flags.get("from")
     if ref is None or "$" in ref or ":" in ref or "/" in ref:
         return False
-    if ref.isdigit():
-        return int(ref) >= ins.stage
+    if ref.isascii() and ref.isdigit():  # str.isdigit is also true for '²', which int() refuses
+        return len(ref) > 6 or int(ref) >= ins.stage
     return not any(s.name == ref.lower() for s in ctx.stages[: max(ins.stage, 0)])
 
 
@@ -544,7 +544,7 @@ def dl3011(ctx: Ctx, ins: Instruction) -> bool:
     for word in ins.value.split():
         port = word.split("/", 1)[0]
         for part in port.split("-"):
-            if part.isdigit() and int(part) > 65535:
+            if part.isascii() and part.isdigit() and (len(part.lstrip("0")) > 5 or int(part) > 65535):
                 return True
     return False
 
@@ -745,3 +745,11 @@ def ck1010(ctx: Ctx, ins: Instruction) -> bool:
 
 def ck1011(ctx: Ctx, ins: Instruction) -> bool:
     return any(w.split("/", 1)[0] == "22" for w in ins.value.split())
+
+
+def ck1012(ctx: Ctx, ins: Instruction) -> bool:
+    """An ``# escape=`` directive other than ``\\`` or a backtick: the builder refuses the file (reported once)."""
+    escape = ctx.parsed.directives.get("escape")
+    if escape is None or escape in ("\\", "`"):
+        return False
+    return bool(ctx.stages) and ins.line == ctx.stages[0].line

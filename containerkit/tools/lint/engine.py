@@ -5,13 +5,22 @@ from __future__ import annotations
 from pathlib import Path
 
 from containerkit.errors import InvalidDockerfile, PathNotFound
+from containerkit.tools.fsio import read_bytes
 from containerkit.tools.lint._context import Ctx
 from containerkit.tools.lint.hadolint import find_hadolint, merge_findings, run_hadolint
 from containerkit.tools.lint.models import Finding, LintConfig, LintReport, ParsedDockerfile
 from containerkit.tools.lint.parser import parse_dockerfile
 from containerkit.tools.lint.rules import RULES, Rule
 
-__all__ = ["lint_dockerfile", "lint_parsed", "read_dockerfile"]
+__all__ = ["MAX_DOCKERFILE_BYTES", "MAX_INSTRUCTIONS", "MAX_LINES", "lint_dockerfile", "lint_parsed", "read_dockerfile"]
+
+MAX_DOCKERFILE_BYTES = 1024 * 1024
+"""A Dockerfile larger than this is not one a person wrote; it is not read."""
+MAX_LINES = 20_000
+MAX_INSTRUCTIONS = 5000
+"""More instructions than this is a generated monster, not a Dockerfile to review (linting takes ~1 ms each)."""
+HADOLINT_MAX_BYTES = 256 * 1024
+"""hadolint takes minutes on generated monsters; beyond this size only the in-process rules run."""
 
 _BY_KEYWORD: dict[str, tuple[Rule, ...]] = {}
 _ANY: tuple[Rule, ...] = tuple(r for r in RULES if not r.keywords)
@@ -21,18 +30,22 @@ for _rule in RULES:
 
 
 def read_dockerfile(path: Path) -> str:
-    """The text of a Dockerfile on disk; typed errors for missing, binary or undecodable files."""
-    if not path.exists():
-        raise PathNotFound(f"no such Dockerfile: {path}", path=str(path), hint="Check the path to the Dockerfile.")
-    if path.is_dir():
+    """The text of a Dockerfile on disk; typed errors for missing, binary, undecodable or non-regular files."""
+    try:
+        is_dir = path.is_dir()
+    except (OSError, ValueError):
+        is_dir = False
+    if is_dir:
         inner = path / "Dockerfile"
         if not inner.is_file():
             raise InvalidDockerfile(f"{path} is a folder without a Dockerfile", path=str(path))
         path = inner
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InvalidDockerfile(f"cannot read {path}: {exc.strerror}", path=str(path)) from None
+        data = read_bytes(path, max_bytes=MAX_DOCKERFILE_BYTES, what="Dockerfile")
+    except PathNotFound:
+        raise PathNotFound(
+            f"no such Dockerfile: {path}", path=str(path), hint="Check the path to the Dockerfile."
+        ) from None
     if b"\x00" in data:
         raise InvalidDockerfile(f"{path} is a binary file, not a Dockerfile", path=str(path))
     try:
@@ -97,12 +110,24 @@ def lint_dockerfile(source: str | Path, config: LintConfig | None = None) -> Lin
         text = read_dockerfile(Path(source))
     else:
         text = source
+    if (lines := text.count("\n")) > MAX_LINES:
+        raise InvalidDockerfile(
+            f"the Dockerfile has {lines} lines; containerkit lints up to {MAX_LINES}",
+            hint="Split it, or lint the part you want reviewed.",
+        )
     parsed = parse_dockerfile(text)
+    if len(parsed.instructions) > MAX_INSTRUCTIONS:
+        raise InvalidDockerfile(
+            f"the Dockerfile has {len(parsed.instructions)} instructions; containerkit lints up to {MAX_INSTRUCTIONS}",
+            hint="Split it, or lint the part you want reviewed.",
+        )
     findings = lint_parsed(parsed, config)
     report = LintReport(path=path, findings=findings)
     if config.use_hadolint:
         binary = find_hadolint(config.hadolint_path)
-        if binary is not None:
+        if binary is not None and len(text) > HADOLINT_MAX_BYTES:
+            report.notes.append(f"hadolint not run: the Dockerfile is larger than {HADOLINT_MAX_BYTES // 1024} KiB")
+        elif binary is not None:
             run = run_hadolint(text, binary, honour_pragmas=config.honour_pragmas)
             if run.error:
                 report.notes.append(run.error)

@@ -63,7 +63,7 @@ def _json_form(rest: str) -> list[str] | None:
         return None
     try:
         data = json.loads(stripped)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, a 10,000-digit number, nesting past the recursion limit
         return None
     if isinstance(data, list) and all(isinstance(x, str) for x in data):
         return data

@@ -105,6 +105,7 @@ RULES: tuple[Rule, ...] = (
     Rule("CK1009", W, "A secret-looking file (key, .env, credentials) is copied into the image", "Keep it out of the image; list it in .dockerignore and mount it as a secret.", COPY_ADD, c.ck1009),
     Rule("CK1010", INFO, "The whole build context is copied before dependencies are installed", "Copy the lockfile first, install, then copy the source, so edits keep the dependency layer cached.", _k("COPY"), c.ck1010),
     Rule("CK1011", INFO, "Port 22 (SSH) exposed", "Use `kubectl exec`/`docker exec` instead of running sshd in the container.", _k("EXPOSE"), c.ck1011),
+    Rule("CK1012", E, "Invalid `# escape=` parser directive: the builder accepts only a backslash or a backtick", "Write `# escape=\\` or `# escape=``, or remove the directive.", FROM, c.ck1012),
 )  # fmt: skip
 
 RULES_BY_ID: dict[str, Rule] = {r.id: r for r in RULES}

@@ -16,7 +16,9 @@ from typing import Any, Literal
 from regopy import Interpreter, LogLevel  # type: ignore[import-untyped]
 from regopy.rego_shared import RegoError  # type: ignore[import-untyped]
 
+from containerkit.errors import ContainerKitError
 from containerkit.tools.compliance.facts import BuildFacts
+from containerkit.tools.fsio import read_text
 from containerkit.tools.policy.errors import (
     PolicyDataInvalid,
     PolicyEvaluationFailed,
@@ -90,10 +92,24 @@ def _interpreter() -> Interpreter:
 
 
 def _read(path: Path) -> str:
+    """The policy's text: bounded, never a FIFO or device, nesting the Rego parser survives."""
     try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PolicyNotFound(f"cannot read policy {path}: {exc}", path=str(path)) from None
+        source = read_text(path, max_bytes=1024 * 1024, what="policy", encoding="utf-8")
+    except ContainerKitError as exc:
+        raise PolicyNotFound(f"cannot read policy {path}: {exc.message}", path=str(path)) from None
+    depth = deepest = 0
+    for ch in source:  # the native Rego parser recurses per bracket and crashes past a few thousand
+        if ch in "([{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in ")]}":
+            depth = max(depth - 1, 0)
+    if deepest > _MAX_NESTING:
+        raise PolicySyntaxError(f"{path}: brackets nested {deepest} deep (at most {_MAX_NESTING})", path=str(path))
+    return source
+
+
+_MAX_NESTING = 200
 
 
 def _check_syntax(path: Path, source: str) -> None:

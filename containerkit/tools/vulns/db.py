@@ -6,8 +6,10 @@ Imports are all-or-nothing: one invalid record rolls the whole import back and n
 
 from __future__ import annotations
 
+import http.client
 import json
 import sqlite3
+import stat
 import tempfile
 import time
 import urllib.error
@@ -17,15 +19,17 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote
 
 from pydantic import BaseModel, Field
 
+from containerkit.errors import InputUnreadable, InvalidOption
 from containerkit.tools.sbom import pypi_normalize
 from containerkit.tools.vulns._versions import base_ecosystem
 from containerkit.tools.vulns.errors import UnknownEcosystem, VulnDbError, VulnDbUpdateFailed
 from containerkit.tools.vulns.osv import OsvAffected, OsvRecord, iter_osv_records
 
-__all__ = ["ECOSYSTEMS", "OSV_EXPORT_URL", "DbInfo", "ImportResult", "VulnDB", "normalize_name"]
+__all__ = ["ECOSYSTEMS", "OSV_EXPORT_URL", "DbInfo", "ImportResult", "VulnDB", "check_url", "normalize_name"]
 
 OSV_EXPORT_URL = "https://osv-vulnerabilities.storage.googleapis.com"
 ECOSYSTEMS = ("PyPI", "npm", "Go", "Maven", "crates.io", "RubyGems", "Packagist", "Debian", "Alpine")
@@ -41,6 +45,13 @@ CREATE TABLE IF NOT EXISTS affected (
 CREATE INDEX IF NOT EXISTS affected_pkg ON affected (base, name);
 CREATE INDEX IF NOT EXISTS affected_adv ON affected (advisory_id);
 """
+
+
+_OUR_TABLES = frozenset({"meta", "advisories", "affected"})
+_NOT_OURS_HINT = (
+    "Name the advisory database containerkit created (`containerkit db info` shows it), or a new file; "
+    "containerkit never writes into a file it did not create."
+)
 
 
 def normalize_name(ecosystem: str, name: str) -> str:
@@ -74,8 +85,49 @@ class VulnDB:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
 
+    def check_ours(self) -> None:
+        """Refuse a file containerkit did not create: not SQLite, or a SQLite database with other tables.
+
+        Nothing is written into such a file (``scan --db`` naming an unrelated database).
+        """
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError) as exc:
+            raise VulnDbError(f"cannot use the vulnerability database {self.path}: {exc}") from None
+        if not stat.S_ISREG(st.st_mode):
+            raise VulnDbError(
+                f"{self.path} is not a regular file",
+                hint="Name the advisory database containerkit created (`containerkit db info` shows it).",
+            )
+        if st.st_size == 0:
+            return
+        try:
+            with self.path.open("rb") as fh:
+                magic = fh.read(16)
+        except OSError as exc:
+            raise VulnDbError(f"cannot read the vulnerability database {self.path}: {exc.strerror}") from None
+        if magic != b"SQLite format 3\x00":
+            raise VulnDbError(f"{self.path} is not a SQLite database", hint=_NOT_OURS_HINT)
+        try:
+            conn = sqlite3.connect(f"file:{quote(str(self.path))}?mode=ro", uri=True, timeout=5)
+            try:
+                tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            finally:
+                conn.close()
+        except sqlite3.DatabaseError as exc:
+            raise VulnDbError(f"cannot use the vulnerability database {self.path}: {exc}") from None
+        if tables and not (tables <= _OUR_TABLES and "advisories" in tables):
+            raise VulnDbError(
+                f"{self.path} is a SQLite database containerkit did not create"
+                f" (tables: {', '.join(sorted(tables - _OUR_TABLES) or sorted(tables))}); nothing was written to it",
+                hint=_NOT_OURS_HINT,
+            )
+
     @contextmanager
     def _connect(self, *, write: bool = False) -> Iterator[sqlite3.Connection]:
+        self.check_ours()
         if not write and not self.path.exists():
             raise VulnDbError(
                 f"no vulnerability database at {self.path}",
@@ -92,12 +144,15 @@ class VulnDB:
                 conn.close()
         except sqlite3.DatabaseError as exc:
             raise VulnDbError(f"cannot use the vulnerability database {self.path}: {exc}") from None
+        except OSError as exc:
+            raise VulnDbError(f"cannot use the vulnerability database {self.path}: {exc.strerror}") from None
 
     # -- writing -----------------------------------------------------------------------------
 
     def import_path(self, path: Path) -> ImportResult:
         """Import OSV JSON files, zip exports or folders of them; all or nothing."""
         started = time.perf_counter()
+        _check_import_source(Path(path))
         result = ImportResult()
         sources: set[str] = set()
         with self._connect(write=True) as conn:
@@ -146,6 +201,7 @@ class VulnDB:
         self, ecosystems: Iterable[str] = ECOSYSTEMS, *, base_url: str = OSV_EXPORT_URL, timeout: float = 30.0
     ) -> ImportResult:
         """Download ``{base_url}/{ecosystem}/all.zip`` for each ecosystem and import it."""
+        check_url(base_url)
         wanted = list(ecosystems)
         for eco in wanted:
             if base_ecosystem(eco) not in ECOSYSTEMS:
@@ -160,7 +216,7 @@ class VulnDB:
                     with urllib.request.urlopen(url, timeout=timeout) as resp, open(target, "wb") as out:
                         while chunk := resp.read(1 << 20):
                             out.write(chunk)
-                except (urllib.error.URLError, OSError, TimeoutError) as exc:
+                except (urllib.error.URLError, OSError, TimeoutError, ValueError, http.client.HTTPException) as exc:
                     reason = getattr(exc, "reason", None) or exc
                     raise VulnDbUpdateFailed(f"cannot download the OSV export {url}: {reason}") from None
                 got = self.import_path(target)
@@ -218,6 +274,39 @@ class VulnDB:
             if affs:
                 out.append((rec, affs))
         return out
+
+
+def check_url(url: str) -> str:
+    """An http(s) URL with a host; anything else (a path, ``file:``, ``ftp:``, garbage) is an InvalidOption."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not one
+    except ValueError as exc:
+        raise InvalidOption(f"invalid OSV URL {url!r}: {exc}", hint=_URL_HINT) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in url):
+        raise InvalidOption(f"invalid OSV URL {url!r}: not an http(s) URL with a host", hint=_URL_HINT)
+    return url
+
+
+_URL_HINT = (
+    "Set CONTAINERKIT_OSV_URL to an http(s) URL such as https://osv-vulnerabilities.storage.googleapis.com, "
+    "or import a downloaded export with `containerkit db import all.zip`."
+)
+
+
+def _check_import_source(path: Path) -> None:
+    """A FIFO, a device or a socket is refused before anything opens it (opening a FIFO blocks)."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return  # iter_osv_records names it
+    except (OSError, ValueError) as exc:
+        raise InputUnreadable(f"cannot read {path}: {exc}") from None
+    if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
+        raise InputUnreadable(
+            f"{path} is not a regular file or a folder",
+            hint="Pass an OSV JSON file, an OSV zip export or a folder of them (not a pipe or device).",
+        )
 
 
 def _now() -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from containerkit.errors import PathNotFound
+from containerkit.tools.fsio import parse_json_text
 from containerkit.tools.vulns.errors import OsvRecordInvalid
 
 __all__ = [
@@ -91,10 +91,7 @@ class OsvRecord(_Lenient):
 
 def parse_osv(data: bytes, *, source: str) -> list[OsvRecord]:
     """Records in one JSON document: a record, a list of records, or an API answer ``{"vulns": [...]}``."""
-    try:
-        doc = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise OsvRecordInvalid(f"{source} is not valid JSON: {exc}", source=source) from None
+    doc = parse_json_text(data, source=source, error=OsvRecordInvalid)  # syntax, depth, huge numbers: typed
     items: Any = doc
     if isinstance(doc, dict) and "vulns" in doc and "id" not in doc:
         items = doc["vulns"]
