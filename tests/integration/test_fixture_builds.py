@@ -185,6 +185,7 @@ def _build_with_fixes(
     return fixes
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("name", "module_path"), BUILD)
 def test_fixture_builds_runs_and_answers_http(  # type: ignore[no-untyped-def]
     name: str, module_path: str | None, tmp_path: Path, docker_client, registry, containers
@@ -262,6 +263,7 @@ def test_catalog_falls_back_to_the_closest_python_on_this_engine_with_a_warning(
     assert "FROM python:3.11-slim AS build" in gen.content and "3.12" not in gen.content.split("\n", 1)[1]
 
 
+@pytest.mark.slow
 def test_probe_finds_an_image_only_the_configured_registry_has(docker_client, registry, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """A tiny image pushed to the registry under a mirror prefix (and not kept locally) counts as available."""
     (tmp_path / "marker").write_text("x")
@@ -286,6 +288,7 @@ def test_probe_finds_an_image_only_the_configured_registry_has(docker_client, re
     assert res.image == ref and res.warning is not None  # the registry's 3.13 beats a missing 3.12
 
 
+@pytest.mark.slow
 def test_poetry_constraints_without_a_lockfile_become_the_pep_440_requirements_pip_installs(
     docker_client, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
