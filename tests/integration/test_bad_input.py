@@ -69,6 +69,7 @@ def test_invalid_image_reference_is_rejected_before_work(example_copy, tmp_path:
     _assert_saved(tmp_path / "home", str(out["session_id"]), "CK105")
 
 
+@pytest.mark.slow
 def test_unreachable_registry(example_copy, docker_client, tmp_path: Path) -> None:
     app = example_copy("python-http")
     rc, out = _run_fails(app, tmp_path / "home", "--registry", "127.0.0.1:9")
@@ -81,6 +82,7 @@ def test_unreachable_registry(example_copy, docker_client, tmp_path: Path) -> No
     _assert_saved(tmp_path / "home", str(out["session_id"]), "CK301")
 
 
+@pytest.mark.slow
 def test_failing_build_is_recovered_then_fails_with_attempts_recorded(docker_client, tmp_path: Path) -> None:
     app = tmp_path / "app"
     app.mkdir()

@@ -27,6 +27,7 @@ def tag(docker_client):  # type: ignore[no-untyped-def]
     docker_client.images.remove(name, force=True) if docker_client.images.list(name=name) else None
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(buildkit_cli() is None, reason="no docker CLI with BuildKit on this machine")
 def test_buildkit_reports_steps_durations_and_cache_hits(docker_client, tmp_path: Path, tag: str) -> None:
     nonce = uuid.uuid4().hex
@@ -50,6 +51,7 @@ def test_buildkit_reports_steps_durations_and_cache_hits(docker_client, tmp_path
     assert not any("hello.txt" in n for n in cached)  # the edited file's COPY did not
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(buildkit_cli() is None, reason="no docker CLI with BuildKit on this machine")
 def test_build_secret_is_usable_in_the_build_and_absent_from_the_image(docker_client, tmp_path: Path, tag: str) -> None:
     secret = tmp_path / "token"
@@ -73,6 +75,7 @@ def test_build_secret_is_usable_in_the_build_and_absent_from_the_image(docker_cl
     assert "s3cr3t" not in history
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("builder", ["legacy", "buildkit"])
 def test_failed_build_names_the_step_and_exit_code(docker_client, tmp_path: Path, tag: str, builder: str) -> None:
     if builder == "buildkit" and buildkit_cli() is None:

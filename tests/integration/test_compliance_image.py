@@ -45,6 +45,7 @@ def test_base_image_with_setuid_binaries_fails_cis_4_8(docker_client) -> None:  
     assert evaluate_compliance(facts).control("CIS-4.1").status == "fail"  # debian runs as root
 
 
+@pytest.mark.slow
 def test_hardened_image_passes_setuid_user_and_healthcheck(docker_client, hardened: str) -> None:  # type: ignore[no-untyped-def]
     image = inspect_image_facts(docker_client, hardened)
     assert image.setuid_files == []

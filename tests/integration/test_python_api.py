@@ -14,7 +14,7 @@ from containerkit.state import RunOptions
 from containerkit.tools.engine import buildkit_cli
 from containerkit.tools.metrics import BuildSecMetrics, render
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 def test_run_session_streams_progress_and_records_metrics(example_copy, registry: str, tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from tests.integration._cli import ck, last_json, tree_digest
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import pytest
 
 from tests.integration._cli import ck, last_json
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 def test_resume_after_kill_during_build_skips_finished_stages(example_copy, registry: str, tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from containerkit.tools.registry import manifest_digest
 from tests.conftest import free_port
 from tests.integration._cli import ck, last_json
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 def _get(url: str, deadline_s: float = 30) -> tuple[int, bytes]:

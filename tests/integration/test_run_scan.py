@@ -8,7 +8,7 @@ import pytest
 
 from tests.integration._cli import ck, last_json
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 # a realistic-looking (fake) AWS key pair, split so this file itself does not trip scanners
 KEY_ID = "AKIA" + "Q3EGRTZ7WXKPLM4N"

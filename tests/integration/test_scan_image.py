@@ -20,7 +20,7 @@ from containerkit.tools.progress import ProgressEvent
 from containerkit.tools.scan import ScanOptions, scan_image
 from containerkit.tools.vulns import VulnDB
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 OSV = Path(__file__).resolve().parent.parent / "fixtures" / "osv" / "records"
 AWS_ID = "AKIA" + "Q3EGUV6XMZ7YK2PL"

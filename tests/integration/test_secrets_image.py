@@ -12,7 +12,7 @@ import pytest
 from containerkit.tools.engine import BuildRequest, build_image
 from containerkit.tools.secrets import ImageNotAvailableForScan, scan_image_secrets
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 AWS_ID = "AKIA" + "Q3EGUV6XMZ7YK2PL"
 AWS_SECRET = "wJalrXUtnF" + "EMI/K7MDENG/bPxRfiCY" + "9q2T8hLzKe"

@@ -16,7 +16,7 @@ from containerkit.tools.sbom import build_sbom, sbom_to_cyclonedx
 from containerkit.tools.vulns import VulnDB, match, merge_external, run_external_scanners
 from containerkit.tools.vulns.external import find_scanner
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "osv" / "records"
 TAG = uuid.uuid4().hex[:8]
