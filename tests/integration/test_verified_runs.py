@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import EXAMPLES
 from tests.integration._cli import ck, last_json
 
-pytestmark = [pytest.mark.integration]
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 FAULTS = Path(__file__).resolve().parents[1] / "fixtures" / "faults"
 
 
