@@ -184,7 +184,9 @@ class _Finder:
         m, root = member.module, ws.module
         if m.lockfile is None and root.package_manager:
             m.package_manager = root.package_manager
+            m.package_manager_version = m.package_manager_version or root.package_manager_version
         m.language_version = m.language_version or root.language_version
+        m.version_constraints = m.version_constraints or root.version_constraints
 
 
 def _edges(modules: dict[str, Found]) -> Any:
