@@ -58,6 +58,8 @@ class Found:
     """A workspace root with nothing of its own to run (virtual Cargo manifest, Maven pom packaging)."""
     rank: int = 0
     """Tie-break between ecosystems found in one folder: higher wins (Rails with package.json is Ruby)."""
+    lone: bool = False
+    """Found from source files alone (no manifest): yields to real modules found below it."""
 
 
 @dataclass

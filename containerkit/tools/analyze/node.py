@@ -11,6 +11,7 @@ import yaml
 from containerkit.tools.analyze._common import Found, ModuleDir, port_command
 from containerkit.tools.analyze._nodeweb import dev_tool, output_dir, pm_version, script_commands, tool_package
 from containerkit.tools.analyze.models import ModuleAnalysis
+from containerkit.tools.analyze.native import native_needs
 
 __all__ = ["MARKERS", "detect_node"]
 
@@ -83,17 +84,6 @@ _TS_ENTRIES = (
     ("server.ts", "dist/server.js"),
     ("main.ts", "dist/main.js"),
 )
-_SYSTEM = {
-    "canvas": (
-        ["libcairo2", "libpango-1.0-0", "libjpeg62-turbo", "libgif7", "librsvg2-2"],
-        ["python3", "make", "g++", "libcairo2-dev", "libpango1.0-dev", "libjpeg-dev", "libgif-dev", "librsvg2-dev"],
-    ),
-    "better-sqlite3": ([], ["python3", "make", "g++"]),
-    "fluent-ffmpeg": (["ffmpeg"], []),
-    "puppeteer": (["chromium"], []),
-    "prisma": (["openssl"], []),
-    "@prisma/client": (["openssl"], []),
-}
 
 
 def _scripts(pkg: dict[str, Any]) -> dict[str, str]:
@@ -131,23 +121,23 @@ def _version(d: ModuleDir, pkg: dict[str, Any]) -> tuple[str | None, list[str]]:
     for vf in (".nvmrc", ".node-version"):
         text = d.read(vf, 256).strip().removeprefix("v")
         if m := re.match(r"(\d+)(?:\.\d+)*", text):
-            constraints.append(m.group(0))
+            constraints.append(f"{vf}: {m.group(0)}")
             d.say(vf, f"node {m.group(0)}")
             found = found or m.group(1)
     if m := re.search(r"^nodejs\s+v?(\d+)(\S*)", d.read(".tool-versions", 4096), re.M):
         d.say(".tool-versions", f"nodejs {m.group(1)}{m.group(2)}")
-        constraints.append(m.group(1) + m.group(2))
+        constraints.append(f".tool-versions: {m.group(1)}{m.group(2)}")
         found = found or m.group(1)
     engines = pkg.get("engines") or {}
     if isinstance(engines, dict) and isinstance(engines.get("node"), str) and engines["node"].strip() not in ("", "*"):
         d.say("package.json", f"engines.node {engines['node']}")
-        constraints.append(engines["node"].strip())
+        constraints.append(f"engines.node: {engines['node'].strip()}")
         if found is None and (m := re.search(r"(\d+)", engines["node"])):
             found = m.group(1)
     volta = pkg.get("volta") or {}
     if isinstance(volta, dict) and isinstance(volta.get("node"), str):
         d.say("package.json", f"volta.node {volta['node']}")
-        constraints.append(volta["node"])
+        constraints.append(f"volta.node: {volta['node']}")
         found = found or (m.group(1) if (m := re.match(r"(\d+)", volta["node"])) else None)
     return found, constraints
 
@@ -357,13 +347,10 @@ def detect_node(d: ModuleDir) -> Found | None:
     is_library = command is None and static_dir is None
     roots = [s for s in [entry] if s and d.has(s)]
     sources = roots + [s for s in d.sources(".", (".js", ".ts", ".mjs", ".cjs"), 30) if s not in roots]
-    runtime: set[str] = set()
-    build_pkgs: set[str] = set()
-    for dep in deps:
-        if dep in _SYSTEM:
-            runtime.update(_SYSTEM[dep][0])
-            build_pkgs.update(_SYSTEM[dep][1])
-            d.say("package.json", f"{dep} needs system packages")
+    needs = native_needs("node", set(deps), {}, specs=deps)
+    runtime, build_pkgs = set(needs.runtime), set(needs.build)
+    for why in needs.reasons:
+        d.say("package.json", why)
     m = ModuleAnalysis(
         path=d.rel,
         name=str(pkg.get("name") or d.name),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+import sys
 from typing import Any
 
 import yaml
@@ -11,6 +12,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 
 from containerkit.tools.analyze._common import Found, ModuleDir, major_minor, port_command
 from containerkit.tools.analyze.models import ModuleAnalysis
+from containerkit.tools.analyze.native import native_needs
 
 __all__ = ["MARKERS", "detect_python"]
 
@@ -31,23 +33,6 @@ _ENTRY_CANDIDATES = ("app.py", "main.py", "server.py", "wsgi.py", "asgi.py", "ru
 _RUNS = re.compile(
     r"__main__|\b(Flask|FastAPI|serve_forever|uvicorn\.run|web\.run_app)\b|^import streamlit|\bst\.", re.M
 )
-# (runtime Debian packages, build-only Debian packages) a dependency needs
-_SYSTEM = {
-    "psycopg2": (["libpq5"], ["gcc", "libpq-dev"]),
-    "psycopg": (["libpq5"], []),
-    "mysqlclient": (["libmariadb3"], ["gcc", "pkg-config", "default-libmysqlclient-dev"]),
-    "pyodbc": (["unixodbc"], ["gcc", "unixodbc-dev"]),
-    "python-ldap": (["libldap-2.5-0", "libsasl2-2"], ["gcc", "libldap2-dev", "libsasl2-dev"]),
-    "ffmpeg-python": (["ffmpeg"], []),
-    "pydub": (["ffmpeg"], []),
-    "moviepy": (["ffmpeg"], []),
-    "openai-whisper": (["ffmpeg"], []),
-    "opencv-python": (["libgl1", "libglib2.0-0"], []),
-    "weasyprint": (["libpango-1.0-0", "libpangoft2-1.0-0"], []),
-    "pygraphviz": (["graphviz"], ["gcc", "graphviz-dev"]),
-    "gdal": (["gdal-bin"], ["gcc", "libgdal-dev"]),
-    "uwsgi": ([], ["gcc"]),
-}
 
 
 def _norm(name: str) -> str:
@@ -143,6 +128,35 @@ def _deps(d: ModuleDir, pyproject: dict[str, Any], paths: set[str]) -> list[str]
     return deps
 
 
+def _pins(d: ModuleDir, pyproject: dict[str, Any]) -> tuple[dict[str, str], dict[str, set[str]]]:
+    """Exact versions (``==``) and extras of the direct dependencies, from requirements and pyproject."""
+    lines = [str(x) for x in (pyproject.get("project") or {}).get("dependencies") or []]
+    for rf in _requirements(d)[1]:
+        lines += [ln.split(" #", 1)[0].strip() for ln in d.read(rf).splitlines()]
+    pins: dict[str, str] = {}
+    extras: dict[str, set[str]] = {}
+    for line in lines:
+        if not line or line.startswith(("#", "-", ".", "/")):
+            continue
+        try:
+            r = Requirement(line)
+        except InvalidRequirement:
+            continue
+        name = _norm(r.name)
+        extras.setdefault(name, set()).update(e.lower() for e in r.extras)
+        exact = [s.version for s in r.specifier if s.operator in ("==", "===") and "*" not in s.version]
+        if exact:
+            pins[name] = exact[0]
+    poetry = ((pyproject.get("tool") or {}).get("poetry") or {}).get("dependencies") or {}
+    for k, v in poetry.items() if isinstance(poetry, dict) else []:
+        spec = v.get("version") if isinstance(v, dict) else v
+        if isinstance(spec, str) and re.match(r"^=?=?\d+(\.\d+)*$", spec.strip()):
+            pins[_norm(k)] = spec.strip().lstrip("=")
+        if isinstance(v, dict) and isinstance(v.get("extras"), list):
+            extras.setdefault(_norm(k), set()).update(str(e).lower() for e in v["extras"])
+    return pins, extras
+
+
 def _conda_deps(text: str) -> list[str]:
     try:
         data = yaml.safe_load(text) or {}
@@ -154,6 +168,21 @@ def _conda_deps(text: str) -> list[str]:
             out.append(_norm(re.split(r"[=<>~! ]", item, maxsplit=1)[0]))
         elif isinstance(item, dict):
             out += [n for x in item.get("pip") or [] if (n := _req(str(x))[0])]
+    return out
+
+
+def _version_constraints(d: ModuleDir, pyproject: dict[str, Any]) -> list[str]:
+    """Every Python version constraint the project states, as ``source: spec`` (for the catalog)."""
+    out: list[str] = []
+    for vf in (".python-version", "runtime.txt"):
+        if m := re.search(r"(?:^|python-)(\d+\.\d+)", d.read(vf, 256).strip()):
+            out.append(f"{vf}: {m.group(1)}")
+    rp = (pyproject.get("project") or {}).get("requires-python")
+    if isinstance(rp, str) and rp.strip():
+        out.append(f"requires-python: {rp.strip()}")
+    poetry = ((pyproject.get("tool") or {}).get("poetry") or {}).get("dependencies", {})
+    if isinstance(poetry, dict) and isinstance(poetry.get("python"), str) and not rp:
+        out.append(f"tool.poetry python: {poetry['python'].strip()}")
     return out
 
 
@@ -239,6 +268,30 @@ def _entrypoint(
     return (chosen[0] if chosen else None), chosen
 
 
+_IMPORT = re.compile(r"^\s*(?:from\s+([A-Za-z_][\w.]*)\s+import|import\s+([A-Za-z_][\w.]*))", re.M)
+_IMPORT_TO_DIST = {
+    "yaml": "pyyaml",
+    "PIL": "pillow",
+    "cv2": "opencv-python-headless",
+    "bs4": "beautifulsoup4",
+    "sklearn": "scikit-learn",
+    "dotenv": "python-dotenv",
+    "jwt": "pyjwt",
+    "dateutil": "python-dateutil",
+    "multipart": "python-multipart",
+    "socketio": "python-socketio",
+    "engineio": "python-engineio",
+    "magic": "python-magic",
+    "telegram": "python-telegram-bot",
+    "google": "protobuf",
+    "Crypto": "pycryptodome",
+    "psycopg2": "psycopg2-binary",
+    "MySQLdb": "mysqlclient",
+    "serial": "pyserial",
+    "attr": "attrs",
+    "pkg_resources": "setuptools",
+}
+"""Import names whose distribution is named differently (for apps with no manifest)."""
 _APP_BUILDER = re.compile(r"\b(?:Flask|FastAPI)\(|^def create_app\(", re.M)
 
 
@@ -287,13 +340,45 @@ def _start(d: ModuleDir, framework: str | None, entry: str | None, deps: set[str
     return f"python {entry}"
 
 
-def detect_python(d: ModuleDir) -> Found | None:
-    if not any(d.has(m) for m in MARKERS):
+def _lone_script(d: ModuleDir) -> str | None:
+    """A Python app with no manifest: an entry file at the repo root, or beside a version file."""
+    if d.has("package.json") or d.has("go.mod"):
         return None
+    entry = d.first(*_ENTRY_CANDIDATES)
+    if entry is None or not (d.rel == "." or d.first(".python-version", "runtime.txt")):
+        return None
+    return entry if _RUNS.search(d.read(entry)) else None
+
+
+def _imported(d: ModuleDir) -> list[str]:
+    """Distributions a manifest-less app imports (stdlib and the app's own modules left out)."""
+    local = {f[:-3] for f in d.names() if f.endswith(".py")} | set(d.children())
+    found: list[str] = []
+    for f in [f for f in d.names() if f.endswith(".py")][:40]:
+        for m in _IMPORT.finditer(d.read(f)):
+            top = (m.group(1) or m.group(2)).split(".", 1)[0]
+            if top in local or top in sys.stdlib_module_names or top == "__future__":
+                continue
+            dist = _IMPORT_TO_DIST.get(top, top.replace("_", "-").lower())
+            if dist not in found:
+                found.append(dist)
+    return found
+
+
+def detect_python(d: ModuleDir) -> Found | None:
+    lone = None
+    if not any(d.has(m) for m in MARKERS):
+        lone = _lone_script(d)
+        if lone is None:
+            return None
+        d.say(lone, "Python app with no dependency manifest")
     pyproject = d.toml("pyproject.toml") if d.has("pyproject.toml") else {}
     paths: set[str] = set()
-    deps = _deps(d, pyproject, paths)
+    deps = _deps(d, pyproject, paths) if lone is None else _imported(d)
+    if lone is not None and deps:
+        d.say(lone, f"imports {', '.join(deps)} (installed unpinned: add a requirements.txt to pin them)")
     depset = set(deps)
+    pins, extras = _pins(d, pyproject) if lone is None else ({}, {})
     pm, lockfile = _package_manager(d, pyproject)
     version = _version(d, pyproject)
     framework = next((f for f in _FRAMEWORKS if f in depset), None)
@@ -318,13 +403,10 @@ def detect_python(d: ModuleDir) -> Found | None:
         d.say("pyproject.toml", f"[project.scripts] {script}")
     if web := d.procfile_web():
         start = port_command(web, port)
-    runtime: set[str] = set()
-    build: set[str] = set()
-    for dep in depset:
-        if dep in _SYSTEM:
-            runtime.update(_SYSTEM[dep][0])
-            build.update(_SYSTEM[dep][1])
-            d.say(manifest, f"{dep} needs {' '.join(sorted(_SYSTEM[dep][0] + _SYSTEM[dep][1]))}")
+    needs = native_needs("python", depset, pins, target=version, extras=extras)
+    runtime, build = set(needs.runtime), set(needs.build)
+    for why in needs.reasons:
+        d.say(manifest, why)
     req_main, req_files = _requirements(d)
     if req_main and req_main != "requirements.txt":
         d.say(req_main, "production requirements")
@@ -338,6 +420,8 @@ def detect_python(d: ModuleDir) -> Found | None:
         name=str(name),
         language="python",
         language_version=version,
+        version_constraints=_version_constraints(d, pyproject),
+        pins=pins,
         package_manager=pm,
         framework=framework,
         port=None if is_library else port,
@@ -360,4 +444,4 @@ def detect_python(d: ModuleDir) -> Found | None:
     )
     base = 0.5 if len(candidates) <= 1 else 0.35
     d.finish(m, sources=sources, default_port=None, base_confidence=base)
-    return Found(m, ids={_norm(str(name))}, refs=depset, ref_paths=paths, rank=3)
+    return Found(m, ids={_norm(str(name))}, refs=depset, ref_paths=paths, rank=3, lone=lone is not None)

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from containerkit.errors import InvalidOption
 from containerkit.tools.analyze.models import ModuleAnalysis
+from containerkit.tools.analyze.native import native_needs
 from containerkit.tools.dockerfile._common import APP_UID, Ctx, Rendered
 from containerkit.tools.dockerfile._deno import render_deno
 from containerkit.tools.dockerfile._dotnet import render_dotnet
@@ -28,6 +29,7 @@ from containerkit.tools.dockerfile._python import render_python
 from containerkit.tools.dockerfile._ruby import render_ruby
 from containerkit.tools.dockerfile._rust import render_rust
 from containerkit.tools.dockerfile._static import is_static_site, render_static
+from containerkit.tools.dockerfile._versions import pick_version
 from containerkit.tools.dockerfile._workspace import NodeWorkspace, node_workspace, uses_workspace
 from containerkit.tools.dockerfile.catalog import BaseImageCatalog, ImageProbe
 from containerkit.tools.dockerignore import anchored_patterns
@@ -185,6 +187,37 @@ def build_context(module: ModuleAnalysis) -> str:
     return posixpath.normpath(module.path.strip("/") or ".")
 
 
+def _pin_runtime(
+    module: ModuleAnalysis, catalog: BaseImageCatalog, probe: ImageProbe | None
+) -> tuple[ModuleAnalysis, list[str]]:
+    """The module with ``language_version`` set to the catalog version its constraints allow (the
+    newest available inside its requirements, its developer's pin when that exists), and the
+    native packages its dependencies need on that version. Raises ``RuntimeVersionUnavailable``
+    before anything is built when no available image fits."""
+    lang = module.language or ""
+    key = "static" if lang == "node" and is_static_site(module) else lang
+    entry = catalog.entries.get(key)
+    notes: list[str] = []
+    if (
+        not module.version_constraints
+        or entry is None
+        or lang not in ("python", "node")
+        or module.package_manager == "conda"
+        or (catalog.override and entry.runtime is None)
+    ):
+        version = module.language_version
+    else:
+        version, warning = pick_version(catalog, key, lang, module.version_constraints, probe)
+        notes += [warning] if warning else []
+    target = (version or entry.default) if entry else None
+    needs = native_needs(lang, module.dependencies, module.pins, target=target, target_dependent_only=True)
+    update: dict[str, object] = {"language_version": version}
+    if set(needs.build) - set(module.build_packages) or set(needs.runtime) - set(module.system_packages):
+        update["build_packages"] = sorted({*module.build_packages, *needs.build})
+        update["system_packages"] = sorted({*module.system_packages, *needs.runtime})
+    return module.model_copy(update=update), notes
+
+
 def generate_dockerfile(
     module: ModuleAnalysis,
     catalog: BaseImageCatalog,
@@ -210,8 +243,9 @@ def generate_dockerfile(
             f"no Dockerfile generator for {module.language}",
             hint=f"Write a Dockerfile for this module; containerkit builds it as it is. Known: {', '.join(LANGUAGES)}.",
         )
+    module, notes = _pin_runtime(module, catalog, probe)
     build_pkgs = list(dict.fromkeys([*module.build_packages, *(extra_build_packages or [])]))
-    ctx = Ctx(catalog=catalog, probe=probe, extra_build_packages=build_pkgs)
+    ctx = Ctx(catalog=catalog, probe=probe, extra_build_packages=build_pkgs, warnings=notes)
     if module.language in ("node", "static"):
         ctx.workspace = node_workspace(module, Path(repo_root) if repo_root is not None else None)
     ctx.path_deps = python_path_deps(module)
