@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from containerkit.errors import NoDeployableModule
+from containerkit.errors import ContainerKitError, NoDeployableModule
 from containerkit.tools.analyze import analyze_repo
 from containerkit.tools.analyze.models import ModuleAnalysis
 from containerkit.tools.dockerfile import generate_dockerfile, load_catalog
@@ -157,3 +157,153 @@ def test_committed_yarn_release_is_used_as_it_is(tmp_path: Path) -> None:
     text = generate_dockerfile(m, load_catalog()).content
     assert "COPY .yarn/releases/yarn-3.8.1.cjs ./.yarn/releases/" in text
     assert "@yarnpkg/cli-dist" not in text  # any yarn runs the committed release
+
+
+# -- 2. apps without a manifest ------------------------------------------------------------------
+
+
+def test_lone_python_script_with_a_version_file_runs_and_installs_nothing() -> None:
+    m = _module("py-lone-main")
+    assert (m.language, m.start_command, m.dependency_files) == ("python", "python main.py", [])
+    text = _dockerfile("py-lone-main")
+    assert "requirements" not in text and "pip install" not in text
+    assert 'CMD ["python", "main.py"]' in text
+
+
+def test_lone_flask_app_installs_what_it_imports() -> None:
+    m = _module("py-lone-flask")
+    assert m.dependencies == ["flask"] and m.framework == "flask"
+    assert "RUN pip install --no-cache-dir flask" in _dockerfile("py-lone-flask")
+
+
+def test_lone_main_go_gets_its_module_created_in_the_image() -> None:
+    m = _module("go-lone-main")
+    assert (m.language, m.dependency_files) == ("go", [])
+    text = _dockerfile("go-lone-main")
+    assert "COPY go.mod" not in text
+    assert "COPY . .\nRUN go mod init go-lone-main && go mod tidy\n" in text
+
+
+def test_deno_app_whose_only_file_is_src_index_ts() -> None:
+    m = _module("deno-lone-index")
+    assert m.language == "deno" and m.entrypoint == "src/index.ts"
+    text = _dockerfile("deno-lone-index")
+    assert text.splitlines()[1].startswith("FROM denoland/deno:")
+    assert "RUN deno cache src/index.ts" in text and "deno install" not in text
+
+
+def test_lone_script_beside_a_real_module_is_not_the_app() -> None:
+    analysis = analyze_repo(REAL / "lone-script-beside-module")
+    assert [m.path for m in analysis.modules] == ["api"]
+
+
+# -- 6. native packages ---------------------------------------------------------------------------
+
+
+def test_python_native_packages_build_only_what_has_no_wheel() -> None:
+    m = _module("py-native-pins")
+    # psycopg[c] and mysqlclient always build; lxml 4.9.1 has no wheel for 3.12; pyodbc 5.2.0 has one
+    assert {"libpq-dev", "default-libmysqlclient-dev", "libxml2-dev", "gcc"} <= set(m.build_packages)
+    assert "unixodbc-dev" not in m.build_packages and "unixodbc" in m.system_packages
+    assert {"libpq5", "libmariadb3", "libxslt1.1"} <= set(m.system_packages)
+    text = _dockerfile("py-native-pins")
+    build, final = text.split("\n\nFROM ")
+    assert "libpq-dev" in build and "libpq-dev" not in final
+    assert "libpq5" in final and "libmariadb3" in final
+
+
+def test_wheel_rule_follows_the_target_python() -> None:
+    from containerkit.tools.analyze.native import native_needs
+
+    on_311 = native_needs("python", ["lxml", "pillow"], {"lxml": "4.9.2", "pillow": "10.0.0"}, target="3.11")
+    assert on_311.build == []  # both have cp311 wheels
+    on_313 = native_needs("python", ["lxml", "pillow"], {"lxml": "4.9.2", "pillow": "10.0.0"}, target="3.13")
+    assert {"libxml2-dev", "libjpeg62-turbo-dev"} <= set(on_313.build)
+    assert native_needs("python", ["lxml"], {}, target="3.13").build == []  # unpinned: a wheel
+    assert native_needs("python", ["psycopg2-binary"], {}).build == []
+
+
+def test_generator_adds_the_packages_the_chosen_python_needs() -> None:
+    m = ModuleAnalysis(
+        path=".",
+        name="x",
+        language="python",
+        package_manager="pip",
+        dependency_files=["requirements.txt"],
+        dependencies=["lxml"],
+        pins={"lxml": "5.2.2"},
+        version_constraints=["requires-python: >=3.13"],
+        start_command="python app.py",
+    )
+    text = generate_dockerfile(m, load_catalog()).content
+    assert "FROM python:3.13-slim AS build" in text
+    assert "libxml2-dev" in text.split("\n\nFROM ")[0]  # lxml 5.2 has no cp313 wheel
+
+
+def test_node_native_addons_by_version() -> None:
+    old, new = _module("node-native-old"), _module("node-native-new")
+    assert {"python3", "make", "g++", "libvips-dev", "libcairo2-dev"} <= set(old.build_packages)
+    assert new.build_packages == [] and new.system_packages == []
+    text = _dockerfile("node-native-old")
+    assert "FROM node:22-slim AS deps" in text and "libcairo2-dev" in text.split("\n\nFROM ")[0]
+
+
+# -- 7. runtime versions ----------------------------------------------------------------------------
+
+
+def _probe(*available: str):  # type: ignore[no-untyped-def]
+    return lambda ref: ref in available
+
+
+def test_newest_available_python_inside_requires_python_is_used() -> None:
+    m = _module("py-requires-312")
+    probe = _probe("python:3.11-slim", "python:3.13-slim")
+    gen = generate_dockerfile(m, load_catalog(), probe=probe)
+    assert "FROM python:3.13-slim AS build" in gen.content and gen.warnings == []
+
+
+def test_required_python_that_no_image_has_is_a_typed_error_before_building() -> None:
+    from containerkit.tools.dockerfile._versions import RuntimeVersionUnavailable
+
+    m = _module("py-requires-312")
+    with pytest.raises(RuntimeVersionUnavailable) as err:
+        generate_dockerfile(m, load_catalog(), probe=_probe("python:3.11-slim"))
+    e = err.value
+    assert e.code == "CK203"
+    assert ">=3.12 (requires-python)" in e.message and "python:3.12-slim" in e.message
+    assert "available: python 3.11" in e.message
+    assert "--base-image" in e.hint and "[base_images.python]" in e.hint
+
+
+def test_node_engines_pick_the_matching_major() -> None:
+    m = _module("node-engines-18")
+    gen = generate_dockerfile(m, load_catalog(), probe=_probe("node:18-slim", "node:22-slim"))
+    assert "FROM node:18-slim" in gen.content
+    with pytest.raises(ContainerKitError, match=r"18\.x \(engines\.node\)"):
+        generate_dockerfile(m, load_catalog(), probe=_probe("node:22-slim"))
+
+
+def test_runtime_the_catalog_does_not_know_names_what_it_has() -> None:
+    with pytest.raises(ContainerKitError) as err:
+        generate_dockerfile(_module("node-engines-16"), load_catalog())
+    assert "^16.14 (engines.node)" in err.value.message and "24, 22, 20, 18" in err.value.message
+
+
+def test_developer_pin_is_a_preference_closest_available_with_a_warning() -> None:
+    m = ModuleAnalysis(
+        path=".",
+        name="x",
+        language="python",
+        dependency_files=["requirements.txt"],
+        version_constraints=[".python-version: 3.12", "requires-python: >=3.10"],
+        start_command="python app.py",
+    )
+    gen = generate_dockerfile(m, load_catalog(), probe=_probe("python:3.11-slim", "python:3.13-slim"))
+    assert "FROM python:3.13-slim AS build" in gen.content
+    assert gen.warnings and "3.12 (.python-version)" in gen.warnings[0] and "closest" in gen.warnings[0]
+
+
+def test_base_image_option_skips_the_version_check() -> None:
+    m = _module("py-requires-312")
+    gen = generate_dockerfile(m, load_catalog(override="corp/python:custom"), probe=_probe("corp/python:custom"))
+    assert "FROM corp/python:custom" in gen.content

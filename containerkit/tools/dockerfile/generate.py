@@ -28,6 +28,7 @@ from containerkit.tools.dockerfile._php import render_php
 from containerkit.tools.dockerfile._python import render_python
 from containerkit.tools.dockerfile._ruby import render_ruby
 from containerkit.tools.dockerfile._rust import render_rust
+from containerkit.tools.dockerfile._single import needs_go_module, render_go_without_module
 from containerkit.tools.dockerfile._static import is_static_site, render_static
 from containerkit.tools.dockerfile._versions import pick_version
 from containerkit.tools.dockerfile._workspace import NodeWorkspace, node_workspace, uses_workspace
@@ -238,6 +239,8 @@ def generate_dockerfile(
             hint="Add a dependency manifest (requirements.txt, package.json, ...) or write a Dockerfile.",
         )
     render = render_static if is_static_site(module) else _RENDERERS.get(module.language)
+    if needs_go_module(module):
+        render = render_go_without_module
     if render is None:
         raise InvalidOption(
             f"no Dockerfile generator for {module.language}",
