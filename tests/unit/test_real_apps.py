@@ -307,3 +307,32 @@ def test_base_image_option_skips_the_version_check() -> None:
     m = _module("py-requires-312")
     gen = generate_dockerfile(m, load_catalog(override="corp/python:custom"), probe=_probe("corp/python:custom"))
     assert "FROM corp/python:custom" in gen.content
+
+
+# -- 5. start commands checked against the code, ports from the code ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "command", "port"),
+    [
+        ("py-gunicorn-app-elsewhere", "gunicorn web.server:application", 5000),
+        ("py-gunicorn-no-app-object", "python main.py", 8000),
+        ("py-fastapi-app-elsewhere", "uvicorn api.routes:api --host 0.0.0.0 --port ${PORT:-8001}", 8001),
+        ("py-flask-run-localhost", "flask --app app:app run --host 0.0.0.0 --port ${PORT:-5005}", 5005),
+        ("node-hardcoded-port", "node src/app.js", 5005),
+    ],
+)
+def test_start_command_names_an_object_the_code_defines(name: str, command: str, port: int) -> None:
+    m = _module(name)
+    assert (m.start_command, m.port) == (command, port)
+    assert f"EXPOSE {port}" in _dockerfile(name)
+
+
+def test_database_port_in_a_config_file_is_not_the_port_served() -> None:
+    m = _module("node-hardcoded-port")
+    assert m.port == 5005 and not any("5432" in e.says for e in m.evidence)
+
+
+def test_the_evidence_says_where_the_app_object_was_found() -> None:
+    m = _module("py-gunicorn-app-elsewhere")
+    assert any(e.file == "web/server.py" and "web.server:application" in e.says for e in m.evidence)

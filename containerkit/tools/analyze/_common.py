@@ -25,6 +25,8 @@ _PORT_PATTERNS = [
     re.compile(r"""["']:(\d{4,5})["']"""),
     re.compile(r"""Getenv\(\s*"PORT"\s*\)[^\n]{0,80}\n?[^\n]{0,80}?["']:?(\d{4,5})["']"""),
 ]
+_SERVICE_PORTS = frozenset({1433, 1521, 2181, 3306, 5432, 5672, 6379, 9042, 9092, 9200, 11211, 27017})
+"""Ports of databases and brokers an app connects to (its config names them), never the one it serves."""
 _HEALTH = re.compile(r"""["'](/(?:healthz?|health/?live|livez|readyz?|ready|ping|status|up))["']""")
 _EXPOSE = re.compile(r"^\s*EXPOSE\s+(\d{2,5})", re.M | re.I)
 _HEALTHCHECK_PATH = re.compile(r"^\s*HEALTHCHECK\b.*?https?://[^/\s]+(/[\w/.-]*)", re.M | re.I)
@@ -196,7 +198,7 @@ class ModuleDir:
             for pat in _PORT_PATTERNS:
                 for m in pat.finditer(text):
                     port = int(m.group(1))
-                    if 80 <= port <= 65535:
+                    if 80 <= port <= 65535 and port not in _SERVICE_PORTS:
                         self.say(f, f"listens on {port}")
                         return port
         return None

@@ -295,14 +295,33 @@ _IMPORT_TO_DIST = {
 _APP_BUILDER = re.compile(r"\b(?:Flask|FastAPI)\(|^def create_app\(", re.M)
 
 
-def _app_object(d: ModuleDir, entry: str, cls: str) -> str:
-    """``module:attribute`` for gunicorn/uvicorn; ``module:create_app()`` for an application factory."""
-    text = d.read(entry)
-    m = re.search(rf"^(\w+)\s*=\s*{cls}\(", text, re.M)
-    module = entry.removeprefix("src/")[:-3].replace("/", ".").removesuffix(".__main__").removesuffix(".__init__")
-    if m is None and (factory := re.search(r"^def (create_app|make_app|build_app)\(", text, re.M)):
-        return f"{module}:{factory.group(1)}()"
-    return f"{module}:{m.group(1) if m else 'app'}"
+def _dotted(path: str) -> str:
+    return path.removeprefix("src/")[:-3].replace("/", ".").removesuffix(".__main__").removesuffix(".__init__")
+
+
+_APP_CLASSES = {"flask": "Flask|Quart|APIFlask", "fastapi": "FastAPI|Starlette"}
+_NOT_APP_CODE = re.compile(r"(?:^|/)(?:tests?|docs|migrations|scripts|examples)/|(?:^|/)(?:test_|conftest)")
+
+
+def _locate_app(d: ModuleDir, entry: str, framework: str) -> tuple[str, str] | None:
+    """(``module:attribute`` or ``module:factory()``, file) of the object a WSGI/ASGI server loads,
+    read from the code: the entry file first, then the module's other Python files."""
+    cls = _APP_CLASSES[framework]
+    assign = re.compile(rf"^(\w+)\s*(?::\s*[\w.\[\], ]+)?=\s*(?:\w+\.)?(?:{cls})\(", re.M)
+    factory = re.compile(r"^def (create_app|make_app|build_app|get_app)\(", re.M)
+    files = [entry] + [f for f in d.sources(".", (".py",), 80) if f != entry and not _NOT_APP_CODE.search(f)]
+    for f in files:
+        text = d.read(f)
+        if m := assign.search(text):
+            return f"{_dotted(f)}:{m.group(1)}", f
+        if (fm := factory.search(text)) and re.search(rf"\b(?:{cls})\(", text):
+            return f"{_dotted(f)}:{fm.group(1)}()", f
+    return None
+
+
+def _binds_all(text: str) -> bool:
+    """The file's own ``.run(...)`` listens on every interface (not Flask's 127.0.0.1 default)."""
+    return bool(re.search(r"""\.run\([^)]*host\s*=\s*(?:["']0\.0\.0\.0["']|os\.|[A-Z_]*HOST)""", text, re.S))
 
 
 def _django_project(d: ModuleDir) -> str | None:
@@ -321,16 +340,27 @@ def _start(d: ModuleDir, framework: str | None, entry: str | None, deps: set[str
         return f"python manage.py runserver 0.0.0.0:{p}"
     if entry is None:
         return None
-    if framework == "fastapi":
-        target = _app_object(d, entry, "FastAPI")
-        if target.endswith("()"):
-            return f"uvicorn --factory {target[:-2]} --host 0.0.0.0 --port {p}"
-        return f"uvicorn {target} --host 0.0.0.0 --port {p}"
-    if framework == "flask" and "gunicorn" in deps:
-        target = _app_object(d, entry, "Flask")
-        return f"gunicorn '{target}'" if target.endswith("()") else f"gunicorn {target}"
-    if framework == "flask" and entry.endswith("/__init__.py"):
-        return f"flask --app {_app_object(d, entry, 'Flask').split(':', 1)[0]} run --host 0.0.0.0 --port {p}"
+    runs_itself = "__main__" in d.read(entry)
+    if framework in ("fastapi", "flask"):
+        server = "uvicorn" if framework == "fastapi" else "gunicorn" if "gunicorn" in deps else None
+        found = _locate_app(d, entry, framework)
+        if found is None:
+            d.say(entry, f"no {_APP_CLASSES[framework].split('|')[0]}(...) object found in the code")
+            if runs_itself:
+                return f"python {entry}"
+        else:
+            target, where = found
+            if where != entry:
+                d.say(where, f"defines the app object {target}")
+            if server == "uvicorn":
+                if target.endswith("()"):
+                    return f"uvicorn --factory {target[:-2]} --host 0.0.0.0 --port {p}"
+                return f"uvicorn {target} --host 0.0.0.0 --port {p}"
+            if server == "gunicorn":
+                return f"gunicorn '{target}'" if target.endswith("()") else f"gunicorn {target}"
+            if where.endswith("/__init__.py") or (runs_itself and where == entry and not _binds_all(d.read(entry))):
+                # app.run() would listen on 127.0.0.1 only: unreachable from outside the container
+                return f"flask --app {target.removesuffix('()').split(':', 1)[0] if target.endswith('()') else target} run --host 0.0.0.0 --port {p}"
     if framework == "streamlit":
         return f"streamlit run {entry} --server.port {p} --server.address 0.0.0.0"
     if entry.endswith("/__main__.py"):
