@@ -336,3 +336,43 @@ def test_database_port_in_a_config_file_is_not_the_port_served() -> None:
 def test_the_evidence_says_where_the_app_object_was_found() -> None:
     m = _module("py-gunicorn-app-elsewhere")
     assert any(e.file == "web/server.py" and "web.server:application" in e.says for e in m.evidence)
+
+
+# -- 8. image names -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("module_name", "path", "repo", "image"),
+    [
+        ("python", ".", "/src/invoice-tool", "invoice-tool"),  # a folder named after the language
+        ("python", "python", "/src/awesome", "awesome-python"),
+        ("web", "web", "/src/shop", "shop-web"),
+        ("@acme/orders-api", "services/orders", "/src/acme", "orders-api"),
+        ("@t/server", "apps/server", "/src/mono", "mono-server"),
+        ("node", ".", "/src/node", "node-app"),  # never a base image's own name
+        ("ticket-desk", ".", "/src/checkout", "ticket-desk"),
+    ],
+)
+def test_image_name_is_the_projects_never_a_base_image_or_generic_folder(
+    module_name: str, path: str, repo: str, image: str
+) -> None:
+    from containerkit.tools.analyze.naming import image_name
+
+    assert image_name(module_name, path, repo) == image
+
+
+def test_run_tags_the_image_with_the_qualified_name(tmp_path: Path) -> None:
+    from containerkit.agents._common import local_image_ref
+    from containerkit.state import RunOptions, Session
+    from containerkit.tools.analyze.models import RepoAnalysis
+
+    repo = tmp_path / "billing-portal"
+    (repo / "web").mkdir(parents=True)
+    (repo / "web" / "app.py").write_text("import os\nif __name__ == '__main__':\n    print(os.environ)\n")
+    (repo / "web" / "requirements.txt").write_text("flask\n")
+    analysis = analyze_repo(repo)
+    module = analysis.primary()
+    assert module.name == "web"
+    state = Session(session_id="s1", repo_path=str(repo), options=RunOptions(), analysis=analysis)
+    assert isinstance(analysis, RepoAnalysis)
+    assert local_image_ref(state, module).split(":")[0] == "billing-portal-web"
