@@ -21,8 +21,6 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from packaging.version import InvalidVersion, Version
-
 __all__ = ["NativeNeeds", "native_needs"]
 
 
@@ -110,17 +108,18 @@ class NativeNeeds(NamedTuple):
     """One line per dependency that added packages, for the evidence."""
 
 
+Version = tuple[int, ...]
+
+
 def _v(text: str) -> Version | None:
+    """'^5.1.0' -> (5, 1, 0): the release numbers, compared as tuples (pre-releases count as the release)."""
     m = re.search(r"\d+(?:\.\d+)*", text)
-    try:
-        return Version(m.group(0)) if m else None
-    except InvalidVersion:
-        return None
+    return tuple(int(p) for p in m.group(0).split(".")) if m else None
 
 
-def _minor(target: str | None) -> tuple[int, int]:
+def _minor(target: str | None) -> tuple[int, ...]:
     v = _v(target or "3.11")
-    return (v.major, v.minor) if v is not None else (3, 11)
+    return (*v, 0, 0)[:2] if v is not None else (3, 11)
 
 
 def _no_wheel(row: _Row, pin: str | None, target: str | None) -> bool:
@@ -132,7 +131,7 @@ def _no_wheel(row: _Row, pin: str | None, target: str | None) -> bool:
     if pv is None:
         return False
     want = _minor(target)
-    first = [Version(v) for py, v in row.wheels_from if _minor(py) <= want]
+    first = [w for py, v in row.wheels_from if _minor(py) <= want and (w := _v(v)) is not None]
     return bool(first) and pv < max(first)
 
 
@@ -178,7 +177,7 @@ def native_needs(
         for name in sorted(deps & set(_NODE)):
             rt, bd, first = _NODE[name]
             declared = _v((specs or {}).get(name, "") or pins.get(name, ""))
-            fetches = first is None or (declared is not None and declared < Version(first))
+            fetches = first is None or (declared is not None and declared < (_v(first) or (0,)))
             build.update(bd if fetches else ())
             runtime.update(rt if fetches or not bd else ())
             added = sorted({*(bd if fetches else ()), *(rt if fetches or not bd else ())})

@@ -6,8 +6,6 @@ import re
 import shlex
 from typing import Any
 
-import yaml
-
 from containerkit.tools.analyze._common import Found, ModuleDir, port_command
 from containerkit.tools.analyze._nodeweb import dev_tool, output_dir, pm_version, script_commands, tool_package
 from containerkit.tools.analyze.models import ModuleAnalysis
@@ -151,6 +149,8 @@ def workspace_globs(d: ModuleDir, pkg: dict[str, Any]) -> list[str] | None:
         d.say("package.json", f"workspaces {', '.join(map(str, ws))}")
         return [str(g) for g in ws]
     if d.has("pnpm-workspace.yaml"):
+        import yaml  # only workspaces pay for it
+
         try:
             data = yaml.safe_load(d.read("pnpm-workspace.yaml")) or {}
         except yaml.YAMLError:

@@ -5,10 +5,7 @@ from __future__ import annotations
 import posixpath
 import re
 import sys
-from typing import Any
-
-import yaml
-from packaging.requirements import InvalidRequirement, Requirement
+from typing import Any, NamedTuple
 
 from containerkit.tools.analyze._common import Found, ModuleDir, major_minor, port_command
 from containerkit.tools.analyze.models import ModuleAnalysis
@@ -39,6 +36,34 @@ def _norm(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+class _Req(NamedTuple):
+    name: str
+    extras: frozenset[str]
+    specs: tuple[tuple[str, str], ...]
+    url: str | None
+
+
+_SIMPLE_REQ = re.compile(
+    r"^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[([^\]]*)\])?\s*"
+    r"((?:(?:===|==|!=|~=|<=|>=|<|>)\s*[^\s,;]+\s*,?\s*)*)$"
+)
+_SPEC = re.compile(r"(===|==|!=|~=|<=|>=|<|>)\s*([^\s,;]+)")
+
+
+def _parse_req(line: str) -> _Req | None:
+    """A PEP 508 requirement: plain lines by a regex, lines with markers or URLs by ``packaging``."""
+    if m := _SIMPLE_REQ.match(line):
+        extras = frozenset(e.strip().lower() for e in (m.group(2) or "").split(",") if e.strip())
+        return _Req(m.group(1), extras, tuple(_SPEC.findall(m.group(3) or "")), None)
+    from packaging.requirements import InvalidRequirement, Requirement  # markers, URLs: the real parser
+
+    try:
+        r = Requirement(line)
+    except InvalidRequirement:
+        return None
+    return _Req(r.name, frozenset(r.extras), tuple((x.operator, x.version) for x in r.specifier), r.url)
+
+
 def _req(line: str) -> tuple[str | None, str | None]:
     """(name, local path) of one requirement line; pip options and comments give (None, None)."""
     line = line.split(" #", 1)[0].strip()
@@ -49,9 +74,8 @@ def _req(line: str) -> tuple[str | None, str | None]:
         return None, target.removeprefix("file:").strip()
     if line.startswith("-"):
         return None, None
-    try:
-        r = Requirement(line)
-    except InvalidRequirement:
+    r = _parse_req(line)
+    if r is None:
         return None, None
     path = r.url.removeprefix("file:").lstrip("/") if r.url and r.url.startswith("file:") else None
     return _norm(r.name), path
@@ -138,13 +162,12 @@ def _pins(d: ModuleDir, pyproject: dict[str, Any]) -> tuple[dict[str, str], dict
     for line in lines:
         if not line or line.startswith(("#", "-", ".", "/")):
             continue
-        try:
-            r = Requirement(line)
-        except InvalidRequirement:
+        r = _parse_req(line)
+        if r is None:
             continue
         name = _norm(r.name)
         extras.setdefault(name, set()).update(e.lower() for e in r.extras)
-        exact = [s.version for s in r.specifier if s.operator in ("==", "===") and "*" not in s.version]
+        exact = [v for op, v in r.specs if op in ("==", "===") and "*" not in v]
         if exact:
             pins[name] = exact[0]
     poetry = ((pyproject.get("tool") or {}).get("poetry") or {}).get("dependencies") or {}
@@ -158,6 +181,8 @@ def _pins(d: ModuleDir, pyproject: dict[str, Any]) -> tuple[dict[str, str], dict
 
 
 def _conda_deps(text: str) -> list[str]:
+    import yaml  # only conda projects pay for it
+
     try:
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError:
