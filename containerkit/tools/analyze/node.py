@@ -265,6 +265,15 @@ def _start(
             d.say("package.json", f"start runs {tool.tool} (a watcher): the image runs node {entry}")
             out.command = f"node {entry}"
             return out
+        if tool.tool == "nest" and "start" in last and "build" in scripts and "--watch" not in last:
+            main = "dist/main.js"
+            d.say("package.json", f"start runs the Nest CLI: the image runs the build output, node {main}")
+            out.command = f"node {main}"
+            return out
+        if tool.tool in ("nuxt", "nuxi") and any(a in last for a in ("start", "preview")):
+            d.say("package.json", "start runs the Nuxt CLI: the image runs the built server")
+            out.command = "node .output/server/index.mjs"
+            return out
         if tool.kind == "next":
             builds_next = any(
                 [a for a in c if a != "npx"][:2] == ["next", "build"] for c in _resolve_scripts(scripts, "build")
