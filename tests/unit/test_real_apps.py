@@ -103,6 +103,15 @@ def test_next_start_without_next_build_gets_the_build_step() -> None:
     assert m.build_command == "npm run build && npx next build"
 
 
+@pytest.mark.parametrize(
+    ("name", "command"),
+    [("node-nest-cli-start", "node dist/main.js"), ("node-nx-serve", "node dist/gateway/main.js")],
+)
+def test_framework_cli_start_runs_the_built_server(name: str, command: str) -> None:
+    m = _module(name)
+    assert (m.start_command, m.build_command, m.dev_dependencies_at_runtime) == (command, "npm run build", False)
+
+
 def test_start_through_a_dev_dependency_keeps_dev_dependencies() -> None:
     m = _module("node-ts-node-devdep")
     assert m.dev_dependencies_at_runtime
@@ -320,6 +329,7 @@ def test_base_image_option_skips_the_version_check() -> None:
         ("py-fastapi-app-elsewhere", "uvicorn api.routes:api --host 0.0.0.0 --port ${PORT:-8001}", 8001),
         ("py-flask-run-localhost", "flask --app app:app run --host 0.0.0.0 --port ${PORT:-5005}", 5005),
         ("node-hardcoded-port", "node src/app.js", 5005),
+        ("py-factory-module", "gunicorn wsgi_entry:server", 5000),  # server = create_app(...)
     ],
 )
 def test_start_command_names_an_object_the_code_defines(name: str, command: str, port: int) -> None:

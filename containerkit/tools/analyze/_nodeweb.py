@@ -266,3 +266,21 @@ def pm_version(d: ModuleDir, pm: str, lockfile: str | None, declared: str | None
         if name == pm and re.match(r"^\d+(\.\d+)*$", ver):
             version = ver
     return version, extra
+
+
+def nx_server(d: ModuleDir) -> str | None:
+    """`nx serve` of a single Nx node project: the file its build writes (project.json
+    ``targets.build.options``: ``outputPath`` + ``main`` with a .js extension)."""
+    if not d.has("project.json"):
+        return None
+    try:
+        data: Any = json.loads(d.read("project.json", 1024 * 1024))
+    except json.JSONDecodeError:
+        return None
+    opts = (((data.get("targets") or {}).get("build") or {}).get("options") or {}) if isinstance(data, dict) else {}
+    out, main = opts.get("outputPath"), opts.get("main")
+    if not isinstance(out, str) or not isinstance(main, str):
+        return None
+    name = re.sub(r"\.[cm]?tsx?$", ".js", main.rsplit("/", 1)[-1])
+    d.say("project.json", f"build writes {out}/{name}")
+    return f"{out.strip('./')}/{name}"

@@ -7,7 +7,14 @@ import shlex
 from typing import Any
 
 from containerkit.tools.analyze._common import Found, ModuleDir, port_command
-from containerkit.tools.analyze._nodeweb import dev_tool, output_dir, pm_version, script_commands, tool_package
+from containerkit.tools.analyze._nodeweb import (
+    dev_tool,
+    nx_server,
+    output_dir,
+    pm_version,
+    script_commands,
+    tool_package,
+)
 from containerkit.tools.analyze.models import ModuleAnalysis
 from containerkit.tools.analyze.native import native_needs
 
@@ -269,6 +276,10 @@ def _start(
             main = "dist/main.js"
             d.say("package.json", f"start runs the Nest CLI: the image runs the build output, node {main}")
             out.command = f"node {main}"
+            return out
+        if tool.tool == "nx" and "serve" in last and "build" in scripts and (server := nx_server(d)):
+            d.say("package.json", f"start runs nx serve (a dev server): the image runs node {server}")
+            out.command = f"node {server}"
             return out
         if tool.tool in ("nuxt", "nuxi") and any(a in last for a in ("start", "preview")):
             d.say("package.json", "start runs the Nuxt CLI: the image runs the built server")

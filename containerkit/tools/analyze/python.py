@@ -334,10 +334,11 @@ def _locate_app(d: ModuleDir, entry: str, framework: str) -> tuple[str, str] | N
     cls = _APP_CLASSES[framework]
     assign = re.compile(rf"^(\w+)\s*(?::\s*[\w.\[\], ]+)?=\s*(?:\w+\.)?(?:{cls})\(", re.M)
     factory = re.compile(r"^def (create_app|make_app|build_app|get_app)\(", re.M)
+    built = re.compile(r"^(\w+)\s*=\s*(?:\w+\.)*(?:create_app|make_app|build_app|get_app)\(", re.M)
     files = [entry] + [f for f in d.sources(".", (".py",), 80) if f != entry and not _NOT_APP_CODE.search(f)]
     for f in files:
         text = d.read(f)
-        if m := assign.search(text):
+        if m := assign.search(text) or built.search(text):
             return f"{_dotted(f)}:{m.group(1)}", f
         if (fm := factory.search(text)) and re.search(rf"\b(?:{cls})\(", text):
             return f"{_dotted(f)}:{fm.group(1)}()", f
