@@ -241,7 +241,7 @@ def test_generator_adds_the_packages_the_chosen_python_needs() -> None:
         dependency_files=["requirements.txt"],
         dependencies=["lxml"],
         pins={"lxml": "5.2.2"},
-        version_constraints=["requires-python: >=3.13"],
+        version_constraints=["requires-python: >=3.13,<3.14"],
         start_command="python app.py",
     )
     text = generate_dockerfile(m, load_catalog()).content
@@ -386,3 +386,17 @@ def test_run_tags_the_image_with_the_qualified_name(tmp_path: Path) -> None:
     state = Session(session_id="s1", repo_path=str(repo), options=RunOptions(), analysis=analysis)
     assert isinstance(analysis, RepoAnalysis)
     assert local_image_ref(state, module).split(":")[0] == "billing-portal-web"
+
+
+def test_start_chaining_commands_is_read_to_its_last_command() -> None:
+    m = _module("node-start-chain-serve")  # node banner.js; serve -s site-out
+    assert (m.static_dir, m.start_command) == ("site-out", None)
+
+
+def test_sveltekit_with_the_node_adapter_runs_its_build() -> None:
+    m = _module("node-sveltekit-adapter-node")
+    assert (m.start_command, m.build_command, m.static_dir) == ("node build", "npm run build", None)
+
+
+def test_manifest_with_a_byte_order_mark_is_read() -> None:
+    assert _module("node-bom-manifest").name == "windows-made"

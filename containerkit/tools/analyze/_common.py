@@ -124,7 +124,7 @@ class ModuleDir:
     # -- manifests -------------------------------------------------------------------------
 
     def json(self, name: str) -> Any:
-        text = self.read(name, 8 * 1024 * 1024)
+        text = self.read(name, 8 * 1024 * 1024).removeprefix("\ufeff")  # editors on Windows write a BOM
         try:
             return json.loads(text)
         except json.JSONDecodeError as exc:

@@ -55,7 +55,21 @@ _LONE_SOURCES = frozenset(
 """Source files that make the repository's root folder an app even with no manifest (a lone script)."""
 _MARKER_SUFFIXES = (".csproj", ".fsproj", ".vbproj", ".sln", ".gemspec")
 _SUFFIX = re.compile(r"\.(?:csproj|fsproj|vbproj|sln|gemspec)$", re.M)
-_NOT_MODULES = frozenset({"test", "tests", "__tests__", "fixtures", "testdata", "spec", "e2e", "docs", "node_modules"})
+_NOT_MODULES = frozenset(
+    {
+        "test",
+        "tests",
+        "__tests__",
+        "fixtures",
+        "testdata",
+        "spec",
+        "e2e",
+        "docs",
+        "node_modules",
+        "playground",
+        "__fixtures__",
+    }
+)
 """Folders whose manifests belong to tests or documentation, not to something to deploy."""
 
 

@@ -256,7 +256,7 @@ def _start(
         script = scripts.get(key)
         if not script:
             continue
-        if re.match(r"^\s*node\s", script):
+        if re.match(r"^\s*node\s", script) and not re.search(r"&&|\|\||;", script):
             out.command = " ".join(shlex.split(script))  # node directly: PID 1 gets signals, no npm wrapper
             return out
         if key != "start":
@@ -312,6 +312,12 @@ def _start(
         out.command = "npx next start"
     elif framework == "nuxt":
         out.command = "node .output/server/index.mjs"
+    elif framework == "sveltekit" and "build" in scripts and "@sveltejs/adapter-node" in deps | dev:
+        d.say("package.json", "SvelteKit with adapter-node: node build")
+        out.command = "node build"
+    elif framework == "astro" and "build" in scripts and "@astrojs/node" in deps | dev:
+        d.say("package.json", "Astro with @astrojs/node: node dist/server/entry.mjs")
+        out.command = "node dist/server/entry.mjs"
     elif framework in _STATIC_FRAMEWORKS and "build" in scripts:
         out.static = True
     elif entry and (framework in _SERVER_FRAMEWORKS or _serves(d, entry)):
