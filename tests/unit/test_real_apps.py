@@ -400,3 +400,9 @@ def test_sveltekit_with_the_node_adapter_runs_its_build() -> None:
 
 def test_manifest_with_a_byte_order_mark_is_read() -> None:
     assert _module("node-bom-manifest").name == "windows-made"
+
+
+def test_static_site_version_is_checked_on_the_build_image_only() -> None:
+    m = _module("node-vite-outdir").model_copy(update={"version_constraints": [".nvmrc: 20"]})
+    gen = generate_dockerfile(m, load_catalog(), probe=_probe("node:20-slim", "busybox:1.35"))
+    assert "FROM node:20-slim AS build" in gen.content and "FROM busybox:1.35" in gen.content

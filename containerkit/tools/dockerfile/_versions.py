@@ -202,8 +202,9 @@ def pick_version(
     def usable(v: str) -> bool:
         if probe is None:
             return True
-        r = catalog.resolve(key, v, None, tool=tool)
-        return all(probe(ref) for ref in dict.fromkeys([r.image, r.runtime]))
+        # the image carrying the language version; a separate final image (nginx for a static site)
+        # and its stand-ins are the catalog's to resolve
+        return probe(catalog.resolve(key, v, None, tool=tool).image)
 
     available = [v for v in inside if usable(v)]
     if not available:
