@@ -95,3 +95,27 @@ def test_real_app_builds_and_answers(  # type: ignore[no-untyped-def]
                 docker_client.containers.get(cname).remove(force=True)
         if image_exists(docker_client, tag):
             docker_client.images.remove(tag, force=True)
+
+
+def test_uv_lock_installs_with_pip_from_a_simple_index_with_hashes(tmp_path: Path, docker_client) -> None:  # type: ignore[no-untyped-def]
+    """The translated lock installs with plain pip, --require-hashes and --no-deps: no uv in the image."""
+    from containerkit.tools.dockerfile._pylock import locked_requirements
+
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "apps" / "py-fastapi-uv"
+    req = locked_requirements("uv.lock", (fixture / "uv.lock").read_text(), python="3.11")
+    (tmp_path / "requirements.lock.txt").write_text(req.text())
+    (tmp_path / "Dockerfile").write_text(
+        "FROM python:3.11-slim\nCOPY requirements.lock.txt /tmp/\n"
+        f"RUN pip install --no-cache-dir {req.pip_args()} -r /tmp/requirements.lock.txt && pip check\n"
+    )
+    tag = f"ck-real-pylock:{uuid.uuid4().hex[:8]}"
+    try:
+        build_image(
+            BuildRequest(context=tmp_path, dockerfile=tmp_path / "Dockerfile", tags=[tag], pull_policy="never"),
+            docker_client=docker_client,
+        )
+        out = docker_client.containers.run(tag, ["python", "-c", "import fastapi, uvicorn; print('ok')"], remove=True)
+        assert out.strip() == b"ok"
+    finally:
+        if image_exists(docker_client, tag):
+            docker_client.images.remove(tag, force=True)
