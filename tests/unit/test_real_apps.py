@@ -406,3 +406,8 @@ def test_static_site_version_is_checked_on_the_build_image_only() -> None:
     m = _module("node-vite-outdir").model_copy(update={"version_constraints": [".nvmrc: 20"]})
     gen = generate_dockerfile(m, load_catalog(), probe=_probe("node:20-slim", "busybox:1.35"))
     assert "FROM node:20-slim AS build" in gen.content and "FROM busybox:1.35" in gen.content
+
+
+def test_build_output_the_start_command_runs_is_checked_after_the_build() -> None:
+    text = _dockerfile("node-ts-no-start")
+    assert "RUN npm run build \\\n && { test -f dist/index.js || { echo 'the build wrote no dist/index.js" in text

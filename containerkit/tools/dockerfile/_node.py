@@ -199,6 +199,19 @@ def _runtime_head(m: ModuleAnalysis, image: str, start: str, port: int) -> list[
     ]
 
 
+def _check_built(start: str) -> str:
+    """After the build: the file the start command runs must exist, else the build step fails naming it."""
+    argv = start.split()
+    if len(argv) != 2 or argv[0] != "node":
+        return ""
+    target = argv[1].removeprefix("./")
+    if not target.startswith(("dist/", "build/", "out/", "lib/", ".output/")):
+        return ""
+    alts = [target] if target.endswith((".js", ".mjs", ".cjs")) else [target, f"{target}.js", f"{target}/index.js"]
+    test = " || ".join(f"test -f {a}" for a in alts)
+    return f" \\\n && {{ {test} || {{ echo 'the build wrote no {target}: check the build output folder' >&2; exit 1; }}; }}"
+
+
 def _bundled_output(m: ModuleAnalysis, start: str) -> bool:
     """The build leaves a self-contained server in .output (Nitro): the runtime needs nothing else."""
     argv = start.split()
@@ -244,7 +257,7 @@ def render_node(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
             *node_manifests(manifests),
             f"RUN {install_command(m, production=False)}",
             "COPY . .",
-            f"RUN {m.build_command} \\\n && {prune_command(m)}",
+            f"RUN {m.build_command}{_check_built(start)} \\\n && {prune_command(m)}",
             "",
             *_runtime_head(m, base.runtime, start, port),
             "COPY --from=build /app ./",
