@@ -119,6 +119,10 @@ def test_start_through_a_dev_dependency_keeps_dev_dependencies() -> None:
     assert "--omit=dev" not in text and "--include=dev" in text  # NODE_ENV=production would drop them
 
 
+def test_process_manager_start_runs_the_script_its_process_file_names() -> None:
+    assert _module("node-pm2-process-file").start_command == "node lib/main.js"
+
+
 def test_file_watcher_start_runs_the_file_with_node() -> None:
     m = _module("node-nodemon-start")
     assert m.start_command == "node server.js" and not m.dev_dependencies_at_runtime

@@ -200,7 +200,7 @@ def _entry(d: ModuleDir, pkg: dict[str, Any], scripts: dict[str, str]) -> str | 
             target = tool.target if tool.kind == "watch" else (argv[-1] if argv[0] == "node" else None)
             if not target:
                 continue
-            target = target.removeprefix("./")
+            target = _process_file_script(d, target.removeprefix("./"))
             for cand in (target, f"{target}.js", f"{target}/index.js"):
                 if d.has(cand) or (builds and cand.startswith(("dist/", "build/", "out/", "lib/"))):
                     return cand
@@ -220,6 +220,17 @@ def _entry(d: ModuleDir, pkg: dict[str, Any], scripts: dict[str, str]) -> str | 
                 d.say(src, f"TypeScript entry, built into {out}")
                 return out
     return None
+
+
+def _process_file_script(d: ModuleDir, target: str) -> str:
+    """pm2/forever process files (ecosystem.config.js|json) name the script they run."""
+    if not re.search(r"(?:^|/)(?:ecosystem|pm2|process)[\w.-]*\.(?:json|c?js|ya?ml)$", target):
+        return target
+    m = re.search(r"""["']?script["']?\s*:\s*["']([^"']+)["']""", d.read(target, 64 * 1024))
+    if m is None:
+        return target
+    d.say(target, f"runs {m.group(1)}")
+    return m.group(1).removeprefix("./")
 
 
 def _serves(d: ModuleDir, entry: str | None) -> bool:
