@@ -119,6 +119,12 @@ def test_start_through_a_dev_dependency_keeps_dev_dependencies() -> None:
     assert "--omit=dev" not in text and "--include=dev" in text  # NODE_ENV=production would drop them
 
 
+def test_start_script_naming_a_missing_file_runs_the_entry_that_exists() -> None:
+    m = _module("node-start-file-renamed")
+    assert m.start_command == "node app.js"
+    assert any("server.js, which does not exist" in e.says for e in m.evidence)
+
+
 def test_process_manager_start_runs_the_script_its_process_file_names() -> None:
     assert _module("node-pm2-process-file").start_command == "node lib/main.js"
 

@@ -268,7 +268,15 @@ def _start(
         if not script:
             continue
         if re.match(r"^\s*node\s", script) and not re.search(r"&&|\|\||;", script):
-            out.command = " ".join(shlex.split(script))  # node directly: PID 1 gets signals, no npm wrapper
+            argv = shlex.split(script)
+            named = argv[-1].removeprefix("./")
+            missing = not any(d.has(c) for c in (named, f"{named}.js", f"{named}/index.js"))
+            if missing and "build" not in scripts and entry and entry != named and d.has(entry):
+                # the script names a file the repository does not have (renamed, moved): run the entry found
+                d.say("package.json", f"{key} runs {named}, which does not exist: node {entry} instead")
+                out.command = f"node {entry}"
+                return out
+            out.command = " ".join(argv)  # node directly: PID 1 gets signals, no npm wrapper
             return out
         if key != "start":
             continue
