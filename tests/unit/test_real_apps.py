@@ -240,6 +240,8 @@ def test_wheel_rule_follows_the_target_python() -> None:
     assert {"libxml2-dev", "libjpeg62-turbo-dev"} <= set(on_313.build)
     assert native_needs("python", ["lxml"], {}, target="3.13").build == []  # unpinned: a wheel
     assert native_needs("python", ["psycopg2-binary"], {}).build == []
+    old_binary = native_needs("python", ["psycopg2-binary"], {"psycopg2-binary": "2.9.3"}, target="3.11")
+    assert old_binary.build == ["gcc", "libpq-dev"] and old_binary.runtime == ["libpq5"]  # no cp311 wheel
 
 
 def test_generator_adds_the_packages_the_chosen_python_needs() -> None:

@@ -43,6 +43,14 @@ _PY: dict[str, list[_Row]] = {
         _Row(("libpq5",), ("gcc", "libpq-dev"), always=True, extras=("c",)),
         _Row(("libpq5",), ()),  # the pure-Python driver loads libpq at run time
     ],
+    "psycopg2-binary": [
+        _Row(
+            ("libpq5",),
+            ("gcc", "libpq-dev"),
+            wheels_from=(("3.11", "2.9.5"), ("3.12", "2.9.9"), ("3.13", "2.9.10")),
+            runtime_always=False,
+        )
+    ],
     "mysqlclient": [_Row(("libmariadb3",), ("gcc", "pkg-config", "default-libmysqlclient-dev"), always=True)],
     "python-ldap": [_Row(("libldap-2.5-0", "libsasl2-2"), ("gcc", "libldap2-dev", "libsasl2-dev"), always=True)],
     "uwsgi": [_Row((), ("gcc",), always=True)],
