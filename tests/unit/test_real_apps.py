@@ -112,6 +112,14 @@ def test_framework_cli_start_runs_the_built_server(name: str, command: str) -> N
     assert (m.start_command, m.build_command, m.dev_dependencies_at_runtime) == (command, "npm run build", False)
 
 
+def test_ts_node_start_with_a_compiling_build_runs_the_compiled_file() -> None:
+    m = _module("node-ts-node-with-build")
+    assert (m.start_command, m.dev_dependencies_at_runtime) == ("node dist/index.js", False)
+    assert "--omit=dev" in _dockerfile("node-ts-node-with-build") or "npm prune" in _dockerfile(
+        "node-ts-node-with-build"
+    )
+
+
 def test_start_through_a_dev_dependency_keeps_dev_dependencies() -> None:
     m = _module("node-ts-node-devdep")
     assert m.dev_dependencies_at_runtime

@@ -241,6 +241,15 @@ def _serves(d: ModuleDir, entry: str | None) -> bool:
     return any(_SERVES.search(d.read(f)) for f in files if f != entry)
 
 
+def _built(entry: str, scripts: dict[str, str]) -> bool:
+    """The build script compiles the sources into the folder ``entry`` is in (tsc, babel, esbuild, swc)."""
+    compiles = any(
+        c and c[0] in ("tsc", "babel", "esbuild", "swc", "tsup", "rollup", "webpack")
+        for c in _resolve_scripts(scripts, "build")
+    )
+    return compiles and entry.startswith(("dist/", "build/", "lib/", "out/"))
+
+
 class _Start:
     """What the start script means for the image: the command, a build it implies, a static output."""
 
@@ -315,6 +324,12 @@ def _start(
                 d.say("package.json", "start runs next dev: the image runs next start on a production build")
                 out.command = "npx next start"
                 return out
+        elif tool.tool in ("ts-node", "tsx", "babel-node", "ts-node-dev") and entry and _built(entry, scripts):
+            d.say(
+                "package.json", f"start runs {tool.tool} on the source: the image runs the build output, node {entry}"
+            )
+            out.command = f"node {entry}"
+            return out
         elif tool.kind in ("devdep", None) and tool.tool:
             package = tool_package(tool.tool)
             if package in dev and package not in deps and pm != "bun":
