@@ -119,3 +119,37 @@ def test_uv_lock_installs_with_pip_from_a_simple_index_with_hashes(tmp_path: Pat
     finally:
         if image_exists(docker_client, tag):
             docker_client.images.remove(tag, force=True)
+
+
+def test_uv_project_built_from_its_translated_lock_answers(tmp_path: Path, docker_client, registry, containers) -> None:  # type: ignore[no-untyped-def]
+    """generate_dockerfile(lock_requirements=True): the lock as hashed pip requirements, the app serving."""
+    src = Path(__file__).resolve().parents[1] / "fixtures" / "apps" / "py-fastapi-uv"
+    app = tmp_path / "py-fastapi-uv"
+    shutil.copytree(src, app, ignore=shutil.ignore_patterns("expected.json"))
+    module = analyze_repo(app).primary()
+    gen = generate_dockerfile(
+        module, load_catalog(), probe=image_probe(docker_client, registry), repo_root=app, lock_requirements=True
+    )
+    for rel, text in gen.files.items():
+        (app / gen.context / rel).write_text(text)
+    (app / "Dockerfile").write_text(gen.content)
+    (app / ".dockerignore").write_text(gen.dockerignore)
+    tag = f"ck-real-uvlock:{uuid.uuid4().hex[:8]}"
+    try:
+        build_image(
+            BuildRequest(context=app, dockerfile=app / "Dockerfile", tags=[tag], pull_policy="never"),
+            docker_client=docker_client,
+        )
+        port = free_port()
+        cname = f"ck-real-uvlock-{uuid.uuid4().hex[:6]}"
+        containers.append(cname)
+        container = docker_client.containers.run(
+            tag, detach=True, name=cname, network_mode="host", environment={"PORT": str(port)}
+        )
+        assert _wait(f"http://127.0.0.1:{port}/health", container)
+    finally:
+        for cname in list(containers):
+            with contextlib.suppress(Exception):
+                docker_client.containers.get(cname).remove(force=True)
+        if image_exists(docker_client, tag):
+            docker_client.images.remove(tag, force=True)

@@ -200,3 +200,18 @@ def test_fixture_lockfiles_translate() -> None:
     assert {"fastapi", "uvicorn", "starlette", "pydantic"} <= set(_names(uv.lines)) and uv.hashed
     pipenv = locked_requirements("Pipfile.lock", (APPS / "py-pipenv" / "Pipfile.lock").read_text(), python="3.12")
     assert pipenv.hashed and pipenv.lines
+
+
+def test_generator_installs_the_translated_lock_with_plain_pip() -> None:
+    from containerkit.tools.analyze import analyze_repo
+    from containerkit.tools.dockerfile import generate_dockerfile, load_catalog
+
+    root = APPS / "py-fastapi-uv"
+    gen = generate_dockerfile(analyze_repo(root).primary(), load_catalog(), repo_root=root, lock_requirements=True)
+    assert "COPY .ck-requirements.lock.txt ./" in gen.content
+    assert "RUN pip install --no-cache-dir -r .ck-requirements.lock.txt" in gen.content
+    assert "uv sync" not in gen.content and "/opt/tools/bin/pip install" not in gen.content  # no packaging tool
+    body = gen.files[".ck-requirements.lock.txt"]
+    assert body.startswith("--require-hashes\n") and "fastapi==0.115.5 \\\n    --hash=sha256:" in body
+    plain = generate_dockerfile(analyze_repo(root).primary(), load_catalog(), repo_root=root)
+    assert plain.files == {} and "uv sync" in plain.content  # off by default

@@ -31,7 +31,7 @@ class LockedRequirements(NamedTuple):
     """``name version: why`` for locked packages the target does not need (markers, dev groups)."""
 
     def text(self) -> str:
-        head = f"# from {self.lock}: exact versions{' and hashes' if self.hashed else ''}; install with --no-deps\n"
+        head = f"# from {self.lock}: the exact versions{' and hashes' if self.hashed else ''} production needs\n"
         return head + "".join(line + "\n" for line in self.lines)
 
     def pip_args(self) -> str:

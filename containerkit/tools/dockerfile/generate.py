@@ -7,6 +7,7 @@ through the catalog (with the closest-version fallback) and writes the matching 
 from __future__ import annotations
 
 import posixpath
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from containerkit.tools.dockerfile._jvm import render_java
 from containerkit.tools.dockerfile._node import render_node
 from containerkit.tools.dockerfile._pathdeps import PythonPathDeps, python_path_deps
 from containerkit.tools.dockerfile._php import render_php
+from containerkit.tools.dockerfile._pylock import LOCKFILES, locked_requirements
 from containerkit.tools.dockerfile._python import render_python
 from containerkit.tools.dockerfile._ruby import render_ruby
 from containerkit.tools.dockerfile._rust import render_rust
@@ -125,6 +127,9 @@ class GeneratedDockerfile(BaseModel):
     """Build context relative to the repository root: the module's folder, the workspace root for a
     workspace member built from there, or for a Python module with sibling path dependencies the
     folder holding it and them (the Dockerfile still lives in the module's folder)."""
+    files: dict[str, str] = Field(default_factory=dict)
+    """Files the Dockerfile COPYs that the repository does not have (path relative to ``context`` ->
+    text): write them into the build context (or add them to the context sent to the engine)."""
 
 
 def _anywhere(pattern: str) -> str:
@@ -219,6 +224,36 @@ def _pin_runtime(
     return module.model_copy(update=update), notes
 
 
+LOCK_REQUIREMENTS = ".ck-requirements.lock.txt"
+"""Where the translated lockfile goes, in the module's folder of the build context."""
+
+
+def _from_lockfile(
+    module: ModuleAnalysis, repo_root: Path, catalog: BaseImageCatalog
+) -> tuple[ModuleAnalysis, dict[str, str]]:
+    """The module installed by pip from its lockfile translated for the chosen Python."""
+    lock = module.lockfile
+    if module.language != "python" or lock not in LOCKFILES or python_path_deps(module) is not None:
+        return module, {}
+    folder = repo_root / module.path
+    try:
+        text = (folder / lock).read_text(encoding="utf-8")
+        pyproject = tomllib.loads((folder / "pyproject.toml").read_text("utf-8")) if lock == "poetry.lock" else {}
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return module, {}
+    python = module.language_version or catalog.entries["python"].default
+    req = locked_requirements(lock, text, python=python, pyproject=pyproject)
+    if not req.lines:
+        return module, {}
+    body = ("--require-hashes\n" if req.hashed else "") + req.text()
+    files = [
+        LOCK_REQUIREMENTS,
+        *(f for f in module.dependency_files if f in ("pyproject.toml", "setup.py", "setup.cfg")),
+    ]
+    update = {"package_manager": "pip", "requirements_file": LOCK_REQUIREMENTS, "dependency_files": files}
+    return module.model_copy(update=update), {LOCK_REQUIREMENTS: body}  # the context is the module's folder
+
+
 def generate_dockerfile(
     module: ModuleAnalysis,
     catalog: BaseImageCatalog,
@@ -226,12 +261,17 @@ def generate_dockerfile(
     probe: ImageProbe | None = None,
     extra_build_packages: list[str] | None = None,
     repo_root: Path | str | None = None,
+    lock_requirements: bool = False,
 ) -> GeneratedDockerfile:
     """Write the Dockerfile a reviewer would accept for ``module``; ``probe`` checks the base exists.
 
     ``repo_root`` (the analysed repository) lets a node workspace member's Dockerfile name the
     workspace's real files; without it they are inferred from the analysis (and a warning says so).
     Build with ``context`` of the result as the build context.
+
+    With ``lock_requirements`` (and ``repo_root``) a Poetry, PDM, uv or Pipenv lockfile is
+    translated into hash-checked pip requirements for the chosen Python, installed by plain pip:
+    the file is in ``files`` of the result, for the caller to put into the build context.
     """
     if module.language is None:
         raise InvalidOption(
@@ -247,6 +287,9 @@ def generate_dockerfile(
             hint=f"Write a Dockerfile for this module; containerkit builds it as it is. Known: {', '.join(LANGUAGES)}.",
         )
     module, notes = _pin_runtime(module, catalog, probe)
+    extra_files: dict[str, str] = {}
+    if lock_requirements and repo_root is not None:
+        module, extra_files = _from_lockfile(module, Path(repo_root), catalog)
     build_pkgs = list(dict.fromkeys([*module.build_packages, *(extra_build_packages or [])]))
     ctx = Ctx(catalog=catalog, probe=probe, extra_build_packages=build_pkgs, warnings=notes)
     if module.language in ("node", "static"):
@@ -260,6 +303,7 @@ def generate_dockerfile(
         )
     out = render(module, ctx)
     return GeneratedDockerfile(
+        files=extra_files,
         content=out.content,
         dockerignore=generate_dockerignore(module, ws, ctx.path_deps),
         base_image=out.base_image,
