@@ -431,3 +431,10 @@ def test_static_site_version_is_checked_on_the_build_image_only() -> None:
 def test_build_output_the_start_command_runs_is_checked_after_the_build() -> None:
     text = _dockerfile("node-ts-no-start")
     assert "RUN npm run build \\\n && { test -f dist/index.js || { echo 'the build wrote no dist/index.js" in text
+
+
+def test_a_manifest_wins_over_a_lone_source_file_in_the_same_folder(tmp_path: Path) -> None:
+    (tmp_path / "package.json").write_text('{"name": "web-ui", "scripts": {"start": "node server.js"}}')
+    (tmp_path / "server.js").write_text("require('http').createServer().listen(process.env.PORT)\n")
+    (tmp_path / "main.go").write_text("package main\n\nfunc main() {}\n")
+    assert [(m.language, m.start_command) for m in analyze_repo(tmp_path).modules] == [("node", "node server.js")]

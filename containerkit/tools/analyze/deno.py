@@ -96,4 +96,4 @@ def _lone_module(d: ModuleDir) -> Found | None:
         lockfile=lock,
     )
     d.finish(m, sources=[entry], default_port=8000)
-    return Found(m, ids={m.name}, rank=7, lone=True)
+    return Found(m, ids={m.name}, rank=-1, lone=True)  # any manifest-backed reading of the folder wins

@@ -123,7 +123,7 @@ def _lone_main(d: ModuleDir) -> Found | None:
         dependencies=sorted(imports),
     )
     d.finish(m, sources=sources, default_port=8080, base_confidence=0.4)
-    return Found(m, rank=4, lone=True)
+    return Found(m, rank=-1, lone=True)  # any manifest-backed reading of the folder wins
 
 
 def _work_uses(d: ModuleDir) -> list[str]:

@@ -500,4 +500,6 @@ def detect_python(d: ModuleDir) -> Found | None:
     )
     base = 0.5 if len(candidates) <= 1 else 0.35
     d.finish(m, sources=sources, default_port=None, base_confidence=base)
-    return Found(m, ids={_norm(str(name))}, refs=depset, ref_paths=paths, rank=3, lone=lone is not None)
+    return Found(
+        m, ids={_norm(str(name))}, refs=depset, ref_paths=paths, rank=3 if lone is None else -1, lone=lone is not None
+    )
