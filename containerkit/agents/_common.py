@@ -9,7 +9,8 @@ from containerkit.agents._deps import Deps
 from containerkit.errors import InvalidOption
 from containerkit.state import Session
 from containerkit.tools.analyze import ModuleAnalysis
-from containerkit.tools.images import parse_image_ref, sanitize_repo_name
+from containerkit.tools.analyze.naming import image_name
+from containerkit.tools.images import parse_image_ref
 
 __all__ = ["build_context", "local_image_ref", "module_dir", "selected_module", "session_dir"]
 
@@ -65,4 +66,4 @@ def local_image_ref(state: Session, module: ModuleAnalysis) -> str:
         ref = parse_image_ref(state.options.image)
         return f"{ref.repository}:{ref.tag or 'latest'}"
     tag = _git_sha(module_dir(state, module)) or f"ck-{state.session_id[:12]}"
-    return f"{sanitize_repo_name(module.name)}:{tag}"
+    return f"{image_name(module.name, module.path, state.repo_path)}:{tag}"

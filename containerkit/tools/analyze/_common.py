@@ -25,6 +25,8 @@ _PORT_PATTERNS = [
     re.compile(r"""["']:(\d{4,5})["']"""),
     re.compile(r"""Getenv\(\s*"PORT"\s*\)[^\n]{0,80}\n?[^\n]{0,80}?["']:?(\d{4,5})["']"""),
 ]
+_SERVICE_PORTS = frozenset({1433, 1521, 2181, 3306, 5432, 5672, 6379, 9042, 9092, 9200, 11211, 27017})
+"""Ports of databases and brokers an app connects to (its config names them), never the one it serves."""
 _HEALTH = re.compile(r"""["'](/(?:healthz?|health/?live|livez|readyz?|ready|ping|status|up))["']""")
 _EXPOSE = re.compile(r"^\s*EXPOSE\s+(\d{2,5})", re.M | re.I)
 _HEALTHCHECK_PATH = re.compile(r"^\s*HEALTHCHECK\b.*?https?://[^/\s]+(/[\w/.-]*)", re.M | re.I)
@@ -58,6 +60,8 @@ class Found:
     """A workspace root with nothing of its own to run (virtual Cargo manifest, Maven pom packaging)."""
     rank: int = 0
     """Tie-break between ecosystems found in one folder: higher wins (Rails with package.json is Ruby)."""
+    lone: bool = False
+    """Found from source files alone (no manifest): yields to real modules found below it."""
 
 
 @dataclass
@@ -120,7 +124,7 @@ class ModuleDir:
     # -- manifests -------------------------------------------------------------------------
 
     def json(self, name: str) -> Any:
-        text = self.read(name, 8 * 1024 * 1024)
+        text = self.read(name, 8 * 1024 * 1024).removeprefix("\ufeff")  # editors on Windows write a BOM
         return conform(name, parse_json_text(text, source=self.repo_path(name), error=ManifestParseError), self.say)
 
     def json_object(self, name: str) -> dict[str, Any]:
@@ -168,7 +172,7 @@ class ModuleDir:
             for pat in _PORT_PATTERNS:
                 for m in pat.finditer(text):
                     port = int(m.group(1))
-                    if 80 <= port <= 65535:
+                    if 80 <= port <= 65535 and port not in _SERVICE_PORTS:
                         self.say(f, f"listens on {port}")
                         return port
         return None

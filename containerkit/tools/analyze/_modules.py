@@ -46,16 +46,39 @@ _MARKERS = frozenset(
         "requirements.txt", "pyproject.toml", "Pipfile", "setup.py", "setup.cfg", "environment.yml", "manage.py",
         "go.mod", "go.work", "pom.xml", "build.gradle", "build.gradle.kts", "settings.gradle", "settings.gradle.kts",
         "Cargo.toml", "Gemfile", "composer.json", "mix.exs", "index.html", "index.php", "Dockerfile", "Procfile",
+        ".python-version", "runtime.txt",
     }
 )  # fmt: skip
+_LONE_SOURCES = frozenset(
+    {"main.py", "app.py", "server.py", "main.go", "main.ts", "server.ts", "index.ts", "mod.ts", "main.js", "server.js"}
+)
+"""Source files that make the repository's root folder an app even with no manifest (a lone script)."""
 _MARKER_SUFFIXES = (".csproj", ".fsproj", ".vbproj", ".sln", ".gemspec")
 _SUFFIX = re.compile(r"\.(?:csproj|fsproj|vbproj|sln|gemspec)$", re.M)
-_NOT_MODULES = frozenset({"test", "tests", "__tests__", "fixtures", "testdata", "spec", "e2e", "docs", "node_modules"})
+_NOT_MODULES = frozenset(
+    {
+        "test",
+        "tests",
+        "__tests__",
+        "fixtures",
+        "testdata",
+        "spec",
+        "e2e",
+        "docs",
+        "node_modules",
+        "playground",
+        "__fixtures__",
+    }
+)
 """Folders whose manifests belong to tests or documentation, not to something to deploy."""
 
 
 def _is_candidate(index: RepoIndex, folder: str) -> bool:
     names = index.files.get(folder, frozenset())
+    if folder == "." and (
+        not names.isdisjoint(_LONE_SOURCES) or not index.files.get("src", frozenset()).isdisjoint(_LONE_SOURCES)
+    ):
+        return True
     if names.isdisjoint(_MARKERS) and not _SUFFIX.search("\n".join(names)):
         return False
     return any(index.has(folder, n) for n in names if n in _MARKERS or n.endswith(_MARKER_SUFFIXES))
@@ -122,6 +145,8 @@ class _Finder:
 
     def claim(self, folder: str) -> None:
         found = self.detect(folder)
+        if found is not None and found.lone and any(self.detect(s) is not None for s in self.below(folder)):
+            found = None  # a lone script beside real modules is a helper, not the app
         if found is not None and found.members is not None:
             self.claim_workspace(folder, found)
             return
@@ -184,7 +209,9 @@ class _Finder:
         m, root = member.module, ws.module
         if m.lockfile is None and root.package_manager:
             m.package_manager = root.package_manager
+            m.package_manager_version = m.package_manager_version or root.package_manager_version
         m.language_version = m.language_version or root.language_version
+        m.version_constraints = m.version_constraints or root.version_constraints
 
 
 def _edges(modules: dict[str, Found]) -> Any:

@@ -12,11 +12,13 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import pathspec
+from typing import TYPE_CHECKING
 
 from containerkit.tools.analyze._fs import MAX_MANIFEST_BYTES, inside
 from containerkit.tools.dockerignore import anchored_patterns
+
+if TYPE_CHECKING:
+    import pathspec
 
 __all__ = ["SKIP_DIRS", "RepoIndex", "build_index"]
 
@@ -52,6 +54,8 @@ class _Ignore:
 
     @classmethod
     def of(cls, base: str, lines: list[str], prunes_dirs: bool = True) -> _Ignore:
+        import pathspec  # only repositories with ignore files pay for it
+
         spec = pathspec.GitIgnoreSpec.from_lines(lines)
         parts: list[str] = []
         for p in spec.patterns:

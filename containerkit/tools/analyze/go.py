@@ -46,7 +46,7 @@ def detect_go(d: ModuleDir) -> Found | None:
         d.finish(m, sources=[], default_port=None)
         return Found(m, members=uses, aggregator=True, rank=4)
     if not d.has("go.mod"):
-        return None
+        return _lone_main(d)
     gomod = d.read("go.mod", 256 * 1024)
     module_path = (re.search(r"^module\s+(\S+)", gomod, re.M) or [None, d.name])[1] or d.name
     d.say("go.mod", f"module {module_path}")
@@ -102,6 +102,28 @@ def detect_go(d: ModuleDir) -> Found | None:
     refs = set(reqs) | set(re.findall(r"^\s*replace\s+(\S+)", gomod, re.M))
     paths = set(re.findall(r"=>\s*(\.\.?/\S*)", gomod))
     return Found(m, ids={module_path}, refs=refs, ref_paths=paths, members=members, rank=4)
+
+
+def _lone_main(d: ModuleDir) -> Found | None:
+    """A main package with no go.mod (a single main.go at the repo root): the image runs `go mod init`."""
+    if d.rel != "." or not d.has("main.go") or not _MAIN.search(d.read("main.go", 4096)):
+        return None
+    d.say("main.go", "Go main package with no go.mod")
+    sources = [f for f in d.names() if f.endswith(".go")]
+    imports = {i for f in sources for i in re.findall(r'"([\w.-]+\.[a-z]+/[^"]+)"', d.read(f))}
+    framework = next((fw for mod, fw in _FRAMEWORKS if any(i.startswith(mod) for i in imports)), None)
+    m = ModuleAnalysis(
+        path=d.rel,
+        name=d.name,
+        language="go",
+        package_manager="go",
+        framework=framework,
+        start_command="./app",
+        build_command="CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o app .",
+        dependencies=sorted(imports),
+    )
+    d.finish(m, sources=sources, default_port=8080, base_confidence=0.4)
+    return Found(m, rank=-1, lone=True)  # any manifest-backed reading of the folder wins
 
 
 def _work_uses(d: ModuleDir) -> list[str]:

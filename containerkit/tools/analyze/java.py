@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import xml.etree.ElementTree as ET
 
 from containerkit.errors import ManifestParseError
 from containerkit.tools.analyze._common import Found, ModuleDir
@@ -41,6 +44,8 @@ def _strip_ns(root: ET.Element) -> None:
 
 
 def _pom(d: ModuleDir) -> ET.Element:
+    import xml.etree.ElementTree as ET  # only Maven projects pay for it
+
     try:
         root = ET.fromstring(d.read("pom.xml", 4 * 1024 * 1024))
     except ET.ParseError as exc:

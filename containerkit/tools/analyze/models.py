@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from containerkit.errors import NoDeployableModule
+
 __all__ = ["Evidence", "ModuleAnalysis", "RepoAnalysis"]
 
 
@@ -32,6 +34,26 @@ class ModuleAnalysis(BaseModel):
         default_factory=list, description="Manifests and lockfiles, relative to the module, copied before the source."
     )
     lockfile: str | None = None
+    package_manager_version: str | None = Field(
+        default=None,
+        description="Version of the package manager the lockfile or `packageManager` asks for ('8', '3.6.1'); "
+        "installed in the image with `npm install -g`.",
+    )
+    version_constraints: list[str] = Field(
+        default_factory=list,
+        description="Every runtime version constraint found (requires-python, .python-version, engines.node, "
+        ".nvmrc, ...), as written; the base image is the newest available version satisfying all.",
+    )
+    pins: dict[str, str] = Field(
+        default_factory=dict,
+        description="Exact versions of direct dependencies pinned in the manifest (name -> version): decides "
+        "whether a native package has a prebuilt wheel/binary for the target runtime.",
+    )
+    dev_dependencies_at_runtime: bool = Field(
+        default=False,
+        description="The start command runs a tool from devDependencies (ts-node, a dev server with no built "
+        "output to serve instead): the image keeps the dev dependencies.",
+    )
     system_packages: list[str] = Field(
         default_factory=list, description="Debian packages the app needs at run time (e.g. libpq5, ffmpeg)."
     )
@@ -83,9 +105,20 @@ class RepoAnalysis(BaseModel):
         return [m for m in self.modules if not m.is_library]
 
     def primary(self) -> ModuleAnalysis:
-        """The module `run` containerizes: the root one if deployable, else the first deployable."""
+        """The module `run` containerizes: the root one if deployable, else the first deployable.
+
+        Raises ``NoDeployableModule`` (never ``IndexError``) when every module is a library.
+        """
         mods = self.deployable()
         for m in mods:
             if m.path == ".":
                 return m
+        if not mods:
+            libs = ", ".join(f"{m.path} ({m.language})" for m in self.modules) or "none"
+            raise NoDeployableModule(
+                f"nothing to run in {self.root}: every module found is a library ({libs})",
+                hint="Give the app a start command (a `start` script, `main`, a Procfile `web:` line, an entry file "
+                "such as server.js or main.py), or write a Dockerfile; `containerkit analyze` shows what was read.",
+                path=self.root,
+            )
         return mods[0]

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import posixpath
 import re
-from typing import Any
-
-import yaml
-from packaging.requirements import InvalidRequirement, Requirement
+import sys
+from typing import Any, NamedTuple
 
 from containerkit.tools.analyze._common import Found, ModuleDir, major_minor, port_command
 from containerkit.tools.analyze.models import ModuleAnalysis
+from containerkit.tools.analyze.native import native_needs
 
 __all__ = ["MARKERS", "detect_python"]
 
@@ -31,27 +30,38 @@ _ENTRY_CANDIDATES = ("app.py", "main.py", "server.py", "wsgi.py", "asgi.py", "ru
 _RUNS = re.compile(
     r"__main__|\b(Flask|FastAPI|serve_forever|uvicorn\.run|web\.run_app)\b|^import streamlit|\bst\.", re.M
 )
-# (runtime Debian packages, build-only Debian packages) a dependency needs
-_SYSTEM = {
-    "psycopg2": (["libpq5"], ["gcc", "libpq-dev"]),
-    "psycopg": (["libpq5"], []),
-    "mysqlclient": (["libmariadb3"], ["gcc", "pkg-config", "default-libmysqlclient-dev"]),
-    "pyodbc": (["unixodbc"], ["gcc", "unixodbc-dev"]),
-    "python-ldap": (["libldap-2.5-0", "libsasl2-2"], ["gcc", "libldap2-dev", "libsasl2-dev"]),
-    "ffmpeg-python": (["ffmpeg"], []),
-    "pydub": (["ffmpeg"], []),
-    "moviepy": (["ffmpeg"], []),
-    "openai-whisper": (["ffmpeg"], []),
-    "opencv-python": (["libgl1", "libglib2.0-0"], []),
-    "weasyprint": (["libpango-1.0-0", "libpangoft2-1.0-0"], []),
-    "pygraphviz": (["graphviz"], ["gcc", "graphviz-dev"]),
-    "gdal": (["gdal-bin"], ["gcc", "libgdal-dev"]),
-    "uwsgi": ([], ["gcc"]),
-}
 
 
 def _norm(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
+
+
+class _Req(NamedTuple):
+    name: str
+    extras: frozenset[str]
+    specs: tuple[tuple[str, str], ...]
+    url: str | None
+
+
+_SIMPLE_REQ = re.compile(
+    r"^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[([^\]]*)\])?\s*"
+    r"((?:(?:===|==|!=|~=|<=|>=|<|>)\s*[^\s,;]+\s*,?\s*)*)$"
+)
+_SPEC = re.compile(r"(===|==|!=|~=|<=|>=|<|>)\s*([^\s,;]+)")
+
+
+def _parse_req(line: str) -> _Req | None:
+    """A PEP 508 requirement: plain lines by a regex, lines with markers or URLs by ``packaging``."""
+    if m := _SIMPLE_REQ.match(line):
+        extras = frozenset(e.strip().lower() for e in (m.group(2) or "").split(",") if e.strip())
+        return _Req(m.group(1), extras, tuple(_SPEC.findall(m.group(3) or "")), None)
+    from packaging.requirements import InvalidRequirement, Requirement  # markers, URLs: the real parser
+
+    try:
+        r = Requirement(line)
+    except InvalidRequirement:
+        return None
+    return _Req(r.name, frozenset(r.extras), tuple((x.operator, x.version) for x in r.specifier), r.url)
 
 
 def _req(line: str) -> tuple[str | None, str | None]:
@@ -64,9 +74,8 @@ def _req(line: str) -> tuple[str | None, str | None]:
         return None, target.removeprefix("file:").strip()
     if line.startswith("-"):
         return None, None
-    try:
-        r = Requirement(line)
-    except InvalidRequirement:
+    r = _parse_req(line)
+    if r is None:
         return None, None
     path = r.url.removeprefix("file:").lstrip("/") if r.url and r.url.startswith("file:") else None
     return _norm(r.name), path
@@ -143,7 +152,37 @@ def _deps(d: ModuleDir, pyproject: dict[str, Any], paths: set[str]) -> list[str]
     return deps
 
 
+def _pins(d: ModuleDir, pyproject: dict[str, Any]) -> tuple[dict[str, str], dict[str, set[str]]]:
+    """Exact versions (``==``) and extras of the direct dependencies, from requirements and pyproject."""
+    lines = [str(x) for x in (pyproject.get("project") or {}).get("dependencies") or []]
+    for rf in _requirements(d)[1]:
+        lines += [ln.split(" #", 1)[0].strip() for ln in d.read(rf).splitlines()]
+    pins: dict[str, str] = {}
+    extras: dict[str, set[str]] = {}
+    for line in lines:
+        if not line or line.startswith(("#", "-", ".", "/")):
+            continue
+        r = _parse_req(line)
+        if r is None:
+            continue
+        name = _norm(r.name)
+        extras.setdefault(name, set()).update(e.lower() for e in r.extras)
+        exact = [v for op, v in r.specs if op in ("==", "===") and "*" not in v]
+        if exact:
+            pins[name] = exact[0]
+    poetry = ((pyproject.get("tool") or {}).get("poetry") or {}).get("dependencies") or {}
+    for k, v in poetry.items() if isinstance(poetry, dict) else []:
+        spec = v.get("version") if isinstance(v, dict) else v
+        if isinstance(spec, str) and re.match(r"^=?=?\d+(\.\d+)*$", spec.strip()):
+            pins[_norm(k)] = spec.strip().lstrip("=")
+        if isinstance(v, dict) and isinstance(v.get("extras"), list):
+            extras.setdefault(_norm(k), set()).update(str(e).lower() for e in v["extras"])
+    return pins, extras
+
+
 def _conda_deps(text: str) -> list[str]:
+    import yaml  # only conda projects pay for it
+
     try:
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError:
@@ -154,6 +193,21 @@ def _conda_deps(text: str) -> list[str]:
             out.append(_norm(re.split(r"[=<>~! ]", item, maxsplit=1)[0]))
         elif isinstance(item, dict):
             out += [n for x in item.get("pip") or [] if (n := _req(str(x))[0])]
+    return out
+
+
+def _version_constraints(d: ModuleDir, pyproject: dict[str, Any]) -> list[str]:
+    """Every Python version constraint the project states, as ``source: spec`` (for the catalog)."""
+    out: list[str] = []
+    for vf in (".python-version", "runtime.txt"):
+        if m := re.search(r"(?:^|python-)(\d+\.\d+)", d.read(vf, 256).strip()):
+            out.append(f"{vf}: {m.group(1)}")
+    rp = (pyproject.get("project") or {}).get("requires-python")
+    if isinstance(rp, str) and rp.strip():
+        out.append(f"requires-python: {rp.strip()}")
+    poetry = ((pyproject.get("tool") or {}).get("poetry") or {}).get("dependencies", {})
+    if isinstance(poetry, dict) and isinstance(poetry.get("python"), str) and not rp:
+        out.append(f"tool.poetry python: {poetry['python'].strip()}")
     return out
 
 
@@ -239,17 +293,61 @@ def _entrypoint(
     return (chosen[0] if chosen else None), chosen
 
 
+_IMPORT = re.compile(r"^\s*(?:from\s+([A-Za-z_][\w.]*)\s+import|import\s+([A-Za-z_][\w.]*))", re.M)
+_IMPORT_TO_DIST = {
+    "yaml": "pyyaml",
+    "PIL": "pillow",
+    "cv2": "opencv-python-headless",
+    "bs4": "beautifulsoup4",
+    "sklearn": "scikit-learn",
+    "dotenv": "python-dotenv",
+    "jwt": "pyjwt",
+    "dateutil": "python-dateutil",
+    "multipart": "python-multipart",
+    "socketio": "python-socketio",
+    "engineio": "python-engineio",
+    "magic": "python-magic",
+    "telegram": "python-telegram-bot",
+    "google": "protobuf",
+    "Crypto": "pycryptodome",
+    "psycopg2": "psycopg2-binary",
+    "MySQLdb": "mysqlclient",
+    "serial": "pyserial",
+    "attr": "attrs",
+    "pkg_resources": "setuptools",
+}
+"""Import names whose distribution is named differently (for apps with no manifest)."""
 _APP_BUILDER = re.compile(r"\b(?:Flask|FastAPI)\(|^def create_app\(", re.M)
 
 
-def _app_object(d: ModuleDir, entry: str, cls: str) -> str:
-    """``module:attribute`` for gunicorn/uvicorn; ``module:create_app()`` for an application factory."""
-    text = d.read(entry)
-    m = re.search(rf"^(\w+)\s*=\s*{cls}\(", text, re.M)
-    module = entry.removeprefix("src/")[:-3].replace("/", ".").removesuffix(".__main__").removesuffix(".__init__")
-    if m is None and (factory := re.search(r"^def (create_app|make_app|build_app)\(", text, re.M)):
-        return f"{module}:{factory.group(1)}()"
-    return f"{module}:{m.group(1) if m else 'app'}"
+def _dotted(path: str) -> str:
+    return path.removeprefix("src/")[:-3].replace("/", ".").removesuffix(".__main__").removesuffix(".__init__")
+
+
+_APP_CLASSES = {"flask": "Flask|Quart|APIFlask", "fastapi": "FastAPI|Starlette"}
+_NOT_APP_CODE = re.compile(r"(?:^|/)(?:tests?|docs|migrations|scripts|examples)/|(?:^|/)(?:test_|conftest)")
+
+
+def _locate_app(d: ModuleDir, entry: str, framework: str) -> tuple[str, str] | None:
+    """(``module:attribute`` or ``module:factory()``, file) of the object a WSGI/ASGI server loads,
+    read from the code: the entry file first, then the module's other Python files."""
+    cls = _APP_CLASSES[framework]
+    assign = re.compile(rf"^(\w+)\s*(?::\s*[\w.\[\], ]+)?=\s*(?:\w+\.)?(?:{cls})\(", re.M)
+    factory = re.compile(r"^def (create_app|make_app|build_app|get_app)\(", re.M)
+    built = re.compile(r"^(\w+)\s*=\s*(?:\w+\.)*(?:create_app|make_app|build_app|get_app)\(", re.M)
+    files = [entry] + [f for f in d.sources(".", (".py",), 80) if f != entry and not _NOT_APP_CODE.search(f)]
+    for f in files:
+        text = d.read(f)
+        if m := assign.search(text) or built.search(text):
+            return f"{_dotted(f)}:{m.group(1)}", f
+        if (fm := factory.search(text)) and re.search(rf"\b(?:{cls})\(", text):
+            return f"{_dotted(f)}:{fm.group(1)}()", f
+    return None
+
+
+def _binds_all(text: str) -> bool:
+    """The file's own ``.run(...)`` listens on every interface (not Flask's 127.0.0.1 default)."""
+    return bool(re.search(r"""\.run\([^)]*host\s*=\s*(?:["']0\.0\.0\.0["']|os\.|[A-Z_]*HOST)""", text, re.S))
 
 
 def _django_project(d: ModuleDir) -> str | None:
@@ -268,16 +366,27 @@ def _start(d: ModuleDir, framework: str | None, entry: str | None, deps: set[str
         return f"python manage.py runserver 0.0.0.0:{p}"
     if entry is None:
         return None
-    if framework == "fastapi":
-        target = _app_object(d, entry, "FastAPI")
-        if target.endswith("()"):
-            return f"uvicorn --factory {target[:-2]} --host 0.0.0.0 --port {p}"
-        return f"uvicorn {target} --host 0.0.0.0 --port {p}"
-    if framework == "flask" and "gunicorn" in deps:
-        target = _app_object(d, entry, "Flask")
-        return f"gunicorn '{target}'" if target.endswith("()") else f"gunicorn {target}"
-    if framework == "flask" and entry.endswith("/__init__.py"):
-        return f"flask --app {_app_object(d, entry, 'Flask').split(':', 1)[0]} run --host 0.0.0.0 --port {p}"
+    runs_itself = "__main__" in d.read(entry)
+    if framework in ("fastapi", "flask"):
+        server = "uvicorn" if framework == "fastapi" else "gunicorn" if "gunicorn" in deps else None
+        found = _locate_app(d, entry, framework)
+        if found is None:
+            d.say(entry, f"no {_APP_CLASSES[framework].split('|')[0]}(...) object found in the code")
+            if runs_itself:
+                return f"python {entry}"
+        else:
+            target, where = found
+            if where != entry:
+                d.say(where, f"defines the app object {target}")
+            if server == "uvicorn":
+                if target.endswith("()"):
+                    return f"uvicorn --factory {target[:-2]} --host 0.0.0.0 --port {p}"
+                return f"uvicorn {target} --host 0.0.0.0 --port {p}"
+            if server == "gunicorn":
+                return f"gunicorn '{target}'" if target.endswith("()") else f"gunicorn {target}"
+            if where.endswith("/__init__.py") or (runs_itself and where == entry and not _binds_all(d.read(entry))):
+                # app.run() would listen on 127.0.0.1 only: unreachable from outside the container
+                return f"flask --app {target.removesuffix('()').split(':', 1)[0] if target.endswith('()') else target} run --host 0.0.0.0 --port {p}"
     if framework == "streamlit":
         return f"streamlit run {entry} --server.port {p} --server.address 0.0.0.0"
     if entry.endswith("/__main__.py"):
@@ -287,13 +396,45 @@ def _start(d: ModuleDir, framework: str | None, entry: str | None, deps: set[str
     return f"python {entry}"
 
 
-def detect_python(d: ModuleDir) -> Found | None:
-    if not any(d.has(m) for m in MARKERS):
+def _lone_script(d: ModuleDir) -> str | None:
+    """A Python app with no manifest: an entry file at the repo root, or beside a version file."""
+    if d.has("package.json") or d.has("go.mod"):
         return None
+    entry = d.first(*_ENTRY_CANDIDATES)
+    if entry is None or not (d.rel == "." or d.first(".python-version", "runtime.txt")):
+        return None
+    return entry if _RUNS.search(d.read(entry)) else None
+
+
+def _imported(d: ModuleDir) -> list[str]:
+    """Distributions a manifest-less app imports (stdlib and the app's own modules left out)."""
+    local = {f[:-3] for f in d.names() if f.endswith(".py")} | set(d.children())
+    found: list[str] = []
+    for f in [f for f in d.names() if f.endswith(".py")][:40]:
+        for m in _IMPORT.finditer(d.read(f)):
+            top = (m.group(1) or m.group(2)).split(".", 1)[0]
+            if top in local or top in sys.stdlib_module_names or top == "__future__":
+                continue
+            dist = _IMPORT_TO_DIST.get(top, top.replace("_", "-").lower())
+            if dist not in found:
+                found.append(dist)
+    return found
+
+
+def detect_python(d: ModuleDir) -> Found | None:
+    lone = None
+    if not any(d.has(m) for m in MARKERS):
+        lone = _lone_script(d)
+        if lone is None:
+            return None
+        d.say(lone, "Python app with no dependency manifest")
     pyproject = d.toml("pyproject.toml") if d.has("pyproject.toml") else {}
     paths: set[str] = set()
-    deps = _deps(d, pyproject, paths)
+    deps = _deps(d, pyproject, paths) if lone is None else _imported(d)
+    if lone is not None and deps:
+        d.say(lone, f"imports {', '.join(deps)} (installed unpinned: add a requirements.txt to pin them)")
     depset = set(deps)
+    pins, extras = _pins(d, pyproject) if lone is None else ({}, {})
     pm, lockfile = _package_manager(d, pyproject)
     version = _version(d, pyproject)
     framework = next((f for f in _FRAMEWORKS if f in depset), None)
@@ -318,13 +459,10 @@ def detect_python(d: ModuleDir) -> Found | None:
         d.say("pyproject.toml", f"[project.scripts] {script}")
     if web := d.procfile_web():
         start = port_command(web, port)
-    runtime: set[str] = set()
-    build: set[str] = set()
-    for dep in depset:
-        if dep in _SYSTEM:
-            runtime.update(_SYSTEM[dep][0])
-            build.update(_SYSTEM[dep][1])
-            d.say(manifest, f"{dep} needs {' '.join(sorted(_SYSTEM[dep][0] + _SYSTEM[dep][1]))}")
+    needs = native_needs("python", depset, pins, target=version, extras=extras)
+    runtime, build = set(needs.runtime), set(needs.build)
+    for why in needs.reasons:
+        d.say(manifest, why)
     req_main, req_files = _requirements(d)
     if req_main and req_main != "requirements.txt":
         d.say(req_main, "production requirements")
@@ -338,6 +476,8 @@ def detect_python(d: ModuleDir) -> Found | None:
         name=str(name),
         language="python",
         language_version=version,
+        version_constraints=_version_constraints(d, pyproject),
+        pins=pins,
         package_manager=pm,
         framework=framework,
         port=None if is_library else port,
@@ -360,4 +500,6 @@ def detect_python(d: ModuleDir) -> Found | None:
     )
     base = 0.5 if len(candidates) <= 1 else 0.35
     d.finish(m, sources=sources, default_port=None, base_confidence=base)
-    return Found(m, ids={_norm(str(name))}, refs=depset, ref_paths=paths, rank=3)
+    return Found(
+        m, ids={_norm(str(name))}, refs=depset, ref_paths=paths, rank=3 if lone is None else -1, lone=lone is not None
+    )

@@ -11,7 +11,6 @@ from containerkit.tools.dockerfile._common import (
     APP_UID,
     Ctx,
     Rendered,
-    copy_manifests,
     exec_form,
     header,
     healthcheck_exec,
@@ -23,33 +22,75 @@ from containerkit.tools.dockerfile._workspace import NodeWorkspace
 
 
 def _is_berry(m: ModuleAnalysis) -> bool:
-    return ".yarnrc.yml" in m.dependency_files
+    v = m.package_manager_version or ""
+    return m.package_manager == "yarn" and (".yarnrc.yml" in m.dependency_files or (v[:1].isdigit() and v != "1"))
+
+
+def _major(m: ModuleAnalysis, default: str) -> str:
+    v = m.package_manager_version
+    return v if v and v[:1].isdigit() else default
+
+
+def _yarn_release(m: ModuleAnalysis) -> str | None:
+    """The yarn release committed with the project (`yarnPath`): any yarn runs it."""
+    return next((f for f in m.dependency_files if f.startswith(".yarn/releases/")), None)
+
+
+def pm_setup(m: ModuleAnalysis) -> str:
+    """Installs the package manager at the version the lockfile asks for (``npm install -g``, not
+    corepack: corepack downloads from the package manager's own site, often unreachable)."""
+    pm = m.package_manager or "npm"
+    if pm == "pnpm":
+        return f"npm install -g pnpm@{_major(m, '9')} && "
+    if pm == "bun":
+        return f"npm install -g bun@{_major(m, '1')} && "
+    if pm == "yarn" and _is_berry(m) and _yarn_release(m) is None:
+        # yarn 2+ is published as @yarnpkg/cli-dist; --force replaces the image's yarn 1
+        return f"npm install -g --force @yarnpkg/cli-dist@{_major(m, '4')} && "
+    return ""
 
 
 def install_command(m: ModuleAnalysis, *, production: bool) -> str:
     """The lockfile-exact install for the module's package manager (a plain install without a lock)."""
     pm = m.package_manager or "npm"
     locked = m.lockfile is not None
+    keep_dev = m.dev_dependencies_at_runtime  # NODE_ENV=production would leave them out
+    production = production and not keep_dev
+    setup = pm_setup(m)
     if pm == "yarn":
         if _is_berry(m):
-            return "corepack enable && yarn install --immutable" if locked else "corepack enable && yarn install"
+            # node_modules (not Plug'n'Play): the start command runs plain node
+            flags = " --immutable" if locked else ""
+            return f"{setup}YARN_NODE_LINKER=node-modules yarn install{flags}"
         flags = (" --frozen-lockfile" if locked else "") + (" --production" if production else "")
+        flags += " --production=false" if keep_dev else ""
         return f"yarn install{flags} && yarn cache clean"
     if pm == "pnpm":
         flags = (" --frozen-lockfile" if locked else "") + (" --prod" if production else "")
-        return f"npm install -g pnpm@9 && pnpm install{flags}"
+        flags += " --production=false" if keep_dev else ""
+        return f"{setup}pnpm install{flags}"
     if pm == "bun":
         flags = (" --frozen-lockfile" if locked else "") + (" --production" if production else "")
-        return f"npm install -g bun@1 && bun install{flags}"
-    omit = " --omit=dev" if production else ""
+        return f"{setup}bun install{flags}"
+    omit = " --omit=dev" if production else (" --include=dev" if keep_dev else "")
     if locked:
         return f"npm ci{omit} && npm cache clean --force"
     return f"npm install --no-audit --no-fund{omit} && npm cache clean --force"
 
 
+def node_manifests(files: list[str]) -> list[str]:
+    """COPY of the manifests, each at its own path (`.yarn/releases/yarn-3.6.1.cjs` stays there)."""
+    by_dir: dict[str, list[str]] = {}
+    for f in files:
+        by_dir.setdefault(posixpath.dirname(f), []).append(f)
+    return [f"COPY {' '.join(group)} ./{d + '/' if d else ''}" for d, group in sorted(by_dir.items())]
+
+
 def prune_command(m: ModuleAnalysis) -> str:
     """After a build, drop the dev dependencies the build needed so the runtime gets production ones."""
     pm = m.package_manager or "npm"
+    if m.dev_dependencies_at_runtime:
+        return "true"  # the start command runs a dev tool: nothing is pruned
     if pm == "yarn" and not _is_berry(m):
         return "yarn install --production --frozen-lockfile --ignore-scripts --prefer-offline && yarn cache clean"
     if pm == "pnpm":
@@ -73,7 +114,7 @@ def workspace_install(m: ModuleAnalysis, ws: NodeWorkspace, *, production: bool)
     if pm == "pnpm":
         flags = (" --frozen-lockfile" if locked else "") + (" --prod" if production else "")
         select = f" --filter {_q(ws.package_name + '...')}" + ("" if production else " --filter .")
-        return f"npm install -g pnpm@9 && pnpm install{flags}{select}"
+        return f"{pm_setup(m)}pnpm install{flags}{select}"
     if pm == "yarn" or pm == "bun":
         # yarn 1 and bun install the whole workspace (yarn 1 has no focus); the prune trims it
         return install_command(m.model_copy(update={"lockfile": ws.lockfile}), production=production)
@@ -90,7 +131,7 @@ def workspace_prune(m: ModuleAnalysis, ws: NodeWorkspace) -> str:
     pm = m.package_manager or "npm"
     if pm == "pnpm":
         # CI=true: pnpm may recreate node_modules when switching to --prod, and asks first on a TTY
-        return "CI=true " + workspace_install(m, ws, production=True).removeprefix("npm install -g pnpm@9 && ")
+        return "CI=true " + workspace_install(m, ws, production=True).removeprefix(pm_setup(m))
     if pm == "npm":
         return workspace_install(m, ws, production=True)
     return prune_command(m.model_copy(update={"lockfile": ws.lockfile}))
@@ -104,7 +145,7 @@ def workspace_build_stage(m: ModuleAnalysis, ws: NodeWorkspace, image: str, ctx:
         f"FROM {image} AS build",
         "WORKDIR /app",
         *install_packages(image, ctx.extra_build_packages),
-        *copy_manifests(ws.root_files),
+        *node_manifests(ws.root_files),
         *(f"COPY {d} {d}/" for d in ws.root_dirs),
         *(f"COPY {f} {posixpath.dirname(f)}/" for f in ws.manifests if posixpath.dirname(f)),
         f"RUN {workspace_install(m, ws, production=not builds)}",
@@ -134,10 +175,8 @@ def _workspace_runtime_copy(m: ModuleAnalysis, ws: NodeWorkspace) -> list[str]:
 def _needs_global(m: ModuleAnalysis, start: str) -> list[str]:
     """A start command run by pnpm or bun needs that tool in the runtime image too."""
     tool = start.split()[0] if start.split() else ""
-    if tool == "pnpm":
-        return ["RUN npm install -g pnpm@9 && npm cache clean --force"]
-    if tool == "bun":
-        return ["RUN npm install -g bun@1 && npm cache clean --force"]
+    if tool in ("pnpm", "bun") or (tool == "yarn" and _is_berry(m) and _yarn_release(m) is None):
+        return [f"RUN {pm_setup(m)}npm cache clean --force"]
     return []
 
 
@@ -158,6 +197,19 @@ def _runtime_head(m: ModuleAnalysis, image: str, start: str, port: int) -> list[
         *_needs_global(m, start),
         f"ENV NODE_ENV=production PORT={port}",
     ]
+
+
+def _check_built(start: str) -> str:
+    """After the build: the file the start command runs must exist, else the build step fails naming it."""
+    argv = start.split()
+    if len(argv) != 2 or argv[0] != "node":
+        return ""
+    target = argv[1].removeprefix("./")
+    if not target.startswith(("dist/", "build/", "out/", "lib/", ".output/")):
+        return ""
+    alts = [target] if target.endswith((".js", ".mjs", ".cjs")) else [target, f"{target}.js", f"{target}/index.js"]
+    test = " || ".join(f"test -f {a}" for a in alts)
+    return f" \\\n && {{ {test} || {{ echo 'the build wrote no {target}: check the build output folder' >&2; exit 1; }}; }}"
 
 
 def _bundled_output(m: ModuleAnalysis, start: str) -> bool:
@@ -188,7 +240,7 @@ def render_node(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
             f"FROM {base.image} AS build",
             "WORKDIR /app",
             *install_packages(base.image, ctx.extra_build_packages),
-            *copy_manifests(manifests),
+            *node_manifests(manifests),
             f"RUN {install_command(m, production=False)}",
             "COPY . .",
             f"RUN {m.build_command}",
@@ -202,10 +254,10 @@ def render_node(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
             f"FROM {base.image} AS build",
             "WORKDIR /app",
             *install_packages(base.image, ctx.extra_build_packages),
-            *copy_manifests(manifests),
+            *node_manifests(manifests),
             f"RUN {install_command(m, production=False)}",
             "COPY . .",
-            f"RUN {m.build_command} \\\n && {prune_command(m)}",
+            f"RUN {m.build_command}{_check_built(start)} \\\n && {prune_command(m)}",
             "",
             *_runtime_head(m, base.runtime, start, port),
             "COPY --from=build /app ./",
@@ -216,7 +268,7 @@ def render_node(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
             f"FROM {base.image} AS deps",
             "WORKDIR /app",
             *install_packages(base.image, ctx.extra_build_packages),
-            *copy_manifests(manifests),
+            *node_manifests(manifests),
             f"RUN {install_command(m, production=True)}",
             "",
             *_runtime_head(m, base.runtime, start, port),
@@ -226,7 +278,7 @@ def render_node(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
     else:
         lines += [
             *_runtime_head(m, base.image, start, port),
-            *copy_manifests(manifests),
+            *node_manifests(manifests),
             f"RUN {install_command(m, production=True)}",
             "COPY . .",
         ]

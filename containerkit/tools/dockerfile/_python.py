@@ -92,7 +92,11 @@ def _install(m: ModuleAnalysis, src: str = ".") -> list[str]:
         # mirrors); poetry-core, Poetry's own parser, turns the declared constraints (^, ~, *, ||, markers,
         # extras) into PEP 508 requirements that pip installs from any simple index
         return [cp("pyproject.toml"), _POETRY_DECLARED]
-    if m.requirements_file or "requirements.txt" in files or not files:
+    if not files and not m.requirements_file:
+        # no manifest (a lone script): what it imports, unpinned; nothing when it uses the stdlib only
+        names = " ".join(sorted(m.dependencies))
+        return [f"RUN pip install --no-cache-dir {names}"] if names else []
+    if m.requirements_file or "requirements.txt" in files:
         req = m.requirements_file or "requirements.txt"
         # the file and the ones it includes (-r/-c), each at its own path so the includes resolve
         reqs = [f for f in m.dependency_files if f.endswith(".txt")] or [req]

@@ -8,14 +8,13 @@ from containerkit.tools.dockerfile._common import (
     APP_UID,
     Ctx,
     Rendered,
-    copy_manifests,
     exec_form,
     header,
     healthcheck_exec,
     install_packages,
     join,
 )
-from containerkit.tools.dockerfile._node import install_command, workspace_build_stage
+from containerkit.tools.dockerfile._node import install_command, node_manifests, workspace_build_stage
 
 NGINX_UID = 101
 """The nginx user of the nginx-unprivileged images (its files are owned by it)."""
@@ -63,6 +62,15 @@ def _out_dir(m: ModuleAnalysis) -> str:
     return "dist"
 
 
+def _check_output(m: ModuleAnalysis) -> str:
+    """After the build: fail on the build step, naming the folder, when it wrote somewhere else."""
+    out = _out_dir(m)
+    return (
+        f" \\\n && {{ test -f {out}/index.html || {{ echo 'the build wrote no {out}/index.html; set the output"
+        f" folder in the build config or in the Dockerfile' >&2; ls -la; exit 1; }}; }}"
+    )
+
+
 def _busybox_runtime(m: ModuleAnalysis, image: str, src: str, port: int) -> list[str]:
     """The stand-in when the nginx image is unavailable: busybox httpd, as a non-root uid, serving
     read-only files; unknown paths get index.html (as a 404) so client-side routes still load."""
@@ -94,10 +102,10 @@ def render_static(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
             f"FROM {base.image} AS build",
             "WORKDIR /app",
             *install_packages(base.image, ctx.extra_build_packages),
-            *copy_manifests(m.dependency_files or ["package.json"]),
+            *node_manifests(m.dependency_files or ["package.json"]),
             f"RUN {install_command(m, production=False)}",
             "COPY . .",
-            f"RUN {m.build_command}",
+            f"RUN {m.build_command}{_check_output(m)}",
             "",
         ]
     src = "."

@@ -15,7 +15,15 @@ from pydantic import BaseModel, Field, ValidationError
 
 from containerkit.errors import ContainerKitError, InvalidOption
 
-__all__ = ["BaseImageCatalog", "CatalogEntry", "ImageProbe", "ResolvedBase", "image_probe", "load_catalog"]
+__all__ = [
+    "BaseImageCatalog",
+    "CatalogEntry",
+    "ImageProbe",
+    "ResolvedBase",
+    "closest_versions",
+    "image_probe",
+    "load_catalog",
+]
 
 
 class ImageProbe(Protocol):
@@ -169,6 +177,12 @@ def _closest(wanted: str, versions: list[str]) -> list[str]:
     uniq = [v for v in dict.fromkeys(versions) if v != wanted]
     # same major first, then newer before older at equal distance (a newer runtime usually runs the code)
     return sorted(uniq, key=lambda v: (_key(v)[:1] != w[:1], abs(_dist(_key(v), w)), _dist(_key(v), w) < 0))
+
+
+def closest_versions(wanted: str, versions: list[str]) -> list[str]:
+    """``versions`` (``wanted`` left out) ordered by closeness to ``wanted``: same major first, then
+    the smaller distance, the newer one on a tie."""
+    return _closest(wanted, versions)
 
 
 def _dist(a: tuple[int, ...], b: tuple[int, ...]) -> int:

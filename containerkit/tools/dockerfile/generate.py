@@ -7,6 +7,7 @@ through the catalog (with the closest-version fallback) and writes the matching 
 from __future__ import annotations
 
 import posixpath
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from containerkit.errors import InvalidOption
 from containerkit.tools.analyze.models import ModuleAnalysis
+from containerkit.tools.analyze.native import native_needs
 from containerkit.tools.dockerfile._common import APP_UID, Ctx, Rendered
 from containerkit.tools.dockerfile._deno import render_deno
 from containerkit.tools.dockerfile._dotnet import render_dotnet
@@ -24,10 +26,13 @@ from containerkit.tools.dockerfile._jvm import render_java
 from containerkit.tools.dockerfile._node import render_node
 from containerkit.tools.dockerfile._pathdeps import PythonPathDeps, python_path_deps
 from containerkit.tools.dockerfile._php import render_php
+from containerkit.tools.dockerfile._pylock import LOCKFILES, locked_requirements
 from containerkit.tools.dockerfile._python import render_python
 from containerkit.tools.dockerfile._ruby import render_ruby
 from containerkit.tools.dockerfile._rust import render_rust
+from containerkit.tools.dockerfile._single import needs_go_module, render_go_without_module
 from containerkit.tools.dockerfile._static import is_static_site, render_static
+from containerkit.tools.dockerfile._versions import pick_version
 from containerkit.tools.dockerfile._workspace import NodeWorkspace, node_workspace, uses_workspace
 from containerkit.tools.dockerfile.catalog import BaseImageCatalog, ImageProbe
 from containerkit.tools.dockerignore import anchored_patterns
@@ -123,6 +128,9 @@ class GeneratedDockerfile(BaseModel):
     """Build context relative to the repository root: the module's folder, the workspace root for a
     workspace member built from there, or for a Python module with sibling path dependencies the
     folder holding it and them (the Dockerfile still lives in the module's folder)."""
+    files: dict[str, str] = Field(default_factory=dict)
+    """Files the Dockerfile COPYs that the repository does not have (path relative to ``context`` ->
+    text): write them into the build context (or add them to the context sent to the engine)."""
 
 
 def _anywhere(pattern: str) -> str:
@@ -186,6 +194,67 @@ def build_context(module: ModuleAnalysis) -> str:
     return posixpath.normpath(module.path.strip("/") or ".")
 
 
+def _pin_runtime(
+    module: ModuleAnalysis, catalog: BaseImageCatalog, probe: ImageProbe | None
+) -> tuple[ModuleAnalysis, list[str]]:
+    """The module with ``language_version`` set to the catalog version its constraints allow (the
+    newest available inside its requirements, its developer's pin when that exists), and the
+    native packages its dependencies need on that version. Raises ``RuntimeVersionUnavailable``
+    before anything is built when no available image fits."""
+    lang = module.language or ""
+    key = "static" if lang == "node" and is_static_site(module) else lang
+    entry = catalog.entries.get(key)
+    notes: list[str] = []
+    if (
+        not module.version_constraints
+        or entry is None
+        or lang not in ("python", "node")
+        or module.package_manager == "conda"
+        or (catalog.override and entry.runtime is None)
+    ):
+        version = module.language_version
+    else:
+        version, warning = pick_version(catalog, key, lang, module.version_constraints, probe)
+        notes += [warning] if warning else []
+    target = (version or entry.default) if entry else None
+    needs = native_needs(lang, module.dependencies, module.pins, target=target, target_dependent_only=True)
+    update: dict[str, object] = {"language_version": version}
+    if set(needs.build) - set(module.build_packages) or set(needs.runtime) - set(module.system_packages):
+        update["build_packages"] = sorted({*module.build_packages, *needs.build})
+        update["system_packages"] = sorted({*module.system_packages, *needs.runtime})
+    return module.model_copy(update=update), notes
+
+
+LOCK_REQUIREMENTS = ".ck-requirements.lock.txt"
+"""Where the translated lockfile goes, in the module's folder of the build context."""
+
+
+def _from_lockfile(
+    module: ModuleAnalysis, repo_root: Path, catalog: BaseImageCatalog
+) -> tuple[ModuleAnalysis, dict[str, str]]:
+    """The module installed by pip from its lockfile translated for the chosen Python."""
+    lock = module.lockfile
+    if module.language != "python" or lock not in LOCKFILES or python_path_deps(module) is not None:
+        return module, {}
+    folder = repo_root / module.path
+    try:
+        text = (folder / lock).read_text(encoding="utf-8")
+        pyproject = tomllib.loads((folder / "pyproject.toml").read_text("utf-8")) if lock == "poetry.lock" else {}
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return module, {}
+    python = module.language_version or catalog.entries["python"].default
+    req = locked_requirements(lock, text, python=python, pyproject=pyproject)
+    if not req.lines:
+        return module, {}
+    body = ("--require-hashes\n" if req.hashed else "") + req.text()
+    files = [
+        LOCK_REQUIREMENTS,
+        *(f for f in module.dependency_files if f in ("pyproject.toml", "setup.py", "setup.cfg")),
+    ]
+    update = {"package_manager": "pip", "requirements_file": LOCK_REQUIREMENTS, "dependency_files": files}
+    return module.model_copy(update=update), {LOCK_REQUIREMENTS: body}  # the context is the module's folder
+
+
 def generate_dockerfile(
     module: ModuleAnalysis,
     catalog: BaseImageCatalog,
@@ -193,12 +262,17 @@ def generate_dockerfile(
     probe: ImageProbe | None = None,
     extra_build_packages: list[str] | None = None,
     repo_root: Path | str | None = None,
+    lock_requirements: bool = False,
 ) -> GeneratedDockerfile:
     """Write the Dockerfile a reviewer would accept for ``module``; ``probe`` checks the base exists.
 
     ``repo_root`` (the analysed repository) lets a node workspace member's Dockerfile name the
     workspace's real files; without it they are inferred from the analysis (and a warning says so).
     Build with ``context`` of the result as the build context.
+
+    With ``lock_requirements`` (and ``repo_root``) a Poetry, PDM, uv or Pipenv lockfile is
+    translated into hash-checked pip requirements for the chosen Python, installed by plain pip:
+    the file is in ``files`` of the result, for the caller to put into the build context.
     """
     if module.language is None:
         raise InvalidOption(
@@ -206,14 +280,20 @@ def generate_dockerfile(
             hint="Add a dependency manifest (requirements.txt, package.json, ...) or write a Dockerfile.",
         )
     render = render_static if is_static_site(module) else _RENDERERS.get(module.language)
+    if needs_go_module(module):
+        render = render_go_without_module
     if render is None:
         raise InvalidOption(
             f"no Dockerfile generator for {module.language}",
             hint=f"Write a Dockerfile for this module; containerkit builds it as it is. Known: {', '.join(LANGUAGES)}.",
         )
     module, unsafe = safe_module(module)  # repository metadata never writes an instruction
+    module, notes = _pin_runtime(module, catalog, probe)
+    extra_files: dict[str, str] = {}
+    if lock_requirements and repo_root is not None:
+        module, extra_files = _from_lockfile(module, Path(repo_root), catalog)
     build_pkgs = list(dict.fromkeys([*module.build_packages, *(extra_build_packages or [])]))
-    ctx = Ctx(catalog=catalog, probe=probe, extra_build_packages=build_pkgs, warnings=unsafe)
+    ctx = Ctx(catalog=catalog, probe=probe, extra_build_packages=build_pkgs, warnings=[*unsafe, *notes])
     if module.language in ("node", "static"):
         ctx.workspace = node_workspace(module, Path(repo_root) if repo_root is not None else None)
     ctx.path_deps = python_path_deps(module)
@@ -225,6 +305,7 @@ def generate_dockerfile(
         )
     out = render(module, ctx)
     return GeneratedDockerfile(
+        files=extra_files,
         content=out.content,
         dockerignore=generate_dockerignore(module, ws, ctx.path_deps),
         base_image=out.base_image,
