@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from containerkit.agents._common import build_context, local_image_ref, selected_module, session_dir
+from containerkit.agents._common import build_context, local_image_ref, module_dir, selected_module, session_dir
 from containerkit.agents._deps import Deps
 from containerkit.agents._stage import agent_node
 from containerkit.agents.orch import build_is_current, scan_pending, verify_pending
@@ -25,7 +25,7 @@ from containerkit.tools.analyze import ModuleAnalysis
 from containerkit.tools.engine import BuildRequest, build_image
 from containerkit.tools.fsio import write_text
 from containerkit.tools.progress import ProgressSink
-from containerkit.tools.verify import VerifyRequest, VerifyResult, module_kind, verify_image
+from containerkit.tools.verify import VerifyKind, VerifyRequest, VerifyResult, module_kind, verify_image
 
 __all__ = ["buildsec"]
 
@@ -67,16 +67,23 @@ def _scan_note(scan: ScanSummary) -> str:
     return f"scan: {counts} ({scan.duration_s:.1f}s)"
 
 
+def _kind(state: Session, module: ModuleAnalysis) -> VerifyKind | None:
+    """Server, worker or job from the analysis; the code decides when no framework says."""
+    from containerkit.tools.analyze.serving import serves_http
+
+    kind = module_kind(
+        port=module.port, framework=module.framework, language=module.language, start_command=module.start_command
+    )
+    if kind is None and serves_http(module_dir(state, module), module.language):
+        return "server"
+    return kind
+
+
 def _verify(state: Session, deps: Deps, sink: ProgressSink, image_id: str, module: ModuleAnalysis) -> VerifyResult:
     result = verify_image(
         VerifyRequest(
             image=image_id,
-            kind=module_kind(
-                port=module.port,
-                framework=module.framework,
-                language=module.language,
-                start_command=module.start_command,
-            ),
+            kind=_kind(state, module),
             port=module.port,
             health_path=module.health_path,
             env=deps.env,
