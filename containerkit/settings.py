@@ -29,6 +29,9 @@ class Settings:
     registry: str | None = None
     config_file: Path | None = None
     vuln_db_override: Path | None = None
+    llm_model: str | None = None
+    """``provider:model`` of an optional chat model (``[llm] model`` or ``CONTAINERKIT_LLM_MODEL``),
+    built with LangChain's ``init_chat_model`` when the ``langchain`` package is installed."""
 
     @property
     def vuln_db(self) -> Path:
@@ -74,7 +77,27 @@ class Settings:
             registry=env.get("CONTAINERKIT_REGISTRY") or raw.get("registry"),
             config_file=cfg_path if cfg_path.is_file() else None,
             vuln_db_override=Path(env["CONTAINERKIT_VULNDB"]).expanduser() if env.get("CONTAINERKIT_VULNDB") else None,
+            llm_model=env.get("CONTAINERKIT_LLM_MODEL") or (raw.get("llm") or {}).get("model") or None,
         )
+
+    def chat_model(self) -> Any | None:
+        """The configured chat model, or None (no model configured). A model that cannot be built is an error."""
+        if not self.llm_model:
+            return None
+        try:
+            from langchain.chat_models import init_chat_model  # type: ignore[import-not-found,unused-ignore]
+        except ImportError:
+            raise InvalidOption(
+                f"an LLM is configured ({self.llm_model}) but the langchain package is not installed",
+                hint="pip install langchain and the provider's package (e.g. langchain-openai), or remove [llm].",
+            ) from None
+        try:
+            return init_chat_model(self.llm_model)
+        except Exception as exc:  # noqa: BLE001 - any provider error is the user's configuration
+            raise InvalidOption(
+                f"cannot build the chat model {self.llm_model!r}: {exc}",
+                hint="Use provider:model (e.g. openai:gpt-4o-mini) with the provider's package and key installed.",
+            ) from None
 
 
 _CONFIG_TYPES: dict[str, type] = {
@@ -82,6 +105,7 @@ _CONFIG_TYPES: dict[str, type] = {
     "registry": str,
     "docker_host": str,
     "base_images": dict,
+    "llm": dict,
 }
 
 

@@ -277,7 +277,7 @@ def _deps(app_env: dict[str, str] | None = None) -> Deps:
     env = current_env()
     user, password = env.environ.get("CONTAINERKIT_REGISTRY_USER"), env.environ.get("CONTAINERKIT_REGISTRY_PASSWORD")
     auth = {"username": user, "password": password} if user and password else None
-    return Deps(settings=env.settings, registry_auth=auth, env=dict(app_env or {}))
+    return Deps(settings=env.settings, registry_auth=auth, env=dict(app_env or {}), llm=env.settings.chat_model())
 
 
 @handle_errors

@@ -68,3 +68,20 @@ def test_the_model_may_only_choose_an_allowed_step() -> None:
     assert isinstance(ok.value, StepChoice) and ok.value.step == "stop"
     bad = choose_step(_model('{"step": "deploy_anyway"}'), allowed=["fix_dockerfile", "stop"], situation="x")
     assert bad.value is None and bad.error and "not an allowed step" in bad.error
+
+
+def test_a_configured_model_without_langchain_is_a_clear_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    from containerkit.errors import InvalidOption
+    from containerkit.settings import Settings
+
+    assert Settings.load({"CONTAINERKIT_HOME": str(tmp_path)}).chat_model() is None  # no model: none used
+    (tmp_path / "config.toml").write_text('[llm]\nmodel = "openai:gpt-4o-mini"\n')
+    settings = Settings.load({"CONTAINERKIT_HOME": str(tmp_path)})
+    assert settings.llm_model == "openai:gpt-4o-mini"
+    try:
+        import langchain  # noqa: F401
+    except ImportError:
+        with pytest.raises(InvalidOption, match="langchain"):
+            settings.chat_model()
