@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -12,10 +13,9 @@ from rich.table import Table
 from containerkit.cli import current_env, handle_errors
 from containerkit.errors import InvalidOption
 from containerkit.tools.fsio import check_writable_target, is_dir, read_bytes, write_bytes, write_text
-from containerkit.tools.lint import LintConfig, LintReport, Severity, UnknownSeverity, lint_dockerfile, read_dockerfile
-from containerkit.tools.lint.engine import MAX_DOCKERFILE_BYTES
-from containerkit.tools.lint.fix import fix_dockerfile_text, unified_diff
-from containerkit.tools.lint.report import report_to_json, report_to_sarif
+
+if TYPE_CHECKING:  # the linter (pydantic models, rule tables) loads when `lint` runs, not with every command
+    from containerkit.tools.lint import LintReport, Severity
 
 __all__ = ["lint", "register"]
 
@@ -25,6 +25,8 @@ _BOM = b"\xef\xbb\xbf"
 
 
 def _threshold(fail_on: str) -> Severity | None:
+    from containerkit.tools.lint import Severity, UnknownSeverity
+
     if fail_on.lower() == "none":
         return None
     try:
@@ -62,6 +64,11 @@ def lint(
     no_hadolint: bool = typer.Option(False, "--no-hadolint", help="Do not merge the hadolint binary's findings."),
 ) -> None:
     """Lint a Dockerfile with hadolint-compatible rules (DLxxxx) and containerkit's own (CKxxxx)."""
+    from containerkit.tools.lint import LintConfig, lint_dockerfile, read_dockerfile
+    from containerkit.tools.lint.engine import MAX_DOCKERFILE_BYTES
+    from containerkit.tools.lint.fix import fix_dockerfile_text, unified_diff
+    from containerkit.tools.lint.report import report_to_json
+
     env = current_env()
     if fmt not in _FORMATS:
         raise InvalidOption(f"unknown --format {fmt!r}; use one of {', '.join(_FORMATS)}")
@@ -113,6 +120,8 @@ def lint(
 
 def _sarif_text(report: LintReport, uri: str) -> str:
     import json
+
+    from containerkit.tools.lint.report import report_to_sarif
 
     return json.dumps(report_to_sarif(report, uri=uri), indent=2)
 

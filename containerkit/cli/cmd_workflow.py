@@ -14,7 +14,6 @@ from containerkit.cli import current_env, handle_errors
 from containerkit.cli._render import ProgressRenderer
 from containerkit.errors import DockerfileExists, InvalidOption
 from containerkit.tools.fsio import check_folder_target, write_text
-from containerkit.tools.images import parse_registry
 
 if TYPE_CHECKING:
     from containerkit.agents import Deps
@@ -197,7 +196,7 @@ def run_cmd(
     app_env = _app_env(env_file, env_items)
     options = RunOptions(
         image=image,
-        registry=parse_registry(registry) if registry is not None else env.settings.registry,
+        registry=_registry(registry) if registry is not None else env.settings.registry,
         force=force,
         module=module,
         base_image=base_image,
@@ -224,6 +223,12 @@ def run_cmd(
             approver=_approver(yes, render),
         )
     _finish(session, as_json)
+
+
+def _registry(value: str) -> str:
+    from containerkit.tools.images import parse_registry
+
+    return parse_registry(value)
 
 
 def _app_env(env_file: Path | None, items: list[str]) -> dict[str, str]:
