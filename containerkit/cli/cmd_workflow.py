@@ -362,7 +362,21 @@ def sessions_show(
         table.add_row(h.stage, "yes" if h.ok else "no", f"{h.duration_s:.1f}s", escape(h.error or h.note or ""))
     env.out.print(table)
     for a in session.recovery:
-        env.out.print(escape(f"recovery {a.number}: {a.action} after {a.code} ({a.cause}): {a.detail}"))
+        outcome = f" -> {a.outcome}" if a.outcome else ""
+        env.out.print(
+            escape(f"recovery {a.number}: {a.action} after {a.code} ({a.cause}, by {a.by}): {a.detail}{outcome}")
+        )
+        for line in a.evidence[:3]:
+            env.out.print(escape(f"    evidence: {line}"))
+    if session.verify is not None:
+        v = session.verify
+        env.out.print(
+            escape(f"verify: {'passed' if v.passed else 'failed'}: {v.reason} ({v.kind}, {v.duration_s:.1f}s)")
+        )
+        if not v.passed and v.log_tail:
+            env.out.print(escape("  log tail:\n" + "\n".join("    " + ln for ln in v.log_tail.splitlines()[-12:])))
+    if session.needs:
+        env.out.print(escape(f"needs: {', '.join(session.needs)}"))
     for key in ("image", "digest", "dockerfile"):
         env.out.print(escape(f"{key}: {summary.get(key) or '-'}"))
     for e in session.errors:
