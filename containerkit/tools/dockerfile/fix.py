@@ -404,7 +404,32 @@ def _wrong_start(content: str, failure: BuildFailureInfo, cls: Diagnosis, fx: _F
         new = _replace_cmd(content, exec_form(new_cmd))
         if new != content:
             return new, f"the start command fails ({cls.detail}): run {new_cmd} instead"
+    sub = _unchecked_submodule(fx, subject)
+    if sub:
+        return (
+            content,
+            f"{sub}/ is a git submodule that is not checked out: run `git submodule update --init` ({cls.detail})",
+        )
     return content, f"no other entry point to start ({cls.detail})"
+
+
+def _unchecked_submodule(fx: _FixCtx, subject: str) -> str | None:
+    """The submodule folder the missing file lives in, when .gitmodules names it and it is empty."""
+    if fx.context is None:
+        return None
+    rel = subject.removeprefix("/app/").strip("/")
+    for folder in (fx.context, *fx.context.parents[:3]):
+        gm = folder / ".gitmodules"
+        try:
+            text = gm.read_text(encoding="utf-8", errors="replace") if gm.is_file() else ""
+        except OSError:
+            continue
+        for path in re.findall(r"^\s*path\s*=\s*(\S+)", text, re.M):
+            if rel == path or rel.startswith(path.rstrip("/") + "/"):
+                target = folder / path
+                if not target.is_dir() or not any(target.iterdir()):
+                    return str(path)
+    return None
 
 
 _SKIP_DIRS = frozenset(
