@@ -14,8 +14,8 @@ from containerkit.tools.diagnose import CATEGORIES as CATEGORY_NAMES
 BROKEN = Path(__file__).resolve().parent / "fixtures" / "broken"
 
 # The product's taxonomy, plus the kinds of program that are not failures at all (a worker stays up,
-# a job exits 0, an app on its own port answers there).
-CATEGORIES = frozenset(CATEGORY_NAMES) | {"worker", "job", "port_mismatch"}
+# a job exits 0, an app on its own port answers there, the version the app requires is picked first).
+CATEGORIES = frozenset(CATEGORY_NAMES) | {"worker", "job", "port_mismatch", "runtime_selected"}
 
 
 class Expect(BaseModel):

@@ -66,7 +66,10 @@ def failure_of(stage: str, exc: ContainerKitError) -> Failure:
         log_tail=str(ctx.get("log_tail", "")),
     )
     diagnosis: Diagnosis | None = None
-    if exc.code in _CATEGORY_OF_CODE:
+    if exc.code == "CK203" and stage == "analyze":
+        # found before any build: no image satisfies what the app requires (engines.node, requires-python)
+        diagnosis = Diagnosis(category="runtime_version", evidence=[exc.message], detail=exc.message)
+    elif exc.code in _CATEGORY_OF_CODE:
         diagnosis = Diagnosis(category=_CATEGORY_OF_CODE[exc.code], evidence=[exc.message], detail=exc.message)
     elif exc.code in _STAGE_OF_CODE:
         diagnosis = classify(

@@ -22,6 +22,14 @@ DEFAULT_RECOVERY: tuple[Strategy, ...] = (
     Strategy("native_build", _BUILD, "fix", "analyze", limit=3),
     Strategy("missing_runtime_library", _BUILD, "fix", "analyze", limit=2),
     Strategy("runtime_version", _BUILD, "fix", "analyze", limit=1),
+    # found by the analysis before any build: no image has the version the app requires
+    Strategy(
+        "runtime_version",
+        frozenset({"analyze"}),
+        "user",
+        hint="Make an image with the required version available (load or push it), pass --base-image, or add "
+        "the version to [base_images.<language>] in config.toml.",
+    ),
     Strategy("base_image_missing", _BUILD, "fix", "analyze", limit=1),
     Strategy("lockfile_out_of_sync", _BUILD, "fix", "analyze", limit=1),
     Strategy("missing_build_step", _BUILD, "fix", "analyze", limit=1),

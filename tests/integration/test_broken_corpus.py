@@ -61,6 +61,8 @@ def test_broken_app_is_classified_fixed_or_stopped_as_expected(app: Path, regist
         assert set(exp.needs) <= set(out["needs"])
     if exp.category == "port_mismatch":  # it answers, on the port it chose: manifests must use that one
         assert verify["honours_port_env"] is False and verify["port"] == exp.port
+    elif exp.category == "runtime_selected":  # the required version was picked before building: nothing failed
+        assert out["recovery"] == [] and out["errors"] == []
     elif exp.category not in ("job", "worker"):  # a job or a worker is a kind of module, not a failure
         assert exp.category in _categories(out)
     # the decisive log lines reach the user: in the recorded evidence, errors or verify's log tail

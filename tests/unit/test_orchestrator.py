@@ -170,10 +170,10 @@ def test_an_unclassified_stage_error_ends_without_retry() -> None:
     assert cmd.update["errors"] == []  # the infra agent already recorded its error
 
 
-def test_every_category_of_the_taxonomy_has_one_row() -> None:
-    rows = [s.category for s in DEFAULT_RECOVERY]
+def test_every_category_of_the_taxonomy_has_one_row_per_stage() -> None:
+    rows = [(s.category, stage) for s in DEFAULT_RECOVERY for stage in s.stages]
     assert len(rows) == len(set(rows))
-    assert set(rows) == set(CATEGORIES) - {"unknown"} | {"unknown"}
+    assert {c for c, _ in rows} == set(CATEGORIES)
 
 
 def test_invalid_image_option_fails_at_the_start() -> None:
