@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from containerkit.tools.sources import read_small, walk_sources
+
 __all__ = ["serves_http"]
 
 _PATTERNS: dict[str, re.Pattern[str]] = {
@@ -32,9 +34,7 @@ _SUFFIXES = {
     "go": (".go",),
     "deno": (".ts", ".js", ".tsx"),
 }
-_SKIP = frozenset({"node_modules", ".git", ".venv", "venv", "__pycache__", "dist", "build", "vendor", "test", "tests"})
 _MAX_FILES = 200
-_MAX_BYTES = 512 * 1024
 
 
 def serves_http(folder: Path, language: str | None) -> bool | None:
@@ -42,25 +42,8 @@ def serves_http(folder: Path, language: str | None) -> bool | None:
     pattern = _PATTERNS.get(language or "")
     if pattern is None:
         return None
-    suffixes = _SUFFIXES[language or ""]
-    stack, seen = [folder], 0
-    while stack and seen < _MAX_FILES:
-        d = stack.pop()
-        try:
-            entries = sorted(d.iterdir())
-        except OSError:
-            continue
-        for e in entries:
-            if e.is_symlink():
-                continue
-            if e.is_dir():
-                if e.name not in _SKIP and not e.name.startswith("."):
-                    stack.append(e)
-            elif e.suffix in suffixes:
-                seen += 1
-                try:
-                    if e.stat().st_size <= _MAX_BYTES and pattern.search(e.read_text("utf-8", errors="replace")):
-                        return True
-                except OSError:
-                    continue
+    for path in walk_sources(folder, _SUFFIXES[language or ""], max_files=_MAX_FILES):
+        text = read_small(path)
+        if text is not None and pattern.search(text):
+            return True
     return False

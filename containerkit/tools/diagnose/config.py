@@ -9,12 +9,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from containerkit.tools.sources import read_small, walk_sources
+
 __all__ = ["required_env_names"]
 
 _SKIP = frozenset(
     {"node_modules", ".git", ".venv", "venv", "__pycache__", "dist", "build", ".next", "vendor", "site-packages"}
 )
-_SUFFIXES = frozenset({".py", ".js", ".mjs", ".cjs", ".ts", ".mts"})
+_SUFFIXES = (".py", ".js", ".mjs", ".cjs", ".ts", ".mts")
 _MAX_FILES = 400
 _MAX_BYTES = 256 * 1024
 # reads that fail when the variable is unset (no default given)
@@ -30,33 +32,11 @@ _IGNORED = frozenset({"PORT", "HOST", "NODE_ENV", "PATH", "HOME", "PWD", "DEBUG"
 def required_env_names(folder: Path) -> list[str]:
     """Environment variables the code reads with no default, in the order first seen."""
     names: list[str] = []
-    files = 0
-    stack = [folder]
-    while stack and files < _MAX_FILES:
-        d = stack.pop()
-        try:
-            entries = sorted(d.iterdir())
-        except OSError:
-            continue
-        for e in entries:
-            if e.is_symlink():
-                continue
-            if e.is_dir():
-                if e.name not in _SKIP and not e.name.startswith("."):
-                    stack.append(e)
-                continue
-            if e.suffix not in _SUFFIXES or "test" in e.name:
-                continue
-            files += 1
-            try:
-                if e.stat().st_size > _MAX_BYTES:
-                    continue
-                text = e.read_text(encoding="utf-8", errors="replace")
-            except OSError:
-                continue
-            for rx in _REQUIRED:
-                for m in rx.finditer(text):
-                    n = m.group(1)
-                    if n not in _IGNORED and n not in names:
-                        names.append(n)
+    for path in walk_sources(folder, _SUFFIXES, max_files=_MAX_FILES):
+        text = read_small(path, _MAX_BYTES) if "test" not in path.name else None
+        for rx in _REQUIRED if text else ():
+            for m in rx.finditer(text or ""):
+                n = m.group(1)
+                if n not in _IGNORED and n not in names:
+                    names.append(n)
     return names

@@ -432,32 +432,19 @@ def _unchecked_submodule(fx: _FixCtx, subject: str) -> str | None:
     return None
 
 
-_SKIP_DIRS = frozenset(
-    {"node_modules", ".git", ".venv", "venv", "__pycache__", "dist", "build", ".next", "test", "tests"}
-)
-
-
 def _same_name_elsewhere(context: Path, subject: str) -> list[str]:
     """Files named like the missing one elsewhere in the module (``server.js`` -> ``src/server.js``)."""
+    from containerkit.tools.sources import walk_sources
+
     name = PurePosixPath(subject.replace("\\", "/")).name
     if not name or "." not in name:
         return []
-    found: list[str] = []
-    stack = [(context, 0)]
-    while stack and len(found) < 5:
-        folder, depth = stack.pop()
-        try:
-            entries = sorted(folder.iterdir())
-        except OSError:
-            continue
-        for e in entries:
-            if e.is_symlink():
-                continue
-            if e.is_dir() and depth < 3 and e.name not in _SKIP_DIRS and not e.name.startswith("."):
-                stack.append((e, depth + 1))
-            elif e.name == name and e.is_file() and folder != context:
-                found.append(e.relative_to(context).as_posix())
-    return sorted(found, key=lambda p: p.count("/"))
+    found = [
+        p.relative_to(context).as_posix()
+        for p in walk_sources(context, max_files=2000, max_depth=3)
+        if p.name == name and p.parent != context
+    ]
+    return sorted(found, key=lambda p: p.count("/"))[:5]
 
 
 def _last_cmd(content: str) -> str | None:
