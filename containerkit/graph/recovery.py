@@ -47,9 +47,9 @@ DEFAULT_RECOVERY: tuple[Strategy, ...] = (
     Strategy(
         "network_blocked",
         _BUILD,
-        "retry",
+        "fix",
+        "analyze",
         limit=1,
-        backoff_s=2.0,
         hint="Downloads failed during the build: check the proxy, DNS, or a package index mirror "
         "(PIP_INDEX_URL / npm registry).",
     ),

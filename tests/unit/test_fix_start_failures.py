@@ -121,3 +121,29 @@ def test_node_gyp_header_downloads_use_the_headers_in_the_image(catalog) -> None
     log = "gyp http fetch GET https://nodejs.org/download/release/v22.1.0/node-v22.1.0-headers.tar.gz attempt 1 failed with ENOTFOUND"
     res = _fix(before, log, m, catalog, stage="build")
     assert res.changed and "ENV npm_config_nodedir=/usr/local" in res.content
+
+
+def test_a_pin_built_from_source_on_a_newer_python_moves_to_the_default_one(catalog) -> None:  # type: ignore[no-untyped-def]
+    m = ModuleAnalysis(
+        path=".",
+        name="demo",
+        language="python",
+        language_version="3.13",
+        package_manager="pip",
+        framework="fastapi",
+        port=8000,
+        start_command="uvicorn main:app",
+        dependency_files=["requirements.txt"],
+    )
+    before = generate_dockerfile(m, catalog).content
+    assert "python:3.13-slim" in before
+    log = (
+        "Preparing metadata (pyproject.toml): finished with status 'error'\n"
+        '  File "/tmp/pip-build-env-x/normal/lib/python3.13/site-packages/httpx/_transports/default.py", line 118\n'
+        "  httpx.ConnectError: [Errno -2] Name or service not known\n"
+        "error: metadata-generation-failed\n"
+    )
+    res = _fix(before, log, m, catalog, stage="build")
+    assert res.changed and res.kind == "network_blocked"
+    assert "python:3.13-slim" not in res.content and "python:3.11-slim" in res.content
+    assert "no wheel for Python 3.13" in res.reason

@@ -218,7 +218,7 @@ RULES: tuple[Rule, ...] = (
             r"|Network is unreachable|\bETIMEDOUT\b|\bECONNRESET\b|Failed to establish a new connection"
             r"|CERTIFICATE_VERIFY_FAILED|SELF_SIGNED_CERT_IN_CHAIN|unable to get local issuer certificate"
             r"|Could not fetch URL|Connection timed out|proxy.*(?:refused|error)|ECONNREFUSED|\bENOTFOUND\b"
-            r"|\bEAI_AGAIN\b"
+            r"|\bEAI_AGAIN\b|Name or service not known|nodename nor servname provided"
         ),
     ),
     # -- lockfiles and resolution

@@ -204,9 +204,48 @@ def _node_headers(content: str, cls: Diagnosis) -> tuple[str, str]:
     return "\n".join(lines) + "\n", "node-gyp downloads the node headers: point it at the ones the image ships"
 
 
+_SOURCE_BUILD = re.compile(
+    r"pip-build-env-|Building wheel for \S+ \(pyproject\.toml\)|Preparing metadata \(pyproject\.toml\)"
+    r"|metadata-generation-failed|Failed building wheel"
+)
+_PY_IN_LOG = re.compile(r"python(3\.\d+)[/ ]|cp3(\d+)-")
+
+
+def _older_python(content: str, failure: BuildFailureInfo, cls: Diagnosis, fx: _FixCtx) -> tuple[str, str] | None:
+    """A pinned package built from source on a Python newer than the default: its wheels are for older ones.
+
+    Moving to the catalog's default Python (pins are usually made against it) avoids the source build
+    altogether, which beats installing compilers (or a Rust toolchain the build cannot download).
+    """
+    if fx.module.language != "python" or not _SOURCE_BUILD.search(failure.log_tail):
+        return None
+    entry = fx.catalog.entries.get("python")
+    if entry is None:
+        return None
+    m = _PY_IN_LOG.search(failure.log_tail)
+    running = m.group(1) if m and m.group(1) else (f"3.{m.group(2)}" if m else None)
+    default = entry.default
+    try:
+        newer = running is not None and tuple(map(int, running.split("."))) > tuple(map(int, default.split(".")))
+    except ValueError:
+        return None
+    if not newer:
+        return None
+    new, changed = _swap_versions(content, "python", default, fx)
+    if not changed:
+        return None
+    return new, (
+        f"a pinned package has no wheel for Python {running} and its source build fails ({cls.detail}): "
+        f"build on Python {default}, which its wheels support ({'; '.join(changed)})"
+    )
+
+
 def _add_packages(content: str, failure: BuildFailureInfo, cls: Diagnosis, fx: _FixCtx) -> tuple[str, str]:
     if cls.subject == "headers" and not cls.packages:
         return _node_headers(content, cls)
+    older = _older_python(content, failure, cls, fx)
+    if older is not None:
+        return older
     lines = content.splitlines()
     stages = _stages(lines)
     if not stages:
@@ -713,6 +752,8 @@ _Fixer = Callable[[str, BuildFailureInfo, Diagnosis, _FixCtx], tuple[str, str]]
 # policy stops those with the hint.
 _FIXERS: dict[str, _Fixer] = {
     "native_build": _add_packages,
+    # a download blocked inside a source build: the older Python whose wheels need no download
+    "network_blocked": lambda c, f, d, x: _older_python(c, f, d, x) or (c, f"downloads are blocked ({d.detail})"),
     "missing_runtime_library": _add_runtime_library,
     "lockfile_out_of_sync": _relax_lockfile,
     "base_image_missing": _fallback_base,
