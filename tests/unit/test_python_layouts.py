@@ -95,3 +95,13 @@ def test_application_factory_packages_start_through_the_factory(tmp_path: Path) 
         },
     )
     assert analyze_repo(api_repo).primary().start_command.startswith("uvicorn --factory app:create_app ")
+
+
+def test_a_flask_app_that_does_not_serve_itself_runs_with_flasks_server_bound_wide(tmp_path: Path) -> None:
+    # no `if __name__ == "__main__"`, no gunicorn: `python app.py` would define the app and exit 0
+    (tmp_path / "app.py").write_text(
+        "from flask import Flask\napp = Flask(__name__)\n\n@app.route('/')\ndef hi():\n    return 'hi'\n"
+    )
+    (tmp_path / "requirements.txt").write_text("flask==3.0.3\n")
+    m = analyze_repo(tmp_path).primary()
+    assert m.start_command is not None and m.start_command.startswith("flask --app app:app run --host 0.0.0.0")

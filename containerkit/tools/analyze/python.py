@@ -384,8 +384,9 @@ def _start(d: ModuleDir, framework: str | None, entry: str | None, deps: set[str
                 return f"uvicorn {target} --host 0.0.0.0 --port {p}"
             if server == "gunicorn":
                 return f"gunicorn '{target}'" if target.endswith("()") else f"gunicorn {target}"
-            if where.endswith("/__init__.py") or (runs_itself and where == entry and not _binds_all(d.read(entry))):
-                # app.run() would listen on 127.0.0.1 only: unreachable from outside the container
+            serves_itself = runs_itself and _binds_all(d.read(entry))
+            if where.endswith("/__init__.py") or (where == entry and "/" not in entry and not serves_itself):
+                # no script that serves by itself (or app.run() on 127.0.0.1 only): flask's own server, bound wide
                 return f"flask --app {target.removesuffix('()').split(':', 1)[0] if target.endswith('()') else target} run --host 0.0.0.0 --port {p}"
     if framework == "streamlit":
         return f"streamlit run {entry} --server.port {p} --server.address 0.0.0.0"
