@@ -84,6 +84,10 @@ def failure_of(stage: str, exc: ContainerKitError) -> Failure:
         if diagnosis.category == "unknown" and exc.code == "CK206" and ctx.get("running"):
             # observed, not guessed: the container stayed up and nothing answered
             diagnosis = Diagnosis(category="no_answer", evidence=[exc.message], detail=exc.message)
+        elif diagnosis.category == "unknown" and exc.code == "CK206" and ctx.get("exit_code") == 0:
+            # observed: a server that exits 0 at once was never started by its start command
+            line = f"{exc.message} (exit code 0: the start command ends without serving)"
+            diagnosis = Diagnosis(category="wrong_start_command", evidence=[line], detail=line)
         elif diagnosis.category == "unknown" and ctx.get("oom_killed"):
             diagnosis = Diagnosis(category="out_of_memory", evidence=["the engine reports OOMKilled"])
     if diagnosis is None:
