@@ -274,6 +274,7 @@ def generate_dockerfile(
     translated into hash-checked pip requirements for the chosen Python, installed by plain pip:
     the file is in ``files`` of the result, for the caller to put into the build context.
     """
+    module, unsafe = safe_module(module)  # repository metadata never writes an instruction (nor picks one)
     if module.language is None:
         raise InvalidOption(
             f"cannot generate a Dockerfile for {module.path}: language not detected",
@@ -287,7 +288,6 @@ def generate_dockerfile(
             f"no Dockerfile generator for {module.language}",
             hint=f"Write a Dockerfile for this module; containerkit builds it as it is. Known: {', '.join(LANGUAGES)}.",
         )
-    module, unsafe = safe_module(module)  # repository metadata never writes an instruction
     module, notes = _pin_runtime(module, catalog, probe)
     extra_files: dict[str, str] = {}
     if lock_requirements and repo_root is not None:
