@@ -147,3 +147,25 @@ def test_a_pin_built_from_source_on_a_newer_python_moves_to_the_default_one(cata
     assert res.changed and res.kind == "network_blocked"
     assert "python:3.13-slim" not in res.content and "python:3.11-slim" in res.content
     assert "no wheel for Python 3.13" in res.reason
+
+
+def test_a_start_command_list_runs_every_step_and_execs_the_last() -> None:
+    from containerkit.tools.dockerfile._common import exec_form
+
+    assert exec_form("flask db upgrade; gunicorn app:app") == (
+        'CMD ["sh", "-c", "flask db upgrade; exec gunicorn app:app"]'
+    )
+    assert (
+        exec_form("npm run migrate && node server.js") == 'CMD ["sh", "-c", "npm run migrate && exec node server.js"]'
+    )
+    assert exec_form("a || b") == 'CMD ["sh", "-c", "a || b"]'  # the shell must stay
+    assert exec_form("gunicorn app:app --bind 0.0.0.0:$PORT") == (
+        'CMD ["sh", "-c", "exec gunicorn app:app --bind 0.0.0.0:$PORT"]'
+    )
+
+
+def test_a_database_beside_the_code_gets_the_app_folder_given_to_the_user(catalog) -> None:  # type: ignore[no-untyped-def]
+    before = generate_dockerfile(_py(), catalog).content
+    res = _fix(before, "django.db.utils.OperationalError: unable to open database file", _py(), catalog)
+    assert res.changed and res.kind == "permission_denied"
+    assert "chown -R 10001:10001 /app" in res.content

@@ -214,6 +214,15 @@ RULES: tuple[Rule, ...] = (
         "network_blocked",
         _B,
         _r(
+            r"node-pre-gyp (?:WARN|ERR!) .*(?:Tried to download|Pre-built binaries not (?:found|installable))"
+            r"|prebuild-install (?:warn|err) .*(?:download|request)|(?:sharp|esbuild|puppeteer|playwright)"
+            r".*(?:download|fetch)\S* (?:failed|error)"
+        ),
+    ),
+    Rule(
+        "network_blocked",
+        _B,
+        _r(
             r"Could not resolve host|Temporary failure in name resolution|getaddrinfo (?:ENOTFOUND|EAI_AGAIN)"
             r"|Network is unreachable|\bETIMEDOUT\b|\bECONNRESET\b|Failed to establish a new connection"
             r"|CERTIFICATE_VERIFY_FAILED|SELF_SIGNED_CERT_IN_CHAIN|unable to get local issuer certificate"
@@ -248,6 +257,7 @@ RULES: tuple[Rule, ...] = (
         _r(r"requires a different Python: [\d.]+ not in '([^']+)'|Requires-Python ([<>=!~][^\s,]+)"),
     ),
     Rule("runtime_version", _BV, _r(r"Package '\S+' requires a different Python")),
+    Rule("runtime_version", _BV, _r(r"No interpreter found for Python ([^\s]+)")),
     Rule(
         "runtime_version",
         _BV,
@@ -379,6 +389,8 @@ RULES: tuple[Rule, ...] = (
     Rule("dev_tool_at_runtime", _V, _r(rf"Cannot find module '[^']*node_modules/({_DEV_TOOLS})/")),
     Rule("missing_build_step", _BV, _r(r"Cannot find module '(/app/(?:dist|build|\.next|out|lib)/[^']*)'")),
     Rule("missing_build_step", _B, _r(r"npm (?:ERR!|error) Missing script: \"?([\w:.-]+)")),
+    Rule("missing_build_step", _V, _r(r"Missing staticfiles manifest entry for '([^']+)'")),
+    Rule("missing_dependency", _B, _r(r"failed to resolve import \"([^\"]+)\" from")),
     Rule(
         "missing_build_step",
         _BV,
@@ -411,6 +423,11 @@ RULES: tuple[Rule, ...] = (
         ),
     ),
     Rule("port_in_use", _V, _r(r"Address already in use|\bEADDRINUSE\b|address already in use")),
+    Rule(
+        "permission_denied",
+        _V,
+        _r(r"unable to open database file|attempt to write a readonly database|OperationalError: .*readonly"),
+    ),
     Rule(
         "permission_denied",
         _BV,
@@ -503,6 +520,9 @@ def _refine(diag: Diagnosis, evidence: FailureEvidence, text: str) -> Diagnosis:
         return diag.model_copy(update={"names": _config_names(text)})
     if diag.category == "service_unavailable":
         return diag.model_copy(update={"names": _config_names(text)})
+    if diag.category == "permission_denied" and not diag.subject:
+        # a database file beside the code (SQLite): the app writes into its own folder
+        return diag.model_copy(update={"subject": "/app"})
     if diag.category == "native_build" and not diag.packages and diag.subject in _HEADERS:
         return diag.model_copy(update={"packages": ["gcc", _HEADERS[diag.subject]]})
     if diag.category == "missing_runtime_library":

@@ -100,15 +100,33 @@ def user_lines(image: str, uid: int = APP_UID, home: bool = True) -> list[str]:
     ]
 
 
+def _with_exec(command: str) -> str:
+    """``exec`` before the command the shell ends with, so the app is PID 1; a list keeps its first steps.
+
+    ``A; B`` -> ``A; exec B`` and ``A && B`` -> ``A && exec B`` (``exec A; B`` would never run B);
+    with ``||``, a pipe or a background job no ``exec`` is added: the shell must stay.
+    """
+    bare = re.sub(r"'[^']*'|\"[^\"]*\"", "", command)
+    if "||" in bare or re.search(r"(?<![|&])[|&](?![|&])", bare):
+        return command
+    parts = re.split(r"(\s*(?:;|&&)\s*)", command.rstrip().rstrip(";").rstrip())
+    quoted = "'" in command or '"' in command
+    # separators inside quotes would be split wrongly: only prefix when the split is unambiguous
+    if len(parts) > 1 and quoted and len(re.split(r"\s*(?:;|&&)\s*", bare)) != (len(parts) + 1) // 2:
+        return command
+    last = parts[-1]
+    return "".join(parts[:-1]) + ("exec " + last if not last.startswith("exec ") else last)
+
+
 def exec_form(command: str, instr: str = "CMD") -> str:
-    """Exec form so the app is PID 1 and gets SIGTERM; through ``sh -c "exec ..."`` when it needs a shell."""
+    """Exec form so the app is PID 1 and gets SIGTERM; through ``sh -c "... exec ..."`` when it needs a shell."""
     # single quotes make everything inside literal ('app:create_app()' needs no shell)
     if _SHELL_CHARS.search(re.sub(r"'[^']*'", "", command)):
-        return f"{instr} {json.dumps(['sh', '-c', 'exec ' + command])}"
+        return f"{instr} {json.dumps(['sh', '-c', _with_exec(command)])}"
     try:
         argv = shlex.split(command)
     except ValueError:
-        return f"{instr} {json.dumps(['sh', '-c', 'exec ' + command])}"
+        return f"{instr} {json.dumps(['sh', '-c', _with_exec(command)])}"
     return f"{instr} {json.dumps(argv)}"
 
 

@@ -253,7 +253,10 @@ def _add_packages(content: str, failure: BuildFailureInfo, cls: Diagnosis, fx: _
     k = _failing_stage(lines, failure)
     target = stages[k]
     stage_text = "\n".join(lines[target.start : target.end])
-    build_pkgs = _stage_installs(stage_text, cls.packages, target.image)
+    wanted = list(cls.packages)
+    if fx.module.language == "python" and "gcc" in wanted and not is_alpine(target.image):
+        wanted.append("python3-dev")  # a C extension needs Python.h; images built on Debian's python lack it
+    build_pkgs = _stage_installs(stage_text, wanted, target.image)
     runtime = [_RUNTIME_LIBS[p] for p in cls.packages if p in _RUNTIME_LIBS]
     final = stages[-1]
     final_pkgs: list[str] = []
@@ -357,8 +360,26 @@ def _fallback_base(content: str, failure: BuildFailureInfo, cls: Diagnosis, fx: 
     return "\n".join(lines) + "\n", f"{missing} is not available; use {lang} {resolved.version} (closest available)"
 
 
+def _collectstatic(content: str, cls: Diagnosis) -> tuple[str, str]:
+    """Django serves a static manifest that ``collectstatic`` writes: run it in the image."""
+    step = "RUN python manage.py collectstatic --noinput"
+    lines = content.splitlines()
+    final = _final_stage(lines)
+    if final is None or step in content:
+        return content, f"collectstatic runs already ({cls.detail})"
+    copy = next(
+        (i for i in range(final.end - 1, final.start, -1) if re.match(r"COPY (--chown=\S+ )?\. ", lines[i])), None
+    )
+    if copy is None:
+        return content, "no step copies the source to run collectstatic after"
+    lines.insert(copy + 1, step)
+    return "\n".join(lines) + "\n", f"the static files manifest is missing at start ({cls.detail}): run collectstatic"
+
+
 def _add_build_step(content: str, failure: BuildFailureInfo, cls: Diagnosis, fx: _FixCtx) -> tuple[str, str]:
     m = fx.module
+    if m.language == "python" and (m.framework == "django" or "staticfiles" in cls.detail):
+        return _collectstatic(content, cls)
     if m.language not in ("node", "static"):
         return content, f"no build step is known for {m.language}"
     if m.build_command and m.build_command in content:
