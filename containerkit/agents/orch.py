@@ -23,7 +23,7 @@ from langgraph.types import Command, interrupt
 from containerkit.agents._deps import Deps
 from containerkit.agents._stage import progress_sink
 from containerkit.errors import ContainerKitError
-from containerkit.state import Approval, Attempt, ErrorRecord, Session, StageRecord, now
+from containerkit.state import Approval, Attempt, ErrorRecord, Failure, Session, StageRecord, now
 from containerkit.tools.images import parse_image_ref, parse_registry
 
 __all__ = [
@@ -221,6 +221,16 @@ def _settle(state: Session, outcome: str = "succeeded") -> list[Attempt]:
     return [*state.recovery[:-1], state.recovery[-1].model_copy(update={"outcome": outcome})]
 
 
+def _config_from_code(state: Session, f: Failure) -> Failure:
+    """A crash at start asking for a value the code reads without default: missing configuration."""
+    from containerkit.tools.diagnose import config_from_code
+
+    assert f.diagnosis is not None
+    names = [n for n in _names_in_code(state) if n not in state.options.env_names]
+    diag = config_from_code(f.diagnosis, f.build.log_tail if f.build else "", names)
+    return f.model_copy(update={"diagnosis": diag, "kind": diag.category}) if diag is not f.diagnosis else f
+
+
 def _has_container_default(names: list[str], state: Session) -> bool:
     """Every missing variable has the one value a container needs (HOST=0.0.0.0): a fix, not a question."""
     from containerkit.tools.dockerfile.fix import CONTAINER_DEFAULTS
@@ -277,6 +287,9 @@ def _ask_llm(state: Session, llm: Any, why: str) -> tuple[str | None, dict[str, 
 def _recover(state: Session, policy: Sequence[Strategy], sink: Any, llm: Any = None) -> Command[Any]:
     f = state.failure
     assert f is not None
+    if f.code == "CK206" and f.diagnosis is not None and f.kind in ("app_error", "unknown"):
+        f = _config_from_code(state, f)
+        state = state.model_copy(update={"failure": f})
     diag = f.diagnosis
     category = f.kind
     recovery = _settle(state, f"failed again: {category or f.code}")

@@ -151,6 +151,12 @@ def _port_free(port: int) -> bool:
     return True
 
 
+def _tail(text: str, *, lines: int = 120, width: int = 400, total: int = 8000) -> str:
+    """The last lines of a log, each cut to ``width``: one huge line (a dumped object) never hides the error."""
+    kept = [ln if len(ln) <= width else ln[:width] + " ..." for ln in text.splitlines()[-lines:]]
+    return "\n".join(kept)[-total:]
+
+
 def redact(text: str, env: Mapping[str, str]) -> str:
     """The log with every value the user passed replaced (values of 4+ characters)."""
     for key, value in env.items():
@@ -307,7 +313,7 @@ def _watch(
             reason=reason,
             ports_listening=listening,
             duration_s=round(clock() - t0, 3),
-            log_tail=redact(logs, env)[-4000:],
+            log_tail=_tail(redact(logs, env)),
             env_names=sorted(req.env),
             notes=notes,
             **kw,

@@ -187,3 +187,22 @@ def test_sonames_map_to_debian_packages() -> None:
     assert runtime_package_for("libpq.so.5") == "libpq5"
     assert runtime_package_for("libGL.so.1") == "libgl1"
     assert runtime_package_for("libnothing.so.9") is None
+
+
+def test_a_crash_asking_for_a_value_the_code_reads_without_default_is_missing_config() -> None:
+    from containerkit.tools.diagnose import config_from_code
+
+    log = (
+        'Error: Parameter "key" is required\n'
+        "    at new w (/app/node_modules/mailgun.js/mailgun.node.js:2:32683)\n"
+        "    at Object.<anonymous> (/app/src/index.js:22:24)\n"
+    )
+    diag = classify(FailureEvidence(stage="verify", log_tail=log))
+    assert diag.category == "app_error"
+    found = config_from_code(diag, log, ["API_KEY", "DOMAIN"])
+    assert found.category == "missing_config" and found.names == ["API_KEY", "DOMAIN"]
+    assert 'Error: Parameter "key" is required' in found.evidence
+    # a bug of the app's own stays the app's, whatever variables the code reads
+    bug = "Traceback (most recent call last):\n  File \"/app/main.py\", line 9\nValueError: invalid literal for int() with base 10: 'three'"
+    d = classify(FailureEvidence(stage="verify", log_tail=bug))
+    assert config_from_code(d, bug, ["API_KEY"]).category == "app_error"

@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from containerkit.tools.diagnose.models import Category, Diagnosis, FailureEvidence, FailureStage
 
-__all__ = ["RULES", "Rule", "classify", "runtime_package_for"]
+__all__ = ["RULES", "Rule", "classify", "config_from_code", "runtime_package_for"]
 
 _B: frozenset[FailureStage] = frozenset({"build"})
 _V: frozenset[FailureStage] = frozenset({"verify"})
@@ -538,3 +538,23 @@ def _refine(diag: Diagnosis, evidence: FailureEvidence, text: str) -> Diagnosis:
         if any(w == diag.subject or w.split(".")[0] == top for w in words if w):
             return diag.model_copy(update={"category": "wrong_start_command"})
     return diag
+
+
+_CONFIG_WORDS = re.compile(
+    r"\b(?:is |are )?required\b|\bmissing\b|must be (?:set|provided|specified|defined)|not (?:set|provided|defined"
+    r"|configured)|\bundefined\b|api[_ -]?key|\btoken\b|credentials?|\bsecret\b",
+    re.I,
+)
+
+
+def config_from_code(diag: Diagnosis, log_tail: str, code_names: list[str]) -> Diagnosis:
+    """A crash at start whose message asks for a value, in an app whose code reads variables without a
+    default that nobody set: the configuration is missing (evidence: the message and the code's reads)."""
+    if diag.category not in ("app_error", "unknown") or not code_names:
+        return diag
+    lines = [ln.strip() for ln in log_tail.splitlines() if ln.strip()]
+    asking = [ln for ln in lines if _CONFIG_WORDS.search(ln) and not ln.startswith("at ")][-2:]
+    if not asking:
+        return diag
+    evidence = [*asking, f"the code reads {', '.join(code_names)} without a default, and none is set"]
+    return Diagnosis(category="missing_config", evidence=evidence, names=list(code_names), detail=asking[-1][:200])
