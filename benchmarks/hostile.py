@@ -893,9 +893,9 @@ def workflow_cases() -> list[Case]:
             baseline="node",
         ),
         Case(
-            "dockerfile --write: repo is a link to outside",
+            "dockerfile --write: the named repo is a link (written through it, nowhere else)",
             ["dockerfile", "{W}/lnk", "--write"],
-            both(py_repo(folder="outside/repo"), link("work/lnk", "{O}/repo")),
+            both(py_repo(folder="elsewhere/repo"), link("work/lnk", "{W}/../elsewhere/repo"), link("elsewhere/repo/k", "{O}")),
         ),
     ]
     # run: option validation (fails before any build)
