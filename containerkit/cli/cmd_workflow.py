@@ -14,7 +14,7 @@ from containerkit.cli import current_env, handle_errors
 from containerkit.cli._render import ProgressRenderer
 from containerkit.errors import DockerfileExists, InvalidOption
 from containerkit.tools.fsio import check_folder_target, write_text
-from containerkit.tools.images import parse_registry
+from containerkit.tools.images import parse_image_ref, parse_registry
 
 if TYPE_CHECKING:
     from containerkit.agents import Deps
@@ -163,6 +163,8 @@ def run_cmd(
     from containerkit.state import RunOptions
 
     env = current_env()
+    if image is not None:
+        parse_image_ref(image)  # an empty or invalid --image is refused before a session starts
     options = RunOptions(
         image=image,
         registry=parse_registry(registry) if registry is not None else env.settings.registry,
