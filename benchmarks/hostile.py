@@ -895,7 +895,11 @@ def workflow_cases() -> list[Case]:
         Case(
             "dockerfile --write: the named repo is a link (written through it, nowhere else)",
             ["dockerfile", "{W}/lnk", "--write"],
-            both(py_repo(folder="elsewhere/repo"), link("work/lnk", "{W}/../elsewhere/repo"), link("elsewhere/repo/k", "{O}")),
+            both(
+                py_repo(folder="elsewhere/repo"),
+                link("work/lnk", "{W}/../elsewhere/repo"),
+                link("elsewhere/repo/k", "{O}"),
+            ),
         ),
     ]
     # run: option validation (fails before any build)

@@ -200,6 +200,7 @@ def generate_dockerfile(
     workspace's real files; without it they are inferred from the analysis (and a warning says so).
     Build with ``context`` of the result as the build context.
     """
+    module, unsafe = safe_module(module)  # repository metadata never writes an instruction
     if module.language is None:
         raise InvalidOption(
             f"cannot generate a Dockerfile for {module.path}: language not detected",
@@ -211,7 +212,6 @@ def generate_dockerfile(
             f"no Dockerfile generator for {module.language}",
             hint=f"Write a Dockerfile for this module; containerkit builds it as it is. Known: {', '.join(LANGUAGES)}.",
         )
-    module, unsafe = safe_module(module)  # repository metadata never writes an instruction
     build_pkgs = list(dict.fromkeys([*module.build_packages, *(extra_build_packages or [])]))
     ctx = Ctx(catalog=catalog, probe=probe, extra_build_packages=build_pkgs, warnings=unsafe)
     if module.language in ("node", "static"):
