@@ -893,9 +893,13 @@ def workflow_cases() -> list[Case]:
             baseline="node",
         ),
         Case(
-            "dockerfile --write: repo is a link to outside",
+            "dockerfile --write: the named repo is a link (written through it, nowhere else)",
             ["dockerfile", "{W}/lnk", "--write"],
-            both(py_repo(folder="outside/repo"), link("work/lnk", "{O}/repo")),
+            both(
+                py_repo(folder="elsewhere/repo"),
+                link("work/lnk", "{W}/../elsewhere/repo"),
+                link("elsewhere/repo/k", "{O}"),
+            ),
         ),
     ]
     # run: option validation (fails before any build)
@@ -1187,6 +1191,8 @@ def run_case(case: Case, base: Path, index: int, m: Mounts, timeout: float, base
         proc = subprocess.run(
             [*CK, *argv], cwd=root / "work", env=env, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL
         )
+    except ValueError as exc:  # a NUL byte cannot even be passed as an argument: the OS refuses it, not us
+        return Outcome(case, "unpassable", None, str(exc), 0.0)
     except subprocess.TimeoutExpired:
         return Outcome(case, "hang", None, f"no answer in {timeout:.0f}s", time.perf_counter() - started)
     seconds = time.perf_counter() - started
@@ -1289,7 +1295,10 @@ def main(argv: list[str] | None = None) -> int:
             futures = [pool.submit(run_case, c, base, i, m, args.timeout, baselines) for i, c in runnable]
             try:
                 for fut in as_completed(futures):
-                    o = fut.result()
+                    try:
+                        o = fut.result()
+                    except Exception as exc:  # noqa: BLE001 - a harness problem must not lose the other results
+                        o = Outcome(Case("harness", []), "harness", None, repr(exc))
                     outcomes.append(o)
                     if args.verbose or o.kind != "clean":
                         print(f"{o.kind:>11}  rc={o.rc!s:>4}  {o.seconds:5.1f}s  {o.case.name}: {o.detail}", flush=True)
@@ -1304,17 +1313,26 @@ def main(argv: list[str] | None = None) -> int:
         ro_intact = m.ro is None or not any(
             p.name.startswith(".") and p.name.endswith(".ck-tmp") for p in m.ro.rglob("*")
         )
+    unpassable = [o for o in outcomes if o.kind == "unpassable"]
+    outcomes = [o for o in outcomes if o.kind != "unpassable"]
     kinds = Counter(o.kind for o in outcomes)
     elapsed = time.perf_counter() - started
     print()
-    print(f"cases        {len(outcomes)}  (skipped {skipped}: no image / no mount)  in {elapsed:.0f}s")
+    print(
+        f"cases        {len(outcomes)}  (skipped {skipped}: no image / no mount; {len(unpassable)} with a NUL byte"
+        f" in an argument the OS refuses)  in {elapsed:.0f}s"
+    )
     print(f"clean        {kinds['clean']}")
     print(f"CK999        {kinds['CK999']}")
     print(f"hangs        {kinds['hang']}")
     print(f"tracebacks   {kinds['traceback']}")
     print(f"injections   {kinds['injection']}")
     print(f"writes outside {kinds['outside']}")
-    other = {k: v for k, v in kinds.items() if k not in ("clean", "CK999", "hang", "traceback", "injection", "outside")}
+    other = {
+        k: v
+        for k, v in kinds.items()
+        if k not in ("clean", "CK999", "hang", "traceback", "injection", "outside", "unpassable")
+    }
     if other:
         print(f"other        {other}")
     if not ro_intact:

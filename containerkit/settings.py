@@ -55,13 +55,22 @@ class Settings:
         env = os.environ if environ is None else environ
         home = Path(env.get("CONTAINERKIT_HOME") or Path.home() / ".containerkit").expanduser()
         cfg_path = Path(env.get("CONTAINERKIT_CONFIG") or home / "config.toml").expanduser()
-        if home.exists() and not home.is_dir():
+        try:
+            home_is_file = home.exists() and not home.is_dir()
+            cfg_is_file = cfg_path.is_file()
+        except (OSError, ValueError) as exc:  # a path too long, a NUL byte
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise InvalidOption(
+                f"cannot use CONTAINERKIT_HOME / CONTAINERKIT_CONFIG: {reason}",
+                hint="Point CONTAINERKIT_HOME (and CONTAINERKIT_CONFIG) at a folder and a file with usable paths.",
+            ) from None
+        if home_is_file:
             raise InvalidOption(
                 f"CONTAINERKIT_HOME {home} is a file, not a folder",
                 hint="Point CONTAINERKIT_HOME at a folder (it is created when missing), or move the file away.",
             )
         raw: dict[str, Any] = {}
-        if cfg_path.is_file():
+        if cfg_is_file:
             raw = _read_config(cfg_path)
         policy = env.get("CONTAINERKIT_PULL_POLICY") or raw.get("pull_policy") or "missing"
         if policy not in ("missing", "never"):
@@ -75,7 +84,7 @@ class Settings:
             pull_policy=cast("PullPolicy", policy),
             docker_host=env.get("DOCKER_HOST") or raw.get("docker_host"),
             registry=env.get("CONTAINERKIT_REGISTRY") or raw.get("registry"),
-            config_file=cfg_path if cfg_path.is_file() else None,
+            config_file=cfg_path if cfg_is_file else None,
             vuln_db_override=Path(env["CONTAINERKIT_VULNDB"]).expanduser() if env.get("CONTAINERKIT_VULNDB") else None,
             llm_model=env.get("CONTAINERKIT_LLM_MODEL") or (raw.get("llm") or {}).get("model") or None,
         )

@@ -194,6 +194,10 @@ def run_cmd(
 
     env = current_env()
     app_env = _app_env(env_file, env_items)
+    if image is not None:
+        from containerkit.tools.images import parse_image_ref
+
+        parse_image_ref(image)  # an empty or invalid --image is refused before a session starts
     options = RunOptions(
         image=image,
         registry=_registry(registry) if registry is not None else env.settings.registry,

@@ -76,7 +76,7 @@ _PATH_FIELDS = (
 )
 _PATH_LIST_FIELDS = ("dependency_files", "depends_on")
 _COMMAND_FIELDS = ("start_command", "build_command")
-_WORD_FIELDS = ("language", "package_manager", "framework")
+_WORD_FIELDS = ("package_manager", "framework")
 
 
 def _command_problem(value: str) -> str | None:

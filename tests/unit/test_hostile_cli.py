@@ -272,3 +272,10 @@ def test_manifests_are_written_atomically_and_never_into_a_file(tmp_path: Path) 
     with pytest.raises(OutputRefused, match="not a folder"):
         write_manifests(manifests, blocker)
     assert blocker.read_text() == "mine"
+
+
+@pytest.mark.parametrize("image", ["", "127.0.0.1:99999/x:1", "Not A/Valid::Image", "x:1\nRUN y"])
+def test_run_with_an_invalid_image_is_refused_before_a_session(home: Path, python_repo: Path, image: str) -> None:
+    code, _, err = _run(["run", str(python_repo), "--image", image], home)
+    assert code == 2 and "[CK105]" in err
+    assert not (home / "sessions.sqlite").exists()

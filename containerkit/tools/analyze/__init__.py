@@ -9,15 +9,16 @@ from containerkit.errors import NoDeployableModule, NotADirectory, PathNotFound
 from containerkit.tools.analyze._modules import find_modules
 from containerkit.tools.analyze._walk import build_index
 from containerkit.tools.analyze.models import Evidence, ModuleAnalysis, RepoAnalysis
+from containerkit.tools.fsio import exists, is_dir
 
 __all__ = ["Evidence", "ModuleAnalysis", "RepoAnalysis", "analyze_repo", "check_repo_path"]
 
 
 def check_repo_path(path: Path) -> Path:
     """Resolve the user's path or raise the typed error a user can act on."""
-    if not path.exists():
+    if not exists(path):  # also a path too long or holding a NUL byte: not an OSError
         raise PathNotFound(f"path does not exist: {path}", path=str(path))
-    if not path.is_dir():
+    if not is_dir(path):
         raise NotADirectory(f"not a folder: {path}", path=str(path))
     return path.resolve()
 
