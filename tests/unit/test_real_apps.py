@@ -438,3 +438,10 @@ def test_a_manifest_wins_over_a_lone_source_file_in_the_same_folder(tmp_path: Pa
     (tmp_path / "server.js").write_text("require('http').createServer().listen(process.env.PORT)\n")
     (tmp_path / "main.go").write_text("package main\n\nfunc main() {}\n")
     assert [(m.language, m.start_command) for m in analyze_repo(tmp_path).modules] == [("node", "node server.js")]
+
+
+def test_native_node_build_uses_the_images_node_headers() -> None:
+    text = _dockerfile("node-bcrypt-native")
+    deps = text.split("\n\nFROM ")[0]
+    assert "apt-get install -y --no-install-recommends g++ make python3" in deps
+    assert "export npm_config_nodedir=/usr/local; fi \\\n && npm install" in deps  # no nodejs.org download

@@ -102,6 +102,15 @@ def prune_command(m: ModuleAnalysis) -> str:
     return "npm prune --omit=dev && npm cache clean --force"
 
 
+def native_headers(build_packages: list[str]) -> str:
+    """With compilers in the stage: node-gyp builds against the image's own Node headers (the
+    official images ship them in /usr/local/include/node) instead of downloading them from
+    nodejs.org, which a build often cannot reach."""
+    if not {"g++", "make"} & set(build_packages):
+        return ""
+    return "if [ -f /usr/local/include/node/node.h ]; then export npm_config_nodedir=/usr/local; fi \\\n && "
+
+
 def _q(arg: str) -> str:
     """Quote a shell word only when it needs it (scoped names and paths do not)."""
     return arg if all(c.isalnum() or c in "@/._-+=:" for c in arg) else json.dumps(arg)
@@ -148,7 +157,7 @@ def workspace_build_stage(m: ModuleAnalysis, ws: NodeWorkspace, image: str, ctx:
         *node_manifests(ws.root_files),
         *(f"COPY {d} {d}/" for d in ws.root_dirs),
         *(f"COPY {f} {posixpath.dirname(f)}/" for f in ws.manifests if posixpath.dirname(f)),
-        f"RUN {workspace_install(m, ws, production=not builds)}",
+        f"RUN {native_headers(ctx.extra_build_packages)}{workspace_install(m, ws, production=not builds)}",
         "COPY . .",
     ]
     if builds:
@@ -241,7 +250,7 @@ def render_node(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
             "WORKDIR /app",
             *install_packages(base.image, ctx.extra_build_packages),
             *node_manifests(manifests),
-            f"RUN {install_command(m, production=False)}",
+            f"RUN {native_headers(ctx.extra_build_packages)}{install_command(m, production=False)}",
             "COPY . .",
             f"RUN {m.build_command}",
             "",
@@ -255,7 +264,7 @@ def render_node(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
             "WORKDIR /app",
             *install_packages(base.image, ctx.extra_build_packages),
             *node_manifests(manifests),
-            f"RUN {install_command(m, production=False)}",
+            f"RUN {native_headers(ctx.extra_build_packages)}{install_command(m, production=False)}",
             "COPY . .",
             f"RUN {m.build_command}{_check_built(start)} \\\n && {prune_command(m)}",
             "",
@@ -269,7 +278,7 @@ def render_node(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
             "WORKDIR /app",
             *install_packages(base.image, ctx.extra_build_packages),
             *node_manifests(manifests),
-            f"RUN {install_command(m, production=True)}",
+            f"RUN {native_headers(ctx.extra_build_packages)}{install_command(m, production=True)}",
             "",
             *_runtime_head(m, base.runtime, start, port),
             "COPY --from=deps /app/node_modules ./node_modules",
