@@ -445,3 +445,17 @@ def test_native_node_build_uses_the_images_node_headers() -> None:
     deps = text.split("\n\nFROM ")[0]
     assert "apt-get install -y --no-install-recommends g++ make python3" in deps
     assert "export npm_config_nodedir=/usr/local; fi \\\n && npm install" in deps  # no nodejs.org download
+
+
+def test_prisma_client_is_generated_in_the_build_stage() -> None:
+    m = _module("node-prisma-client")
+    assert m.build_command == "npx prisma generate" and m.start_command == "node index.js"
+    assert "RUN npx prisma generate" in _dockerfile("node-prisma-client")
+
+
+def test_servers_in_templates_or_tests_do_not_make_a_cli_package_an_app(tmp_path: Path) -> None:
+    (tmp_path / "package.json").write_text('{"name": "scaffold-cli", "main": "./index.js", "bin": "./index.js"}')
+    (tmp_path / "index.js").write_text("#!/usr/bin/env node\nconsole.log(process.argv)\n")
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "server.js").write_text("require('http').createServer().listen(3000)\n")
+    assert analyze_repo(tmp_path).modules[0].is_library
