@@ -459,3 +459,10 @@ def test_servers_in_templates_or_tests_do_not_make_a_cli_package_an_app(tmp_path
     (tmp_path / "templates").mkdir()
     (tmp_path / "templates" / "server.js").write_text("require('http').createServer().listen(3000)\n")
     assert analyze_repo(tmp_path).modules[0].is_library
+
+
+def test_django_static_root_is_collected_in_the_image() -> None:
+    m = _module("py-django-collectstatic")
+    assert m.build_command == "python manage.py collectstatic --noinput"
+    final = _dockerfile("py-django-collectstatic").split("\n\nFROM ")[1]
+    assert final.index("COPY . .") < final.index("RUN python manage.py collectstatic --noinput") < final.index("USER ")

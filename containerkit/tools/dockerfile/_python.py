@@ -121,6 +121,17 @@ def _install(m: ModuleAnalysis, src: str = ".") -> list[str]:
     return []
 
 
+def _build_step(m: ModuleAnalysis) -> list[str]:
+    """A build step on the final source (Django's collectstatic); settings that need the run-time
+    environment may fail it, which is not fatal: the app can still collect at start."""
+    if not m.build_command:
+        return []
+    return [
+        f"RUN {m.build_command} \\\n || echo 'warning: {m.build_command} failed at build time"
+        " (do the settings need the environment?)' >&2"
+    ]
+
+
 def _start(m: ModuleAnalysis) -> str:
     return m.start_command or f"python {m.entrypoint or 'app.py'}"
 
@@ -170,6 +181,7 @@ def render_python(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
         *(f"COPY --from=build {d} {d}" for d in deps),
         f'ENV PATH="/opt/venv/bin:$PATH" PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 PORT={port}',
         "COPY . ." if src == "." else f"COPY {src} ./",
+        *_build_step(m),
         f"USER {APP_UID}:{APP_UID}",
         f"EXPOSE {port}",
         _health(port, m.health_path),
