@@ -328,8 +328,11 @@ def test_developer_pin_is_a_preference_closest_available_with_a_warning() -> Non
         start_command="python app.py",
     )
     gen = generate_dockerfile(m, load_catalog(), probe=_probe("python:3.11-slim", "python:3.13-slim"))
-    assert "FROM python:3.13-slim AS build" in gen.content
+    # equally close: the older one, for which the dependencies pinned with 3.12 have wheels
+    assert "FROM python:3.11-slim AS build" in gen.content
     assert gen.warnings and "3.12 (.python-version)" in gen.warnings[0] and "closest" in gen.warnings[0]
+    only_newer = generate_dockerfile(m, load_catalog(), probe=_probe("python:3.13-slim"))
+    assert "FROM python:3.13-slim AS build" in only_newer.content
 
 
 def test_base_image_option_skips_the_version_check() -> None:

@@ -17,7 +17,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from containerkit.errors import BaseImageUnavailable
-from containerkit.tools.dockerfile.catalog import BaseImageCatalog, ImageProbe, closest_versions
+from containerkit.tools.dockerfile.catalog import BaseImageCatalog, ImageProbe
 
 __all__ = ["RuntimeVersionUnavailable", "pick_version", "satisfies"]
 
@@ -167,6 +167,11 @@ def _key(v: str) -> tuple[int, ...]:
     return tuple(int(p) for p in re.findall(r"\d+", v))
 
 
+def _minor_dist(a: tuple[int, ...], b: tuple[int, ...]) -> int:
+    pa, pb = (*a, 0, 0)[:2], (*b, 0, 0)[:2]
+    return (pa[0] - pb[0]) * 100 + (pa[1] - pb[1])
+
+
 def pick_version(
     catalog: BaseImageCatalog,
     key: str,
@@ -224,7 +229,10 @@ def pick_version(
         return good[0], None
     pin = preferred[0][1]
     target = next((v for v in inside if satisfies(language, v, pin)), pin)
-    choice = next(iter(closest_versions(target, available)), available[0])
+    # equally close, the older one: dependencies pinned beside a pin have wheels for it and older
+    # Pythons, rarely for newer ones
+    t = _key(target)
+    choice = min(available, key=lambda v: (_key(v)[:1] != t[:1], abs(_minor_dist(_key(v), t)), _key(v) > t))
     asked = ", ".join(f"{spec} ({src})" for src, spec in preferred)
     return choice, (
         f"{language} {asked} is not available locally or in the registry; using {language} {choice}, the"
