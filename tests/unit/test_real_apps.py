@@ -469,3 +469,11 @@ def test_django_static_root_is_collected_in_the_image() -> None:
     assert m.build_command == "python manage.py collectstatic --noinput"
     final = _dockerfile("py-django-collectstatic").split("\n\nFROM ")[1]
     assert final.index("COPY . .") < final.index("RUN python manage.py collectstatic --noinput") < final.index("USER ")
+
+
+def test_install_lifecycle_that_builds_gets_the_source_before_the_install() -> None:
+    m = _module("node-prepare-builds")
+    assert m.source_before_install
+    build = _dockerfile("node-prepare-builds").split("\n\nFROM ")[0]
+    assert build.index("COPY . .") < build.index("RUN npm install") and build.count("COPY . .") == 1
+    assert not _module("node-main-no-start").source_before_install

@@ -239,6 +239,18 @@ _NOT_APP_CODE = re.compile(
 """Files whose servers are samples, fixtures or tests, not the app's."""
 
 
+def _install_scripts_need_source(d: ModuleDir, scripts: dict[str, str]) -> bool:
+    """The package's own install lifecycle (preinstall, install, postinstall, prepare) runs a
+    build or a file of the repository: the install needs the source, not the manifests alone."""
+    for key in ("preinstall", "install", "postinstall", "prepare"):
+        script = scripts.get(key, "")
+        commands = [c for c in script_commands(script) if c[0] not in ("husky", "is-ci", "echo", "true", "exit")]
+        if commands:
+            d.say("package.json", f"{key} runs {script!r}: the source is copied before the install")
+            return True
+    return False
+
+
 def _prisma_schema(d: ModuleDir, pkg: dict[str, Any], deps: dict[str, str], dev: dict[str, str]) -> str | None:
     """The Prisma schema of an app using the Prisma client (its code imports a generated client)."""
     if "@prisma/client" not in deps and "prisma" not in deps | dev:
@@ -451,6 +463,7 @@ def detect_node(d: ModuleDir) -> Found | None:
         dependencies=sorted(deps),
         pins={k: v for k, v in deps.items() if re.match(r"^[~^=v]?\d+(\.\d+)*$", v.strip())},
         static_dir=static_dir,
+        source_before_install=_install_scripts_need_source(d, scripts),
         dev_dependencies_at_runtime=start.keep_dev and command is not None,
         is_library=is_library,
     )

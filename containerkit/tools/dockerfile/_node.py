@@ -189,6 +189,27 @@ def _needs_global(m: ModuleAnalysis, start: str) -> list[str]:
     return []
 
 
+def _once_per_stage(lines: list[str]) -> list[str]:
+    """Drop a second ``COPY . .`` in a stage (the source already came before the install)."""
+    out: list[str] = []
+    copied = False
+    for line in lines:
+        if line.startswith("FROM "):
+            copied = False
+        elif line == "COPY . .":
+            if copied:
+                continue
+            copied = True
+        out.append(line)
+    return out
+
+
+def _manifest_copy(m: ModuleAnalysis, manifests: list[str]) -> list[str]:
+    """The manifests before the install; the whole source when the package's own install scripts
+    (prepare, postinstall) build or read it."""
+    return ["COPY . ."] if m.source_before_install else node_manifests(manifests)
+
+
 def _health(port: int) -> str:
     code = (
         f"require('net').connect(Number(process.env.PORT || {port}), '127.0.0.1')"
@@ -249,7 +270,7 @@ def render_node(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
             f"FROM {base.image} AS build",
             "WORKDIR /app",
             *install_packages(base.image, ctx.extra_build_packages),
-            *node_manifests(manifests),
+            *_manifest_copy(m, manifests),
             f"RUN {native_headers(ctx.extra_build_packages)}{install_command(m, production=False)}",
             "COPY . .",
             f"RUN {m.build_command}",
@@ -263,7 +284,7 @@ def render_node(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
             f"FROM {base.image} AS build",
             "WORKDIR /app",
             *install_packages(base.image, ctx.extra_build_packages),
-            *node_manifests(manifests),
+            *_manifest_copy(m, manifests),
             f"RUN {native_headers(ctx.extra_build_packages)}{install_command(m, production=False)}",
             "COPY . .",
             f"RUN {m.build_command}{_check_built(start)} \\\n && {prune_command(m)}",
@@ -277,7 +298,7 @@ def render_node(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
             f"FROM {base.image} AS deps",
             "WORKDIR /app",
             *install_packages(base.image, ctx.extra_build_packages),
-            *node_manifests(manifests),
+            *_manifest_copy(m, manifests),
             f"RUN {native_headers(ctx.extra_build_packages)}{install_command(m, production=True)}",
             "",
             *_runtime_head(m, base.runtime, start, port),
@@ -287,7 +308,7 @@ def render_node(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
     else:
         lines += [
             *_runtime_head(m, base.image, start, port),
-            *node_manifests(manifests),
+            *_manifest_copy(m, manifests),
             f"RUN {install_command(m, production=True)}",
             "COPY . .",
         ]
@@ -297,4 +318,4 @@ def render_node(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
         _health(port),
         exec_form(start),
     ]
-    return Rendered(join(lines), base.runtime, APP_UID, port)
+    return Rendered(join(_once_per_stage(lines)), base.runtime, APP_UID, port)
