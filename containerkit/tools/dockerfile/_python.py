@@ -41,7 +41,9 @@ _POETRY_DECLARED = (
     "    > /tmp/requirements.txt \\\n"
     " && pip install --no-cache-dir -r /tmp/requirements.txt"
 )
-_MAMBA_UID = 57439  # the mambauser of the micromamba images
+_MAMBA_UID = 57439
+LOCK_REQUIREMENTS = ".ck-requirements.lock.txt"
+"""A lockfile translated to hash-checked requirements (generate_dockerfile(lock_requirements=True))."""  # the mambauser of the micromamba images
 
 
 def _tool(spec: str) -> str:
@@ -107,7 +109,9 @@ def _install(m: ModuleAnalysis, src: str = ".") -> list[str]:
             f"COPY {' '.join(posixpath.join(src, f) if src != '.' else f for f in group)} ./{d + '/' if d else ''}"
             for d, group in sorted(by_dir.items())
         ]
-        return [*copies, f"RUN pip install --no-cache-dir -r {req}"]
+        # a translated lockfile is the complete set: pip installs exactly it (--no-deps)
+        no_deps = " --no-deps" if req == LOCK_REQUIREMENTS else ""
+        return [*copies, f"RUN pip install --no-cache-dir{no_deps} -r {req}"]
     if pm == "pipenv" and "Pipfile" in files:
         return [
             cp("Pipfile"),

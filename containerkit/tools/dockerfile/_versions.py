@@ -180,11 +180,13 @@ def pick_version(
     probe: ImageProbe | None,
     *,
     tool: str | None = None,
+    fitting: list[str] | None = None,
 ) -> tuple[str, str | None]:
     """The catalog version to build on, and a warning when a preference could not be met.
 
     Raises ``RuntimeVersionUnavailable`` when no version satisfies the requirements, or none of
-    those that do is available (locally or in the configured registry).
+    those that do is available (locally or in the configured registry). ``fitting`` (the versions
+    a lockfile has wheels for) narrows the choice when it leaves something available.
     """
     entry = catalog.entries[key]
     known = sorted(dict.fromkeys([entry.default, *entry.versions]), key=_key, reverse=True)
@@ -220,6 +222,8 @@ def pick_version(
             + (f" (available: {language} {', '.join(elsewhere)})" if elsewhere else ""),
             hint=f"Load or push one of {images}; or: {how}.",
         )
+    if fitting is not None and (narrowed := [v for v in available if v in fitting]):
+        available = narrowed
     if not preferred:
         # nothing tells what exists: the catalog's default (the version it vets) when it is allowed
         newest = entry.default if probe is None and entry.default in available else available[0]
