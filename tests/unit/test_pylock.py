@@ -209,9 +209,36 @@ def test_generator_installs_the_translated_lock_with_plain_pip() -> None:
     root = APPS / "py-fastapi-uv"
     gen = generate_dockerfile(analyze_repo(root).primary(), load_catalog(), repo_root=root, lock_requirements=True)
     assert "COPY .ck-requirements.lock.txt ./" in gen.content
-    assert "RUN pip install --no-cache-dir -r .ck-requirements.lock.txt" in gen.content
+    assert "RUN pip install --no-cache-dir --no-deps -r .ck-requirements.lock.txt" in gen.content
     assert "uv sync" not in gen.content and "/opt/tools/bin/pip install" not in gen.content  # no packaging tool
     body = gen.files[".ck-requirements.lock.txt"]
     assert body.startswith("--require-hashes\n") and "fastapi==0.115.5 \\\n    --hash=sha256:" in body
     plain = generate_dockerfile(analyze_repo(root).primary(), load_catalog(), repo_root=root)
     assert plain.files == {} and "uv sync" in plain.content  # off by default
+
+
+def test_python_is_one_the_lockfile_has_wheels_for(tmp_path: Path) -> None:
+    from containerkit.tools.analyze import analyze_repo
+    from containerkit.tools.dockerfile import generate_dockerfile, load_catalog
+    from containerkit.tools.dockerfile._pylock import lock_wheel_pythons
+
+    files = ", ".join(
+        f'{{file = "fastcore-1.0-cp{v}-cp{v}-manylinux_2_17_x86_64.manylinux2014_x86_64.whl", hash = "{H}"}}'
+        for v in ("310", "311", "312")
+    )
+    win_only = f'{{file = "winthing-1.0-cp313-cp313-win_amd64.whl", hash = "{H}"}}'
+    (tmp_path / "poetry.lock").write_text(
+        f'[[package]]\nname = "fastcore"\nversion = "1.0"\nfiles = [{files}]\n\n'
+        f'[[package]]\nname = "winthing"\nversion = "1.0"\nfiles = [{win_only}]\n\n'
+        f'[[package]]\nname = "purelib"\nversion = "2.0"\nfiles = [{{file = "purelib-2.0-py3-none-any.whl", hash = "{H}"}}]\n'
+    )
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.poetry]\nname = "svc"\nversion = "0.1.0"\n\n[tool.poetry.dependencies]\npython = "^3.10"\nfastcore = "1.0"\n'
+    )
+    (tmp_path / "main.py").write_text("if __name__ == '__main__':\n    print('x')\n")
+    text = (tmp_path / "poetry.lock").read_text()
+    assert lock_wheel_pythons("poetry.lock", text, ["3.13", "3.12", "3.11", "3.10", "3.9"]) == ["3.12", "3.11", "3.10"]
+    m = analyze_repo(tmp_path).primary()
+    available = {"python:3.11-slim", "python:3.13-slim"}
+    gen = generate_dockerfile(m, load_catalog(), probe=lambda ref: ref in available, repo_root=tmp_path)
+    assert "FROM python:3.11-slim AS build" in gen.content  # 3.13 would compile fastcore: no cp313 wheel

@@ -328,8 +328,11 @@ def test_developer_pin_is_a_preference_closest_available_with_a_warning() -> Non
         start_command="python app.py",
     )
     gen = generate_dockerfile(m, load_catalog(), probe=_probe("python:3.11-slim", "python:3.13-slim"))
-    assert "FROM python:3.13-slim AS build" in gen.content
+    # equally close: the older one, for which the dependencies pinned with 3.12 have wheels
+    assert "FROM python:3.11-slim AS build" in gen.content
     assert gen.warnings and "3.12 (.python-version)" in gen.warnings[0] and "closest" in gen.warnings[0]
+    only_newer = generate_dockerfile(m, load_catalog(), probe=_probe("python:3.13-slim"))
+    assert "FROM python:3.13-slim AS build" in only_newer.content
 
 
 def test_base_image_option_skips_the_version_check() -> None:
@@ -438,3 +441,39 @@ def test_a_manifest_wins_over_a_lone_source_file_in_the_same_folder(tmp_path: Pa
     (tmp_path / "server.js").write_text("require('http').createServer().listen(process.env.PORT)\n")
     (tmp_path / "main.go").write_text("package main\n\nfunc main() {}\n")
     assert [(m.language, m.start_command) for m in analyze_repo(tmp_path).modules] == [("node", "node server.js")]
+
+
+def test_native_node_build_uses_the_images_node_headers() -> None:
+    text = _dockerfile("node-bcrypt-native")
+    deps = text.split("\n\nFROM ")[0]
+    assert "apt-get install -y --no-install-recommends g++ make python3" in deps
+    assert "export npm_config_nodedir=/usr/local; fi \\\n && npm install" in deps  # no nodejs.org download
+
+
+def test_prisma_client_is_generated_in_the_build_stage() -> None:
+    m = _module("node-prisma-client")
+    assert m.build_command == "npx prisma generate" and m.start_command == "node index.js"
+    assert "RUN npx prisma generate" in _dockerfile("node-prisma-client")
+
+
+def test_servers_in_templates_or_tests_do_not_make_a_cli_package_an_app(tmp_path: Path) -> None:
+    (tmp_path / "package.json").write_text('{"name": "scaffold-cli", "main": "./index.js", "bin": "./index.js"}')
+    (tmp_path / "index.js").write_text("#!/usr/bin/env node\nconsole.log(process.argv)\n")
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "server.js").write_text("require('http').createServer().listen(3000)\n")
+    assert analyze_repo(tmp_path).modules[0].is_library
+
+
+def test_django_static_root_is_collected_in_the_image() -> None:
+    m = _module("py-django-collectstatic")
+    assert m.build_command == "python manage.py collectstatic --noinput"
+    final = _dockerfile("py-django-collectstatic").split("\n\nFROM ")[1]
+    assert final.index("COPY . .") < final.index("RUN python manage.py collectstatic --noinput") < final.index("USER ")
+
+
+def test_install_lifecycle_that_builds_gets_the_source_before_the_install() -> None:
+    m = _module("node-prepare-builds")
+    assert m.source_before_install
+    build = _dockerfile("node-prepare-builds").split("\n\nFROM ")[0]
+    assert build.index("COPY . .") < build.index("RUN npm install") and build.count("COPY . .") == 1
+    assert not _module("node-main-no-start").source_before_install

@@ -104,8 +104,9 @@ _NODE: dict[str, tuple[tuple[str, ...], tuple[str, ...], str | None]] = {
     "sharp": (("libvips42",), (*_GYP, "libvips-dev"), "0.33.0"),
     "fluent-ffmpeg": (("ffmpeg",), (), "0"),
     "puppeteer": (("chromium",), (), "0"),
-    "prisma": (("openssl",), (), "0"),
-    "@prisma/client": (("openssl",), (), "0"),
+    # the Prisma CLI detects the OpenSSL its engines link against, at generate and at run time
+    "prisma": (("openssl",), ("openssl",), None),
+    "@prisma/client": (("openssl",), ("openssl",), None),
 }
 
 

@@ -233,12 +233,40 @@ def _process_file_script(d: ModuleDir, target: str) -> str:
     return m.group(1).removeprefix("./")
 
 
+_NOT_APP_CODE = re.compile(
+    r"(?:^|/)(?:tests?|__tests__|spec|e2e|examples?|templates?|scripts|fixtures|docs|benchmarks?)/|\.(?:test|spec)\.[cm]?[jt]s$"
+)
+"""Files whose servers are samples, fixtures or tests, not the app's."""
+
+
+def _install_scripts_need_source(d: ModuleDir, scripts: dict[str, str]) -> bool:
+    """The package's own install lifecycle (preinstall, install, postinstall, prepare) runs a
+    build or a file of the repository: the install needs the source, not the manifests alone."""
+    for key in ("preinstall", "install", "postinstall", "prepare"):
+        script = scripts.get(key, "")
+        commands = [c for c in script_commands(script) if c[0] not in ("husky", "is-ci", "echo", "true", "exit")]
+        if commands:
+            d.say("package.json", f"{key} runs {script!r}: the source is copied before the install")
+            return True
+    return False
+
+
+def _prisma_schema(d: ModuleDir, pkg: dict[str, Any], deps: dict[str, str], dev: dict[str, str]) -> str | None:
+    """The Prisma schema of an app using the Prisma client (its code imports a generated client)."""
+    if "@prisma/client" not in deps and "prisma" not in deps | dev:
+        return None
+    conf = pkg.get("prisma")
+    declared = conf.get("schema") if isinstance(conf, dict) else None
+    names = [declared.removeprefix("./")] if isinstance(declared, str) else []
+    return d.first(*names, "prisma/schema.prisma", "schema.prisma", "src/prisma/schema.prisma")
+
+
 def _serves(d: ModuleDir, entry: str | None) -> bool:
     """The entry (or, when it only loads other files, any source of the module) starts a server."""
     if entry and _SERVES.search(d.read(entry)):
         return True
-    files = d.sources(".", (".js", ".mjs", ".cjs", ".ts"), 30)
-    return any(_SERVES.search(d.read(f)) for f in files if f != entry)
+    files = [f for f in d.sources(".", (".js", ".mjs", ".cjs", ".ts"), 40) if not _NOT_APP_CODE.search(f)]
+    return any(_SERVES.search(d.read(f)) for f in files[:30] if f != entry)
 
 
 def _built(entry: str, scripts: dict[str, str]) -> bool:
@@ -400,6 +428,10 @@ def detect_node(d: ModuleDir) -> Found | None:
         d.say("package.json", "start runs a dev server with no build script: the image keeps devDependencies")
     if start.extra_build:
         build = f"{build} && {start.extra_build}" if build else start.extra_build
+    if (schema := _prisma_schema(d, pkg, deps, dev)) and "prisma generate" not in " ".join(scripts.values()):
+        d.say(schema, "Prisma schema: the client is generated before the build")
+        gen = "npx prisma generate" + (f" --schema {schema}" if schema != "prisma/schema.prisma" else "")
+        build = f"{gen} && {build}" if build else gen
     command = start.command
     if web := d.procfile_web():
         command = port_command(web, _DEFAULT_PORTS.get(framework or "", 3000))
@@ -431,6 +463,7 @@ def detect_node(d: ModuleDir) -> Found | None:
         dependencies=sorted(deps),
         pins={k: v for k, v in deps.items() if re.match(r"^[~^=v]?\d+(\.\d+)*$", v.strip())},
         static_dir=static_dir,
+        source_before_install=_install_scripts_need_source(d, scripts),
         dev_dependencies_at_runtime=start.keep_dev and command is not None,
         is_library=is_library,
     )

@@ -357,6 +357,14 @@ def _django_project(d: ModuleDir) -> str | None:
     return next((c for c in d.children() if d.has(f"{c}/wsgi.py")), None)
 
 
+def _django_settings(d: ModuleDir) -> str | None:
+    project = _django_project(d) if d.has("manage.py") else None
+    if project is None:
+        return None
+    base = project.replace(".", "/")
+    return d.first(f"{base}/settings.py", f"{base}/settings/base.py", f"{base}/settings/production.py")
+
+
 def _start(d: ModuleDir, framework: str | None, entry: str | None, deps: set[str], port: int) -> str | None:
     p = f"${{PORT:-{port}}}"
     if framework == "django" and entry == "manage.py":
@@ -472,10 +480,15 @@ def detect_python(d: ModuleDir) -> Found | None:
     project = pyproject.get("project") or {}
     name = project.get("name") or ((pyproject.get("tool") or {}).get("poetry") or {}).get("name") or d.name
     is_library = start is None and framework is None
+    build_command = None
+    if framework == "django" and (settings := _django_settings(d)) and "STATIC_ROOT" in d.read(settings):
+        d.say(settings, "STATIC_ROOT: static files collected in the image")
+        build_command = "python manage.py collectstatic --noinput"
     m = ModuleAnalysis(
         path=d.rel,
         name=str(name),
         language="python",
+        build_command=build_command,
         language_version=version,
         version_constraints=_version_constraints(d, pyproject),
         pins=pins,

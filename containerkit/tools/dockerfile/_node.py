@@ -102,6 +102,15 @@ def prune_command(m: ModuleAnalysis) -> str:
     return "npm prune --omit=dev && npm cache clean --force"
 
 
+def native_headers(build_packages: list[str]) -> str:
+    """With compilers in the stage: node-gyp builds against the image's own Node headers (the
+    official images ship them in /usr/local/include/node) instead of downloading them from
+    nodejs.org, which a build often cannot reach."""
+    if not {"g++", "make"} & set(build_packages):
+        return ""
+    return "if [ -f /usr/local/include/node/node.h ]; then export npm_config_nodedir=/usr/local; fi \\\n && "
+
+
 def _q(arg: str) -> str:
     """Quote a shell word only when it needs it (scoped names and paths do not)."""
     return arg if all(c.isalnum() or c in "@/._-+=:" for c in arg) else json.dumps(arg)
@@ -148,7 +157,7 @@ def workspace_build_stage(m: ModuleAnalysis, ws: NodeWorkspace, image: str, ctx:
         *node_manifests(ws.root_files),
         *(f"COPY {d} {d}/" for d in ws.root_dirs),
         *(f"COPY {f} {posixpath.dirname(f)}/" for f in ws.manifests if posixpath.dirname(f)),
-        f"RUN {workspace_install(m, ws, production=not builds)}",
+        f"RUN {native_headers(ctx.extra_build_packages)}{workspace_install(m, ws, production=not builds)}",
         "COPY . .",
     ]
     if builds:
@@ -178,6 +187,27 @@ def _needs_global(m: ModuleAnalysis, start: str) -> list[str]:
     if tool in ("pnpm", "bun") or (tool == "yarn" and _is_berry(m) and _yarn_release(m) is None):
         return [f"RUN {pm_setup(m)}npm cache clean --force"]
     return []
+
+
+def _once_per_stage(lines: list[str]) -> list[str]:
+    """Drop a second ``COPY . .`` in a stage (the source already came before the install)."""
+    out: list[str] = []
+    copied = False
+    for line in lines:
+        if line.startswith("FROM "):
+            copied = False
+        elif line == "COPY . .":
+            if copied:
+                continue
+            copied = True
+        out.append(line)
+    return out
+
+
+def _manifest_copy(m: ModuleAnalysis, manifests: list[str]) -> list[str]:
+    """The manifests before the install; the whole source when the package's own install scripts
+    (prepare, postinstall) build or read it."""
+    return ["COPY . ."] if m.source_before_install else node_manifests(manifests)
 
 
 def _health(port: int) -> str:
@@ -240,8 +270,8 @@ def render_node(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
             f"FROM {base.image} AS build",
             "WORKDIR /app",
             *install_packages(base.image, ctx.extra_build_packages),
-            *node_manifests(manifests),
-            f"RUN {install_command(m, production=False)}",
+            *_manifest_copy(m, manifests),
+            f"RUN {native_headers(ctx.extra_build_packages)}{install_command(m, production=False)}",
             "COPY . .",
             f"RUN {m.build_command}",
             "",
@@ -254,8 +284,8 @@ def render_node(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
             f"FROM {base.image} AS build",
             "WORKDIR /app",
             *install_packages(base.image, ctx.extra_build_packages),
-            *node_manifests(manifests),
-            f"RUN {install_command(m, production=False)}",
+            *_manifest_copy(m, manifests),
+            f"RUN {native_headers(ctx.extra_build_packages)}{install_command(m, production=False)}",
             "COPY . .",
             f"RUN {m.build_command}{_check_built(start)} \\\n && {prune_command(m)}",
             "",
@@ -268,8 +298,8 @@ def render_node(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
             f"FROM {base.image} AS deps",
             "WORKDIR /app",
             *install_packages(base.image, ctx.extra_build_packages),
-            *node_manifests(manifests),
-            f"RUN {install_command(m, production=True)}",
+            *_manifest_copy(m, manifests),
+            f"RUN {native_headers(ctx.extra_build_packages)}{install_command(m, production=True)}",
             "",
             *_runtime_head(m, base.runtime, start, port),
             "COPY --from=deps /app/node_modules ./node_modules",
@@ -278,7 +308,7 @@ def render_node(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
     else:
         lines += [
             *_runtime_head(m, base.image, start, port),
-            *node_manifests(manifests),
+            *_manifest_copy(m, manifests),
             f"RUN {install_command(m, production=True)}",
             "COPY . .",
         ]
@@ -288,4 +318,4 @@ def render_node(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
         _health(port),
         exec_form(start),
     ]
-    return Rendered(join(lines), base.runtime, APP_UID, port)
+    return Rendered(join(_once_per_stage(lines)), base.runtime, APP_UID, port)

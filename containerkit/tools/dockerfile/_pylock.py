@@ -17,7 +17,7 @@ import tomllib
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
-__all__ = ["LOCKFILES", "LockedRequirements", "locked_requirements"]
+__all__ = ["LOCKFILES", "LockedRequirements", "lock_wheel_pythons", "locked_requirements"]
 
 LOCKFILES = ("uv.lock", "poetry.lock", "pdm.lock", "Pipfile.lock")
 
@@ -191,7 +191,9 @@ def _poetry(text: str, pyproject: dict[str, Any], env: dict[str, str]) -> tuple[
             for item in items:
                 if isinstance(item, dict) and item.get("optional"):
                     continue  # reached through an extra only
-                deps.append((str(name), item.get("markers") if isinstance(item, dict) else None, []))
+                marker = item.get("markers") if isinstance(item, dict) else None
+                wanted = [str(e) for e in item.get("extras") or []] if isinstance(item, dict) else []
+                deps.append((str(name), marker, wanted))
         packages[_norm(str(p["name"]))] = _Pkg(str(p["name"]), str(p["version"]), hashes, None, deps, extras)
     poetry = (pyproject.get("tool") or {}).get("poetry") or {}
     roots = [d for d in _poetry_deps(dict(poetry.get("dependencies") or {})) if d[0] != "python"]
@@ -266,3 +268,61 @@ def locked_requirements(
         if p.version
     ]
     return LockedRequirements(lock, lines, hashed and bool(lines), sorted(left))
+
+
+_WHEEL = re.compile(r"^(?P<name>[^-]+)-(?P<ver>[^-]+)(?:-\d[^-]*)?-(?P<py>[^-]+)-(?P<abi>[^-]+)-(?P<plat>[^-]+)\.whl$")
+
+
+def _wheel_files(lock: str, data: Any) -> dict[str, list[str]]:
+    """Wheel file names per locked package (the lock formats that name their files)."""
+    out: dict[str, list[str]] = {}
+    if lock == "uv.lock":
+        for p in data.get("package") or []:
+            urls = [str(w.get("url", "")) for w in p.get("wheels") or [] if isinstance(w, dict)]
+            out[_norm(str(p["name"]))] = [u.rsplit("/", 1)[-1].split("#", 1)[0] for u in urls]
+    elif lock in ("poetry.lock", "pdm.lock"):
+        old = (data.get("metadata") or {}).get("files") or {}
+        for p in data.get("package") or []:
+            files = p.get("files") or old.get(p["name"]) or old.get(f"{p['name']} {p.get('version', '')}") or []
+            names = [str(f.get("file") or f.get("url", "")).rsplit("/", 1)[-1] for f in files if isinstance(f, dict)]
+            out[_norm(str(p["name"]))] = [n for n in names if n.endswith(".whl")]
+    return out
+
+
+def _supports(wheels: list[str], minor: tuple[int, int]) -> bool:
+    """Some wheel installs on CPython ``minor`` on Linux x86_64 (a pure wheel installs anywhere)."""
+    for w in wheels:
+        m = _WHEEL.match(w)
+        if m is None:
+            continue
+        plats, abis = m.group("plat").split("."), m.group("abi").split(".")
+        linux = any(p == "any" or (p.endswith("x86_64") and "linux" in p and "musl" not in p) for p in plats)
+        if not linux:
+            continue
+        for tag in m.group("py").split("."):
+            if tag in ("py3", "py2") or (tag.startswith("py3") and "none" in abis):
+                return True
+            if tag.startswith("cp3") and tag[3:].isdigit():
+                v = (3, int(tag[3:]))
+                if v == minor or ("abi3" in abis and v <= minor):
+                    return True
+    return False
+
+
+def lock_wheel_pythons(lock: str, text: str, candidates: list[str]) -> list[str]:
+    """The ``candidates`` (``3.X``) for which every locked package that ships wheels has one: a lock
+    written before a Python release usually lacks its compiled wheels, and the build would compile."""
+    try:
+        data: Any = tomllib.loads(text) if lock != "Pipfile.lock" else {}
+    except tomllib.TOMLDecodeError:
+        return candidates
+    wheels = {k: v for k, v in _wheel_files(lock, data).items() if v}
+    if not wheels:
+        return candidates
+    minors = {c: (int(c.split(".")[0]), int(c.split(".")[1])) for c in candidates if re.fullmatch(r"\d+\.\d+", c)}
+    allowed = set(minors)
+    for ws in wheels.values():
+        fits = {c for c, minor in minors.items() if _supports(ws, minor)}
+        if fits:  # none at all: wheels for another platform only, or a source build on every Python
+            allowed &= fits
+    return [c for c in candidates if c in allowed]

@@ -41,7 +41,9 @@ _POETRY_DECLARED = (
     "    > /tmp/requirements.txt \\\n"
     " && pip install --no-cache-dir -r /tmp/requirements.txt"
 )
-_MAMBA_UID = 57439  # the mambauser of the micromamba images
+_MAMBA_UID = 57439
+LOCK_REQUIREMENTS = ".ck-requirements.lock.txt"
+"""A lockfile translated to hash-checked requirements (generate_dockerfile(lock_requirements=True))."""  # the mambauser of the micromamba images
 
 
 def _tool(spec: str) -> str:
@@ -107,7 +109,9 @@ def _install(m: ModuleAnalysis, src: str = ".") -> list[str]:
             f"COPY {' '.join(posixpath.join(src, f) if src != '.' else f for f in group)} ./{d + '/' if d else ''}"
             for d, group in sorted(by_dir.items())
         ]
-        return [*copies, f"RUN pip install --no-cache-dir -r {req}"]
+        # a translated lockfile is the complete set: pip installs exactly it (--no-deps)
+        no_deps = " --no-deps" if req == LOCK_REQUIREMENTS else ""
+        return [*copies, f"RUN pip install --no-cache-dir{no_deps} -r {req}"]
     if pm == "pipenv" and "Pipfile" in files:
         return [
             cp("Pipfile"),
@@ -119,6 +123,17 @@ def _install(m: ModuleAnalysis, src: str = ".") -> list[str]:
         # no lockfile: the dependencies pyproject declares, with their specifiers, before the source
         return [cp("pyproject.toml"), _PYPROJECT_DEPS]
     return []
+
+
+def _build_step(m: ModuleAnalysis) -> list[str]:
+    """A build step on the final source (Django's collectstatic); settings that need the run-time
+    environment may fail it, which is not fatal: the app can still collect at start."""
+    if not m.build_command:
+        return []
+    return [
+        f"RUN {m.build_command} \\\n || echo 'warning: {m.build_command} failed at build time"
+        " (do the settings need the environment?)' >&2"
+    ]
 
 
 def _start(m: ModuleAnalysis) -> str:
@@ -170,6 +185,7 @@ def render_python(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
         *(f"COPY --from=build {d} {d}" for d in deps),
         f'ENV PATH="/opt/venv/bin:$PATH" PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 PORT={port}',
         "COPY . ." if src == "." else f"COPY {src} ./",
+        *_build_step(m),
         f"USER {APP_UID}:{APP_UID}",
         f"EXPOSE {port}",
         _health(port, m.health_path),

@@ -14,7 +14,7 @@ from containerkit.tools.dockerfile._common import (
     install_packages,
     join,
 )
-from containerkit.tools.dockerfile._node import install_command, node_manifests, workspace_build_stage
+from containerkit.tools.dockerfile._node import install_command, native_headers, node_manifests, workspace_build_stage
 
 NGINX_UID = 101
 """The nginx user of the nginx-unprivileged images (its files are owned by it)."""
@@ -103,7 +103,7 @@ def render_static(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
             "WORKDIR /app",
             *install_packages(base.image, ctx.extra_build_packages),
             *node_manifests(m.dependency_files or ["package.json"]),
-            f"RUN {install_command(m, production=False)}",
+            f"RUN {native_headers(ctx.extra_build_packages)}{install_command(m, production=False)}",
             "COPY . .",
             f"RUN {m.build_command}{_check_output(m)}",
             "",

@@ -17,7 +17,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from containerkit.errors import BaseImageUnavailable
-from containerkit.tools.dockerfile.catalog import BaseImageCatalog, ImageProbe, closest_versions
+from containerkit.tools.dockerfile.catalog import BaseImageCatalog, ImageProbe
 
 __all__ = ["RuntimeVersionUnavailable", "pick_version", "satisfies"]
 
@@ -167,6 +167,11 @@ def _key(v: str) -> tuple[int, ...]:
     return tuple(int(p) for p in re.findall(r"\d+", v))
 
 
+def _minor_dist(a: tuple[int, ...], b: tuple[int, ...]) -> int:
+    pa, pb = (*a, 0, 0)[:2], (*b, 0, 0)[:2]
+    return (pa[0] - pb[0]) * 100 + (pa[1] - pb[1])
+
+
 def pick_version(
     catalog: BaseImageCatalog,
     key: str,
@@ -175,11 +180,13 @@ def pick_version(
     probe: ImageProbe | None,
     *,
     tool: str | None = None,
+    fitting: list[str] | None = None,
 ) -> tuple[str, str | None]:
     """The catalog version to build on, and a warning when a preference could not be met.
 
     Raises ``RuntimeVersionUnavailable`` when no version satisfies the requirements, or none of
-    those that do is available (locally or in the configured registry).
+    those that do is available (locally or in the configured registry). ``fitting`` (the versions
+    a lockfile has wheels for) narrows the choice when it leaves something available.
     """
     entry = catalog.entries[key]
     known = sorted(dict.fromkeys([entry.default, *entry.versions]), key=_key, reverse=True)
@@ -215,6 +222,8 @@ def pick_version(
             + (f" (available: {language} {', '.join(elsewhere)})" if elsewhere else ""),
             hint=f"Load or push one of {images}; or: {how}.",
         )
+    if fitting is not None and (narrowed := [v for v in available if v in fitting]):
+        available = narrowed
     if not preferred:
         # nothing tells what exists: the catalog's default (the version it vets) when it is allowed
         newest = entry.default if probe is None and entry.default in available else available[0]
@@ -224,7 +233,10 @@ def pick_version(
         return good[0], None
     pin = preferred[0][1]
     target = next((v for v in inside if satisfies(language, v, pin)), pin)
-    choice = next(iter(closest_versions(target, available)), available[0])
+    # equally close, the older one: dependencies pinned beside a pin have wheels for it and older
+    # Pythons, rarely for newer ones
+    t = _key(target)
+    choice = min(available, key=lambda v: (_key(v)[:1] != t[:1], abs(_minor_dist(_key(v), t)), _key(v) > t))
     asked = ", ".join(f"{spec} ({src})" for src, spec in preferred)
     return choice, (
         f"{language} {asked} is not available locally or in the registry; using {language} {choice}, the"

@@ -26,8 +26,8 @@ from containerkit.tools.dockerfile._jvm import render_java
 from containerkit.tools.dockerfile._node import render_node
 from containerkit.tools.dockerfile._pathdeps import PythonPathDeps, python_path_deps
 from containerkit.tools.dockerfile._php import render_php
-from containerkit.tools.dockerfile._pylock import LOCKFILES, locked_requirements
-from containerkit.tools.dockerfile._python import render_python
+from containerkit.tools.dockerfile._pylock import LOCKFILES, lock_wheel_pythons, locked_requirements
+from containerkit.tools.dockerfile._python import LOCK_REQUIREMENTS, render_python
 from containerkit.tools.dockerfile._ruby import render_ruby
 from containerkit.tools.dockerfile._rust import render_rust
 from containerkit.tools.dockerfile._single import needs_go_module, render_go_without_module
@@ -194,8 +194,24 @@ def build_context(module: ModuleAnalysis) -> str:
     return posixpath.normpath(module.path.strip("/") or ".")
 
 
+def _lock_fits(module: ModuleAnalysis, catalog: BaseImageCatalog, repo_root: Path | None) -> list[str] | None:
+    """The catalog's Python versions the module's lockfile has wheels for (None: nothing to tell)."""
+    if (
+        repo_root is None
+        or module.language != "python"
+        or module.lockfile not in ("uv.lock", "poetry.lock", "pdm.lock")
+    ):
+        return None
+    entry = catalog.entries.get("python")
+    try:
+        text = (repo_root / module.path / module.lockfile).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    return lock_wheel_pythons(module.lockfile, text, [entry.default, *entry.versions]) if entry else None
+
+
 def _pin_runtime(
-    module: ModuleAnalysis, catalog: BaseImageCatalog, probe: ImageProbe | None
+    module: ModuleAnalysis, catalog: BaseImageCatalog, probe: ImageProbe | None, repo_root: Path | None = None
 ) -> tuple[ModuleAnalysis, list[str]]:
     """The module with ``language_version`` set to the catalog version its constraints allow (the
     newest available inside its requirements, its developer's pin when that exists), and the
@@ -214,7 +230,8 @@ def _pin_runtime(
     ):
         version = module.language_version
     else:
-        version, warning = pick_version(catalog, key, lang, module.version_constraints, probe)
+        fitting = _lock_fits(module, catalog, repo_root)
+        version, warning = pick_version(catalog, key, lang, module.version_constraints, probe, fitting=fitting)
         notes += [warning] if warning else []
     target = (version or entry.default) if entry else None
     needs = native_needs(lang, module.dependencies, module.pins, target=target, target_dependent_only=True)
@@ -223,10 +240,6 @@ def _pin_runtime(
         update["build_packages"] = sorted({*module.build_packages, *needs.build})
         update["system_packages"] = sorted({*module.system_packages, *needs.runtime})
     return module.model_copy(update=update), notes
-
-
-LOCK_REQUIREMENTS = ".ck-requirements.lock.txt"
-"""Where the translated lockfile goes, in the module's folder of the build context."""
 
 
 def _from_lockfile(
@@ -288,7 +301,7 @@ def generate_dockerfile(
             f"no Dockerfile generator for {module.language}",
             hint=f"Write a Dockerfile for this module; containerkit builds it as it is. Known: {', '.join(LANGUAGES)}.",
         )
-    module, notes = _pin_runtime(module, catalog, probe)
+    module, notes = _pin_runtime(module, catalog, probe, Path(repo_root) if repo_root is not None else None)
     extra_files: dict[str, str] = {}
     if lock_requirements and repo_root is not None:
         module, extra_files = _from_lockfile(module, Path(repo_root), catalog)
