@@ -162,9 +162,13 @@ class ContainerKitMCP:
         except Exception as exc:
             log.exception("tool %s failed", name)
             return _error_result(InternalError(f"{name}: unexpected {type(exc).__name__}: {exc}"))
-        return types.CallToolResult(
-            content=[types.TextContent(type="text", text=out.text)], structuredContent=out.data, isError=False
-        )
+        # the summary first, for a model to read; the result as JSON text too, as the spec asks of a
+        # tool returning structured content (clients without structured content still get it all)
+        content = [
+            types.TextContent(type="text", text=out.text),
+            types.TextContent(type="text", text=json.dumps(out.data, default=str)),
+        ]
+        return types.CallToolResult(content=content, structuredContent=out.data, isError=False)
 
     @staticmethod
     def _progress_sink(rc: Any, spec: ToolSpec) -> Any:

@@ -164,7 +164,7 @@ def _dockerfile(a: DockerfileArgs, ctx: ToolContext) -> ToolOutput:
         "written": written,
     }
     where = f"; wrote {', '.join(written)}" if written else "; not written (pass write=true)"
-    return ToolOutput(data, f"Dockerfile for {mod.path or '.'} on {gen.base_image}{where}")
+    return ToolOutput(data, f"Dockerfile for {mod.path or '.'} on {gen.base_image}{where}:\n\n{gen.content}")
 
 
 class LintArgs(_Args):
