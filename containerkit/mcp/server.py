@@ -78,7 +78,7 @@ def _event_text(ev: dict[str, Any]) -> str:
     if kind == "build" and ev.get("step"):
         return f"build step {ev['step']}/{ev.get('total') or '?'}: {ev.get('message', '')}".strip()
     if kind == "push":
-        return f"push {ev.get('layer', '')}: {status}".strip()
+        return f"push {ev['layer']}: {status}" if ev.get("layer") else f"push: {status}"
     head = " ".join(str(p) for p in (stage, status) if p)
     msg = str(ev.get("message", ""))
     return f"{head}: {msg}" if head and msg else head or msg or str(kind)

@@ -313,6 +313,56 @@ def test_mcp_inspector_cli_lists_tools_and_calls_analyze_over_stdio(tmp_path: Pa
     assert result["structuredContent"]["modules"][0]["language"] == "python"
 
 
+@pytest.mark.slow
+def test_mcp_inspector_cli_lists_tools_and_calls_analyze_over_http(tmp_path: Path) -> None:
+    with http_server(tmp_path, EXAMPLES) as url:
+        listed = _inspector(url, "--transport", "http", "--method", "tools/list", home=tmp_path)
+        assert listed.returncode == 0, listed.stderr[-2000:]
+        assert {t["name"] for t in json.loads(listed.stdout)["tools"]} == TOOL_NAMES
+        called = _inspector(
+            url,
+            "--transport",
+            "http",
+            "--method",
+            "tools/call",
+            "--tool-name",
+            "analyze_repo",
+            "--tool-arg",
+            "path=/etc",
+            home=tmp_path,
+        )
+        assert called.returncode == 0, called.stderr[-2000:]  # a tool error is a result, not a failure
+        result = json.loads(called.stdout)
+        assert result["isError"] is True and result["structuredContent"]["error"]["code"] == "CK120"
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_mcp_inspector_cli_runs_the_workflow_over_http(tmp_path: Path, registry: str, example_copy: Any) -> None:
+    app = example_copy("python-http")
+    with http_server(tmp_path / "home", tmp_path) as url:
+        called = _inspector(
+            url,
+            "--transport",
+            "http",
+            "--method",
+            "tools/call",
+            "--tool-name",
+            "run_workflow",
+            "--tool-arg",
+            f"path={app}",
+            "--tool-arg",
+            f"registry={registry}",
+            "--tool-arg",
+            "image=mcp-inspector:1",
+            home=tmp_path,
+        )
+    assert called.returncode == 0, called.stderr[-2000:]
+    result = json.loads(called.stdout)["structuredContent"]
+    assert result["status"] == "succeeded", result["errors"]
+    assert result["verify"]["passed"] is True and str(result["digest"]).startswith("sha256:")
+
+
 @pytest.mark.integration
 @pytest.mark.slow
 def test_run_workflow_pauses_for_push_approval_and_resume_finishes_it(
@@ -368,6 +418,12 @@ def test_run_workflow_pauses_for_push_approval_and_resume_finishes_it(
             )
             assert not done.isError, _text(done)
             manifests = await s.read_resource(f"containerkit://sessions/{sid}/manifests")  # type: ignore[arg-type]
+            scan = await s.read_resource(f"containerkit://sessions/{sid}/scan")  # type: ignore[arg-type]
+            assert json.loads(scan.contents[0].text)["image_id"].startswith("sha256:")  # type: ignore[union-attr]
+            state = await s.read_resource(f"containerkit://sessions/{sid}")  # type: ignore[arg-type]
+            assert json.loads(state.contents[0].text)["status"] == "succeeded"  # type: ignore[union-attr]
+            listed = {str(res.uri) for res in (await s.list_resources()).resources}
+            assert f"containerkit://sessions/{sid}" in listed
             return done.structuredContent, paused, manifests.contents[0].text, _text(run) + _text(done)  # type: ignore[return-value,union-attr]
 
     done, _paused, manifests, texts = anyio.run(main)
@@ -380,3 +436,61 @@ def test_run_workflow_pauses_for_push_approval_and_resume_finishes_it(
     assert password not in dumped and env_value not in dumped
     stored = b"".join(p.read_bytes() for p in home.rglob("*") if p.is_file())  # sessions.sqlite, its WAL, reports
     assert password.encode() not in stored and env_value.encode() not in stored
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_engine_tools_build_scan_tag_push_pull_and_manifests_through_the_client(
+    tmp_path: Path, registry: str, example_copy: Any
+) -> None:
+    """Each engine tool called on its own, as an agent composing the steps would; the password stays unseen."""
+    app = example_copy("python-http")
+    password = "pw-tools-never-echoed-5521"
+    progress: list[str] = []
+    errlog = (tmp_path / "server.err").open("w")
+
+    async def on_progress(_p: float, _t: float | None, message: str | None) -> None:
+        progress.append(message or "")
+
+    async def main() -> list[types.CallToolResult]:
+        results = []
+        params = _stdio(tmp_path / "home", tmp_path)
+        async with stdio_client(params, errlog=errlog) as (r, w), ClientSession(r, w) as s:
+            await s.initialize()
+
+            async def call(name: str, args: dict[str, Any]) -> dict[str, Any]:
+                res = await s.call_tool(name, args, progress_callback=on_progress)
+                results.append(res)
+                assert not res.isError, f"{name}: {_text(res)}"
+                assert res.structuredContent is not None
+                return res.structuredContent
+
+            assert (await call("generate_dockerfile", {"path": str(app), "write": True}))["written"]
+            await call("lint_dockerfile", {"path": str(app / "Dockerfile")})
+            built = await call("build_image", {"context": str(app), "tags": ["mcp-tools:1"]})
+            assert built["image_id"].startswith("sha256:")
+            scanned = await call("scan_image", {"image": "mcp-tools:1", "dockerfile": str(app / "Dockerfile")})
+            assert "counts" in scanned and "passed" in scanned
+            await call("tag_image", {"image": "mcp-tools:1", "ref": "mcp-tools:extra"})
+            ref = f"{registry}/mcp-tools:1"
+            pushed = await call(
+                "push_image", {"image": "mcp-tools:1", "ref": ref, "username": "u", "password": password}
+            )
+            assert pushed["digest"].startswith("sha256:")
+            pulled = await call("pull_image", {"ref": ref, "username": "u", "password": password})
+            assert pulled["image_id"] == built["image_id"]
+            written = await call(
+                "generate_manifests", {"name": "mcp-tools", "image": ref, "port": 8080, "out_dir": str(app / "k8s")}
+            )
+            assert len(written["written"]) == 2
+            outside = await s.call_tool(
+                "generate_manifests", {"name": "x", "image": ref, "port": 8080, "out_dir": "/tmp/elsewhere"}
+            )
+            assert outside.isError and "[CK120]" in _text(outside)
+        return results
+
+    results = anyio.run(main)
+    errlog.close()
+    assert any(m.startswith("build") for m in progress) and any(m.startswith("scan") for m in progress), progress
+    seen = json.dumps([r.model_dump(mode="json") for r in results]) + (tmp_path / "server.err").read_text()
+    assert password not in seen
