@@ -38,7 +38,10 @@ def mcp_cmd(
     for r in root:
         if not r.is_dir():
             raise InvalidOption(f"--root {r}: not a folder", hint="Give existing folders the tools may work in.")
-    face = ContainerKitMCP(current_env().settings, roots=[r.resolve() for r in root])
+    env = current_env()
+    user, password = env.environ.get("CONTAINERKIT_REGISTRY_USER"), env.environ.get("CONTAINERKIT_REGISTRY_PASSWORD")
+    auth = {"username": user, "password": password} if user and password else None
+    face = ContainerKitMCP(env.settings, roots=[r.resolve() for r in root], registry_auth=auth)
     if http:
         check_bind(host, token)
         anyio.run(lambda: serve_http(face, host=host, port=port, token=token))

@@ -96,9 +96,12 @@ def _file_roots(roots: Iterable[types.Root]) -> list[Path]:
 class ContainerKitMCP:
     """The server object: ``server`` is an ``mcp.server.lowlevel.Server`` any transport can run."""
 
-    def __init__(self, settings: Settings, *, roots: Sequence[Path] = ()) -> None:
+    def __init__(
+        self, settings: Settings, *, roots: Sequence[Path] = (), registry_auth: dict[str, str] | None = None
+    ) -> None:
         self.settings = settings
         self.fixed_roots = list(roots)
+        self.base = ToolContext(settings=settings, roots=RootGuard(roots), registry_auth=registry_auth)
         self.server: Server[Any, Any] = Server(
             "containerkit", version=__version__, instructions=INSTRUCTIONS, website_url=None
         )
@@ -154,7 +157,7 @@ class ContainerKitMCP:
             guard = await self._roots(rc.session)
         except McpError as exc:
             return _error_result(InvalidOption(f"the client's roots cannot be read: {exc.error.message}"))
-        ctx = ToolContext(settings=self.settings, roots=guard, progress=self._progress_sink(rc, spec))
+        ctx = self.base.for_call(roots=guard, progress=self._progress_sink(rc, spec))
         try:
             out: ToolOutput = await anyio.to_thread.run_sync(spec.run, args, ctx)
         except ContainerKitError as exc:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
@@ -27,32 +27,59 @@ if TYPE_CHECKING:
 
     from containerkit.state import Session
 
-__all__ = ["TOOLS", "TOOLS_BY_NAME", "ToolContext", "ToolOutput", "ToolSpec", "input_schema"]
+__all__ = ["TOOLS", "TOOLS_BY_NAME", "Engine", "ToolContext", "ToolOutput", "ToolSpec", "input_schema"]
 
 EventSink = Callable[[dict[str, Any]], None]
 
 
 @dataclass
+class Engine:
+    """One Docker client for every call a face serves, connected on first use."""
+
+    host: str | None = None
+    client: DockerClient | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def get(self) -> DockerClient:
+        with self._lock:
+            if self.client is None:
+                from containerkit.tools.engine import connect_docker
+
+                self.client = connect_docker(self.host)
+            return self.client
+
+
+@dataclass
 class ToolContext:
-    """What a tool call needs besides its arguments: settings, the allowed roots, a progress sink."""
+    """What a tool call needs besides its arguments: settings, the allowed roots, a progress sink.
+
+    A face makes one and derives each call's with :meth:`for_call` (the roots of that client, its
+    progress), so the engine connection is shared.
+    """
 
     settings: Settings
     roots: RootGuard
     progress: EventSink = field(default=lambda _e: None)
-    docker_client: DockerClient | None = None
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    registry_auth: dict[str, str] | None = field(default=None, repr=False)
+    """Credentials the face was started with (``CONTAINERKIT_REGISTRY_USER``/``_PASSWORD``); a call's own win."""
+    engine: Engine | None = None
+
+    def __post_init__(self) -> None:
+        if self.engine is None:
+            self.engine = Engine(self.settings.docker_host)
+
+    def for_call(self, *, roots: RootGuard | None = None, progress: EventSink | None = None) -> ToolContext:
+        return replace(
+            self, roots=self.roots if roots is None else roots, progress=self.progress if progress is None else progress
+        )
 
     def path(self, value: str, what: str = "path") -> Path:
         return self.roots.check(value, what)
 
     @property
     def docker(self) -> DockerClient:
-        with self._lock:
-            if self.docker_client is None:
-                from containerkit.tools.engine import connect_docker
-
-                self.docker_client = connect_docker(self.settings.docker_host)
-            return self.docker_client
+        assert self.engine is not None
+        return self.engine.get()
 
 
 class ToolOutput(NamedTuple):
@@ -83,10 +110,11 @@ class _Credentials(_Args):
         default=None, description="Registry password or token; used for this call only, never stored or echoed."
     )
 
-    def auth(self) -> dict[str, str] | None:
+    def auth(self, ctx: ToolContext) -> dict[str, str] | None:
+        """The call's credentials, else those the face was started with."""
         if self.username and self.password is not None:
             return {"username": self.username, "password": self.password.get_secret_value()}
-        return None
+        return ctx.registry_auth
 
 
 # -- analyze and Dockerfile ----------------------------------------------------------------------
@@ -281,7 +309,9 @@ def _push(a: PushArgs, ctx: ToolContext) -> ToolOutput:
     from containerkit.tools.images import parse_image_ref
 
     ref = parse_image_ref(a.ref)
-    result = push_image(ctx.docker, a.image, ref, auth_config=a.auth(), on_progress=lambda ev: ctx.progress(dict(ev)))
+    result = push_image(
+        ctx.docker, a.image, ref, auth_config=a.auth(ctx), on_progress=lambda ev: ctx.progress(dict(ev))
+    )
     verified = " (the registry serves this digest)" if result.verified else ""
     return ToolOutput(result.model_dump(mode="json"), f"pushed {result.ref}@{result.digest}{verified}")
 
@@ -295,7 +325,7 @@ def _pull(a: PullArgs, ctx: ToolContext) -> ToolOutput:
     from containerkit.tools.images import parse_image_ref
 
     ref = parse_image_ref(a.ref)
-    image_id = pull_image(ctx.docker, ref, auth_config=a.auth(), on_progress=lambda ev: ctx.progress(dict(ev)))
+    image_id = pull_image(ctx.docker, ref, auth_config=a.auth(ctx), on_progress=lambda ev: ctx.progress(dict(ev)))
     return ToolOutput({"ref": str(ref), "image_id": image_id}, f"pulled {ref} as {image_id[:19]}")
 
 
@@ -356,8 +386,8 @@ def _deps(ctx: ToolContext, a: _RunEnv) -> Any:
 
     return Deps(
         settings=ctx.settings,
-        docker_client=ctx.docker_client,
-        registry_auth=a.auth(),
+        docker_client=ctx.engine.client if ctx.engine else None,
+        registry_auth=a.auth(ctx),
         env={k: v.get_secret_value() for k, v in a.env.items()},
         llm=ctx.settings.chat_model(),
     )
