@@ -235,6 +235,33 @@ def test_http_client_twenty_concurrent_calls_all_succeed(tmp_path: Path) -> None
     assert all(not r.isError and r.structuredContent["modules"][0]["language"] == "python" for r in results)  # type: ignore[index]
 
 
+def test_http_run_workflow_streams_progress_and_reports_a_failed_session_with_its_hint(tmp_path: Path) -> None:
+    """No engine needed: a folder without an app fails in analysis; the stages arrive as progress."""
+    empty = tmp_path / "work" / "empty"
+    empty.mkdir(parents=True)
+    (empty / "README.md").write_text("nothing to run here\n")
+    progress: list[str] = []
+
+    async def on_progress(_p: float, _t: float | None, message: str | None) -> None:
+        progress.append(message or "")
+
+    async def main(url: str) -> tuple[types.CallToolResult, types.CallToolResult]:
+        async with streamable_http_client(url) as (r, w, _), ClientSession(r, w) as s:
+            await s.initialize()
+            run = await s.call_tool("run_workflow", {"path": str(empty)}, progress_callback=on_progress)
+            return run, await s.call_tool("list_sessions", {})
+
+    with http_server(tmp_path / "home", tmp_path / "work") as url:
+        run, listed = anyio.run(main, url)
+    assert not run.isError  # the run ran; its session failed
+    result = run.structuredContent
+    assert result is not None and result["status"] == "failed"
+    assert result["errors"][0]["code"] == "CK103" and result["errors"][0]["hint"]
+    assert "error [CK103]" in _text(run) and "hint:" in _text(run)
+    assert any("analyze" in m for m in progress), progress
+    assert listed.structuredContent["sessions"][0]["session_id"] == result["session_id"]  # type: ignore[index]
+
+
 def test_http_beyond_loopback_needs_a_token_and_a_token_is_enforced(tmp_path: Path) -> None:
     refused = subprocess.run(
         [sys.executable, "-m", "containerkit", "mcp", "--http", "--host", "0.0.0.0", "--port", str(free_port())],
