@@ -289,6 +289,9 @@ def test_http_beyond_loopback_needs_a_token_and_a_token_is_enforced(tmp_path: Pa
         assert httpx.post(url, json=hello, headers=accept).status_code == 401
         wrong = httpx.post(url, json=hello, headers={**accept, "Authorization": "Bearer nope"})
         assert wrong.status_code == 401
+        auth = {"Authorization": "Bearer s3cret-token"}
+        rebound = httpx.post(url, json=hello, headers={**accept, **auth, "Host": "evil.example:80"})
+        assert rebound.status_code == 421  # a web page reaching 127.0.0.1 through DNS rebinding is refused
         anyio.run(main, url)
 
 
