@@ -31,6 +31,7 @@ from containerkit import __version__
 from containerkit.errors import ContainerKitError, InternalError, InvalidOption
 from containerkit.settings import Settings
 from containerkit.toolkit import TOOLS, TOOLS_BY_NAME, RootGuard, ToolContext, ToolOutput, ToolSpec, input_schema
+from containerkit.toolkit.catalog import recent_sessions
 
 __all__ = ["ContainerKitMCP", "validation_error"]
 
@@ -53,6 +54,7 @@ _PARTS = {
     "scan": ("application/json", "The full scan report (every finding) of the session's image."),
 }
 _PROGRESS_EVERY_S = 0.2
+_ROOTS_TIMEOUT_S = 15.0
 
 
 def validation_error(tool: str, exc: ValidationError) -> InvalidOption:
@@ -139,7 +141,8 @@ class ContainerKitMCP:
             return RootGuard(self.fixed_roots)
         if not session.check_client_capability(types.ClientCapabilities(roots=types.RootsCapability())):
             return RootGuard(())
-        result = await session.list_roots()
+        with anyio.fail_after(_ROOTS_TIMEOUT_S):
+            result = await session.list_roots()
         return RootGuard(_file_roots(result.roots))
 
     async def _call_tool(self, name: str, arguments: dict[str, Any]) -> types.CallToolResult:
@@ -155,8 +158,14 @@ class ContainerKitMCP:
         rc = self.server.request_context
         try:
             guard = await self._roots(rc.session)
-        except McpError as exc:
-            return _error_result(InvalidOption(f"the client's roots cannot be read: {exc.error.message}"))
+        except (McpError, TimeoutError) as exc:
+            why = exc.error.message if isinstance(exc, McpError) else f"no answer in {_ROOTS_TIMEOUT_S:.0f}s"
+            return _error_result(
+                InvalidOption(
+                    f"the client's roots cannot be read: {why}",
+                    hint="Start the server with --root DIR to fix the allowed folders instead.",
+                )
+            )
         ctx = self.base.for_call(roots=guard, progress=self._progress_sink(rc, spec))
         try:
             out: ToolOutput = await anyio.to_thread.run_sync(spec.run, args, ctx)
@@ -209,24 +218,16 @@ class ContainerKitMCP:
     # -- resources ----------------------------------------------------------------------------------
 
     async def _list_resources(self) -> list[types.Resource]:
-        def newest() -> list[types.Resource]:
-            from containerkit.graph import SessionStore
-
-            if not self.settings.sessions_db.exists():
-                return []
-            with SessionStore(self.settings.sessions_db) as store:
-                infos = store.list()[:20]
-            return [
-                types.Resource(
-                    uri=AnyUrl(_SESSION_URI + i.session_id),
-                    name=f"session {i.session_id}",
-                    description=f"{i.status}: {i.repo}",
-                    mimeType="application/json",
-                )
-                for i in infos
-            ]
-
-        return await anyio.to_thread.run_sync(newest)
+        rows = await anyio.to_thread.run_sync(recent_sessions, self.settings, 20)
+        return [
+            types.Resource(
+                uri=AnyUrl(_SESSION_URI + r["session_id"]),
+                name=f"session {r['session_id']}",
+                description=f"{r['status']}: {r['repo']}",
+                mimeType="application/json",
+            )
+            for r in rows
+        ]
 
     async def _list_resource_templates(self) -> list[types.ResourceTemplate]:
         return [

@@ -27,7 +27,16 @@ if TYPE_CHECKING:
 
     from containerkit.state import Session
 
-__all__ = ["TOOLS", "TOOLS_BY_NAME", "Engine", "ToolContext", "ToolOutput", "ToolSpec", "input_schema"]
+__all__ = [
+    "TOOLS",
+    "TOOLS_BY_NAME",
+    "Engine",
+    "ToolContext",
+    "ToolOutput",
+    "ToolSpec",
+    "input_schema",
+    "recent_sessions",
+]
 
 EventSink = Callable[[dict[str, Any]], None]
 
@@ -472,15 +481,33 @@ class ListArgs(_Args):
     limit: int = Field(default=20, ge=1, le=500, description="At most this many, newest first.")
 
 
-def _list(a: ListArgs, ctx: ToolContext) -> ToolOutput:
+def recent_sessions(settings: Settings, limit: int) -> list[dict[str, str]]:
+    """The newest ``limit`` sessions (only those are read): id, status, repo, updated, problem."""
+    from containerkit.errors import SessionStoreUnusable
     from containerkit.graph import SessionStore
 
-    if not ctx.settings.sessions_db.exists():
+    if not settings.sessions_db.exists():
+        return []
+    rows = []
+    with SessionStore(settings.sessions_db) as store:
+        for sid in store.ids()[:limit]:
+            try:
+                s = store.load(sid)
+            except SessionStoreUnusable as exc:
+                rows.append(
+                    {"session_id": sid, "status": "unreadable", "repo": "", "updated": "", "problem": exc.message}
+                )
+                continue
+            updated = s.updated.isoformat(timespec="seconds")
+            rows.append({"session_id": sid, "status": s.status, "repo": s.repo_path, "updated": updated, "problem": ""})
+    return rows
+
+
+def _list(a: ListArgs, ctx: ToolContext) -> ToolOutput:
+    rows = recent_sessions(ctx.settings, a.limit)
+    if not rows:
         return ToolOutput({"sessions": []}, "no sessions yet")
-    with SessionStore(ctx.settings.sessions_db) as store:
-        infos = store.list()[: a.limit]
-    rows = [dict(i.__dict__) for i in infos]
-    return ToolOutput({"sessions": rows}, "; ".join(f"{i.session_id} {i.status} {i.repo}" for i in infos) or "none")
+    return ToolOutput({"sessions": rows}, "; ".join(f"{r['session_id']} {r['status']} {r['repo']}" for r in rows))
 
 
 class StatusArgs(_Args):
