@@ -29,6 +29,7 @@ __all__ = [
     "OutputRefused",
     "OutputUnwritable",
     "PathNotFound",
+    "PathOutsideRoots",
     "PullFailed",
     "PushFailed",
     "RecoveryExhausted",
@@ -159,6 +160,17 @@ class OutputUnwritable(ContainerKitError):
     code = "CK113"
     exit_code = 2
     default_hint = "Check that the folder exists, is writable and its disk has free space; or write elsewhere."
+
+
+class PathOutsideRoots(ContainerKitError):
+    """A path an agent client passed resolves (links followed) outside the folders it may touch."""
+
+    code = "CK120"
+    exit_code = 2
+    default_hint = (
+        "Pass a path inside the allowed roots: the folders your MCP client declares as roots, "
+        "or those the server was started with (`containerkit mcp --root DIR`)."
+    )
 
 
 # -- CK2xx: engine and build -----------------------------------------------------------------

@@ -24,7 +24,7 @@ from containerkit.settings import Settings
 from containerkit.state import RunOptions, Session
 from containerkit.tools.analyze import check_repo_path
 
-__all__ = ["Approver", "EventHandler", "new_session_id", "resume_session", "run_session"]
+__all__ = ["Approver", "EventHandler", "new_session_id", "pending_question", "resume_session", "run_session"]
 
 EventHandler = Callable[[dict[str, Any]], None]
 Approver = Callable[[dict[str, Any]], object]
@@ -44,6 +44,11 @@ def _pending(graph: Any, config: RunnableConfig) -> dict[str, Any] | None:
             value = intr.value
             return dict(value) if isinstance(value, dict) else {"question": value}
     return None
+
+
+def pending_question(graph: Any, session_id: str) -> dict[str, Any] | None:
+    """The approval question a paused session waits on (``graph`` compiled on the session store), or None."""
+    return _pending(graph, {"configurable": {"thread_id": session_id}})
 
 
 def _stream(
