@@ -169,3 +169,15 @@ def test_a_database_beside_the_code_gets_the_app_folder_given_to_the_user(catalo
     res = _fix(before, "django.db.utils.OperationalError: unable to open database file", _py(), catalog)
     assert res.changed and res.kind == "permission_denied"
     assert "chown -R 10001:10001 /app" in res.content
+
+
+def test_a_server_told_to_load_a_missing_module_loads_the_app_the_code_defines(catalog, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "app.py").write_text("from flask import Flask\n\napp = Flask(__name__)\n")
+    before = generate_dockerfile(_py(), catalog).content.replace(
+        'CMD ["gunicorn", "app:app"]', 'CMD ["gunicorn", "wsgi:app"]'
+    )
+    log = "ModuleNotFoundError: No module named 'wsgi'"
+    diag = classify(FailureEvidence(stage="verify", log_tail=log, start_command="gunicorn wsgi:app"))
+    res = fix_dockerfile(before, BuildFailureInfo(log_tail=log), _py(), catalog, context=tmp_path, diagnosis=diag)
+    assert res.changed and res.kind == "wrong_start_command"
+    assert 'CMD ["gunicorn", "app:app"]' in res.content

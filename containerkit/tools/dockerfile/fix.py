@@ -447,6 +447,9 @@ def _wrong_start(content: str, failure: BuildFailureInfo, cls: Diagnosis, fx: _F
             return content, f"{tool} is missing at start and cannot be installed by the fixer"
         lines.insert(idx + 1, f"RUN {pip} {tool}")
         return "\n".join(lines) + "\n", f"the start command runs {tool}, which is not installed: install it"
+    served = _retarget_server(content, current or "", fx)
+    if served is not None:
+        return served
     candidates: list[str] = []
     if fx.context is not None:
         candidates = _same_name_elsewhere(fx.context, subject) + [f for f in _ENTRY_FILES if (fx.context / f).is_file()]
@@ -471,6 +474,50 @@ def _wrong_start(content: str, failure: BuildFailureInfo, cls: Diagnosis, fx: _F
             f"{sub}/ is a git submodule that is not checked out: run `git submodule update --init` ({cls.detail})",
         )
     return content, f"no other entry point to start ({cls.detail})"
+
+
+_SERVERS = ("gunicorn", "uvicorn", "hypercorn", "daphne", "waitress-serve")
+_APP_OBJECT = re.compile(
+    r"^(\w+)\s*=\s*(?:flask\.)?(?:Flask|FastAPI|Starlette|Quart|Sanic|Litestar|Falcon|falcon\.App|falcon\.asgi\.App)\(",
+    re.M,
+)
+_FACTORY = re.compile(r"^def (create_app|make_app|app_factory)\(\s*\)", re.M)
+
+
+def _app_target(context: Path) -> str | None:
+    """``module:object`` (or ``module:factory()``) of the WSGI/ASGI app the code defines."""
+    from containerkit.tools.sources import read_small, walk_sources
+
+    for path in walk_sources(context, (".py",), max_files=300, max_depth=4):
+        text = read_small(path) or ""
+        rel = path.relative_to(context).with_suffix("").as_posix().removeprefix("src/")
+        module = rel.removesuffix("/__init__").replace("/", ".")
+        if m := _APP_OBJECT.search(text):
+            return f"{module}:{m.group(1)}"
+        if m := _FACTORY.search(text):
+            return f"{module}:{m.group(1)}()"
+    return None
+
+
+def _retarget_server(content: str, current: str, fx: _FixCtx) -> tuple[str, str] | None:
+    """A WSGI/ASGI server told to load a module that does not exist: point it at the app the code defines."""
+    words = current.split()
+    if fx.context is None or not words or words[0] not in _SERVERS:
+        return None
+    old = next((w for w in words[1:] if re.fullmatch(r"[\w.]+:[\w()]+", w.strip("'\""))), None)
+    target = _app_target(fx.context)
+    if old is None or target is None or old.strip("'\"") == target:
+        return None
+    if target.endswith("()") and words[0] == "uvicorn":
+        new_cmd = current.replace(old, f"--factory {target[:-2]}")
+    else:
+        new_cmd = current.replace(old, f"'{target}'" if target.endswith("()") else target)
+    new = _replace_cmd(content, exec_form(new_cmd))
+    return (
+        (new, f"{words[0]} loads {old}, which does not exist: load {target}, the app the code defines")
+        if new != content
+        else None
+    )
 
 
 def _unchecked_submodule(fx: _FixCtx, subject: str) -> str | None:
