@@ -65,6 +65,8 @@ class AppResult:
     needs: list[Any] = field(default_factory=list)
     dockerfile: str = ""
     stderr_tail: str = ""
+    label: str = ""
+    """What ran (``--label``, e.g. containerkit's commit): results of several runs can be merged."""
 
 
 def _copy(src: Path, dst: Path) -> None:
@@ -256,6 +258,11 @@ def report(results: list[AppResult]) -> str:
     lines.append(f"succeeded without a passed verify: {unverified}")
     rate = f"{works / buildable:.0%}" if buildable else "n/a"
     lines.append(f"works among buildable: {works}/{buildable} = {rate}")
+    finished = buildable - sum(r.outcome == "timeout" for r in results)
+    if finished != buildable and finished:
+        lines.append(
+            f"works among buildable that finished within the timeout: {works}/{finished} = {works / finished:.0%}"
+        )
     lines.append(f"total time: {sum(r.seconds for r in results):.0f}s")
     return "\n".join(lines)
 
@@ -280,10 +287,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", metavar="DIR", help="keep each app's copy (and its Dockerfile) under DIR")
     ap.add_argument("--keep-images", action="store_true", help="do not remove the images built")
     ap.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help="passed to every run")
-    ap.add_argument("--from-json", metavar="IN", help="run nothing: print the table of results saved with --json")
+    ap.add_argument("--label", default="", help="stored with each result (e.g. the containerkit commit)")
+    ap.add_argument(
+        "--from-json",
+        action="append",
+        metavar="IN",
+        help="run nothing: print the table of results saved with --json (several: merged, the later wins per app)",
+    )
     args = ap.parse_args(argv)
     if args.from_json:
-        saved = [AppResult(**x) for x in json.loads(Path(args.from_json).read_text())]
+        merged = {x["app"]: x for f in args.from_json for x in json.loads(Path(f).read_text())}
+        saved = [AppResult(**x) for x in merged.values()]
         for r in saved:
             classify(r)
         print(report(saved))
@@ -304,6 +318,7 @@ def main(argv: list[str] | None = None) -> int:
             r = run_app(
                 app, python=args.python, timeout=args.timeout, work=work, keep_images=args.keep_images, extra=extra
             )
+            r.label = args.label
             print(f"[{i}/{len(apps)}] {app.name}: {r.outcome} in {r.seconds:.0f}s", file=sys.stderr, flush=True)
             results.append(r)
             if args.json_out:  # written after every app: a long run interrupted keeps what it has
