@@ -14,6 +14,8 @@ Outcomes:
   ``CK203``), counted apart from the failures;
 - ``CK999``: an internal error, flagged whatever else happened;
 - ``UNVERIFIED``: status ``succeeded`` without a passed verify (must never happen), flagged;
+  ``works`` without an HTTP answer is flagged ``no-http-answer`` (verify judged it a worker: it stayed up) or
+  ``job-exit-0`` (a one-shot job that exited 0): worth a look when the app is a web app;
 - ``timeout`` / ``crashed``: no result within the time allowed / no JSON result at all.
 
 The folders given are never written to: each app is copied (without ``node_modules`` and ``.git``)
@@ -154,7 +156,7 @@ def classify(r: AppResult) -> None:
     """The outcome from what the run reported (also re-applied to saved results by ``--from-json``)."""
     if r.outcome in {"timeout", "crashed"}:
         return
-    r.flags = [f for f in r.flags if f not in {"CK999", "succeeded-without-verify"}]
+    r.flags = [f for f in r.flags if f not in {"CK999", "succeeded-without-verify", "no-http-answer", "job-exit-0"}]
     r.category = ""
     codes = [e["code"] for e in r.errors]
     causes = [str(a.get("cause")) for a in r.recovery if a.get("cause")]
@@ -165,6 +167,8 @@ def classify(r: AppResult) -> None:
     if r.status == "succeeded":
         if r.verify.get("passed"):
             r.outcome = "works"
+            if not r.verify.get("answered"):  # judged a worker (stayed up) or a job (exited 0): not a server?
+                r.flags.append("no-http-answer" if r.verify.get("exit_code") is None else "job-exit-0")
         else:
             r.outcome = "UNVERIFIED"
             r.flags.append("succeeded-without-verify")
@@ -256,6 +260,11 @@ def report(results: list[AppResult]) -> str:
     unverified = sum("succeeded-without-verify" in r.flags for r in results)
     lines.append(f"CK999 (internal error): {ck999}")
     lines.append(f"succeeded without a passed verify: {unverified}")
+    quiet = [r.app for r in results if {"no-http-answer", "job-exit-0"} & set(r.flags)]
+    lines.append(
+        f"works without an HTTP answer (judged a worker or a job): {len(quiet)}"
+        + (f" ({', '.join(quiet)})" if quiet else "")
+    )
     rate = f"{works / buildable:.0%}" if buildable else "n/a"
     lines.append(f"works among buildable: {works}/{buildable} = {rate}")
     finished = buildable - sum(r.outcome == "timeout" for r in results)
