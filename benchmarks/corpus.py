@@ -9,7 +9,8 @@ Outcomes:
 
 - ``works``: status ``succeeded`` and verify passed (answered, stayed up, or exited 0 as a job);
 - ``needs_config``: the run stopped asking for configuration a program cannot guess;
-- ``failed:<category>``: the last recovery attempt's cause, else the last error's code;
+- ``failed:<category>``: the category the orchestrator named last (``buildsec failed (no_answer)``), else
+  the last recovery attempt's cause, else the last error's code;
 - ``not_buildable``: the runtime's base image is not available here (``base_image_missing``,
   ``CK203``), counted apart from the failures;
 - ``CK999``: an internal error, flagged whatever else happened;
@@ -23,7 +24,8 @@ into a temporary folder, removed afterwards unless ``--keep DIR`` is given; the 
 removed unless ``--keep-images``.
 
     python benchmarks/corpus.py APP_DIR... [--timeout S] [--json OUT] [--each PARENT]...
-                                [--python PY] [--keep DIR] [--keep-images] [--env KEY=VALUE]...
+                                [--python PY] [--keep DIR] [--keep-images] [--env KEY=VALUE]... [--label L]
+    python benchmarks/corpus.py --from-json OUT [--from-json OUT2]...   # the table again, runs merged
 """
 
 from __future__ import annotations
