@@ -67,24 +67,42 @@ def _scan_note(scan: ScanSummary) -> str:
     return f"scan: {counts} ({scan.duration_s:.1f}s)"
 
 
-def _kind(state: Session, module: ModuleAnalysis) -> VerifyKind | None:
-    """Server, worker or job from the analysis; the code decides when no framework says."""
+def _exposed_ports(deps: Deps, image_id: str) -> list[int]:
+    from docker.errors import DockerException
+
+    try:
+        exposed = deps.docker.images.get(image_id).attrs.get("Config", {}).get("ExposedPorts") or {}
+    except DockerException:
+        return []
+    return sorted(int(p.split("/")[0]) for p in exposed if p.split("/")[0].isdigit() and p.endswith("tcp"))
+
+
+def _kind(state: Session, module: ModuleAnalysis, exposed: list[int]) -> VerifyKind | None:
+    """Server, worker or job from the analysis; the code decides when no framework says.
+
+    A port a user's own Dockerfile exposes says "server" (ours expose one for every module, so theirs
+    does not count).
+    """
     from containerkit.tools.analyze.serving import serves_http
 
     kind = module_kind(
         port=module.port, framework=module.framework, language=module.language, start_command=module.start_command
     )
+    if kind is None and state.dockerfile is not None and state.dockerfile.origin != "generated" and exposed:
+        return "server"
     if kind is None and serves_http(module_dir(state, module), module.language):
         return "server"
     return kind
 
 
 def _verify(state: Session, deps: Deps, sink: ProgressSink, image_id: str, module: ModuleAnalysis) -> VerifyResult:
+    exposed = _exposed_ports(deps, image_id)
+    own = state.dockerfile is not None and state.dockerfile.origin != "generated"
     result = verify_image(
         VerifyRequest(
             image=image_id,
-            kind=_kind(state, module),
-            port=module.port,
+            kind=_kind(state, module, exposed),
+            port=exposed[0] if own and exposed else module.port,
             health_path=module.health_path,
             env=deps.env,
             timeout_s=state.options.verify_timeout,
