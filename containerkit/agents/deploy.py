@@ -9,6 +9,7 @@ from containerkit.agents._common import module_dir, selected_module, session_dir
 from containerkit.agents._deps import Deps
 from containerkit.agents._stage import agent_node
 from containerkit.state import DeploymentStatus, ManifestInfo, Session
+from containerkit.tools.analyze.naming import image_name
 from containerkit.tools.manifests import ManifestRequest, generate_manifests, write_manifests
 from containerkit.tools.progress import ProgressSink
 
@@ -42,7 +43,7 @@ def deploy(state: Session, deps: Deps, sink: ProgressSink) -> dict[str, Any]:
         image = f"{state.images.pushed}@{state.images.digest}"  # pin what was verified
     manifests = generate_manifests(
         ManifestRequest(
-            name=module.name,
+            name=image_name(module.name, module.path, state.repo_path),  # never a bare "web" or "python"
             image=image,
             port=_container_port(state, module.port),
             health_path=module.health_path,
