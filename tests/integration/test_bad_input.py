@@ -64,9 +64,9 @@ def test_invalid_image_reference_is_rejected_before_work(example_copy, tmp_path:
     before = tree_digest(app)
     rc, out = _run_fails(app, tmp_path / "home", "--image", "UPPER/Case:bad tag")
     assert rc == 2
-    assert out["errors"][0]["code"] == "CK105"
+    assert out["status"] == "failed" and out["errors"][0]["code"] == "CK105"
     assert tree_digest(app) == before  # nothing written: rejected before analysis
-    _assert_saved(tmp_path / "home", str(out["session_id"]), "CK105")
+    assert "session_id" not in out  # refused at the edge, before a session (or any work) starts
 
 
 @pytest.mark.slow
