@@ -203,3 +203,10 @@ def test_escapers_always_give_one_safe_line(value: str) -> None:
     assert not parse_dockerfile("# " + comment_text(value) + "\nFROM a:1\n").directives
     assert len(parse_dockerfile(f"FROM a:1\nLABEL x={label_value(value)}\nUSER 1\n").instructions) == 3
     assert "\n" not in exec_json([value])
+
+
+@pytest.mark.parametrize("language", ["rust", "dotnet", "go", "python", "node"])
+def test_an_unmatched_quote_in_a_start_command_is_not_a_crash(language: str) -> None:
+    m = ModuleAnalysis(path=".", name="x", language=language, start_command='./x "unterminated', port=8080)
+    text = generate_dockerfile(m, load_catalog()).content
+    assert parse_dockerfile(text).instructions

@@ -100,6 +100,14 @@ def user_lines(image: str, uid: int = APP_UID, home: bool = True) -> list[str]:
     ]
 
 
+def split_words(command: str) -> list[str]:
+    """Shell words of a command from the repository; an unmatched quote falls back to plain words."""
+    try:
+        return shlex.split(command)
+    except ValueError:
+        return command.split()
+
+
 def _with_exec(command: str) -> str:
     """``exec`` before the command the shell ends with, so the app is PID 1; a list keeps its first steps.
 

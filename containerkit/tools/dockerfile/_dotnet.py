@@ -3,8 +3,6 @@ packages.lock.json), publish in the SDK image, run on the ASP.NET runtime as a f
 
 from __future__ import annotations
 
-import shlex
-
 from containerkit.tools.analyze.models import ModuleAnalysis
 from containerkit.tools.dockerfile._common import (
     APP_UID,
@@ -16,6 +14,7 @@ from containerkit.tools.dockerfile._common import (
     header,
     install_packages,
     join,
+    split_words,
     user_lines,
 )
 
@@ -31,7 +30,7 @@ def _project(m: ModuleAnalysis) -> str | None:
 
 def _assembly(m: ModuleAnalysis, project: str | None) -> str:
     if m.start_command:
-        for word in shlex.split(m.start_command):
+        for word in split_words(m.start_command):
             if word.endswith(".dll"):
                 return word.rsplit("/", 1)[-1]
     if project:

@@ -3,8 +3,6 @@ source change only recompiles the crate), ``--locked`` to the Cargo.lock, a slim
 
 from __future__ import annotations
 
-import shlex
-
 from containerkit.tools.analyze.models import ModuleAnalysis
 from containerkit.tools.dockerfile._common import (
     APP_UID,
@@ -16,13 +14,15 @@ from containerkit.tools.dockerfile._common import (
     header,
     install_packages,
     join,
+    split_words,
     user_lines,
 )
 
 
 def _binary(m: ModuleAnalysis) -> str:
     if m.start_command:
-        first = shlex.split(m.start_command)[0] if m.start_command.strip() else ""
+        words = split_words(m.start_command)
+        first = words[0] if words else ""
         if first and first not in ("cargo",):
             return first.rsplit("/", 1)[-1]
     return m.name
