@@ -1,0 +1,110 @@
+"""A failed rollout is classified from its pod statuses, events and the container's log, and the
+orchestrator routes it by the recovery table."""
+
+from __future__ import annotations
+
+import pytest
+
+from containerkit.agents.orch import decide_next, deploy_pending
+from containerkit.graph.recovery import DEFAULT_RECOVERY
+from containerkit.state import DeploymentStatus, ImageRefs, ManifestInfo, RunOptions, ScanSummary, Session
+from containerkit.tools.analyze.models import ModuleAnalysis, RepoAnalysis
+from containerkit.tools.diagnose import FailureEvidence, classify
+
+
+def _deploy(message: str, log: str = "") -> str:
+    return classify(FailureEvidence(stage="deploy", message=message, log_tail=log)).category
+
+
+@pytest.mark.parametrize(
+    ("status", "category"),
+    [
+        (
+            'pod web-1: container web waiting: ImagePullBackOff: Back-off pulling image "127.0.0.1:5000/nope:1"',
+            "image_pull",
+        ),
+        ('event Pod/web-1: Failed: Failed to pull image "x:1": manifest unknown', "image_pull"),
+        ('pod web-1: container web waiting: ErrImageNeverPull: Container image "x:1" is not present', "image_pull"),
+        (
+            "pod web-1: PodScheduled False: Unschedulable: 0/1 nodes are available: 1 Insufficient memory.",
+            "unschedulable",
+        ),
+        (
+            'event ReplicaSet/web-1: FailedCreate: pods "web-1-x" is forbidden: exceeded quota: small, '
+            "requested: limits.memory=512Mi",
+            "quota_exceeded",
+        ),
+        (
+            'event ReplicaSet/web-1: FailedCreate: pods "w" is forbidden: violates PodSecurity "restricted:latest": '
+            "host namespaces (hostNetwork=true)",
+            "admission_denied",
+        ),
+        ("event Pod/web-1: Unhealthy: Startup probe failed: HTTP probe failed with statuscode: 404", "probe_failing"),
+        ("pod web-1: container web waiting: CrashLoopBackOff: back-off 10s restarting failed container", "crash_loop"),
+        ("the rollout failed: ProgressDeadlineExceeded", "rollout_timeout"),
+    ],
+)
+def test_rollout_failures_are_named_from_pod_statuses_and_events(status: str, category: str) -> None:
+    assert _deploy(status) == category
+
+
+def test_a_crash_loop_reads_the_apps_log_as_verify_does() -> None:
+    crash = "pod web-1: container web waiting: CrashLoopBackOff: back-off 10s"
+    log = 'Traceback (most recent call last):\n  File "/app/app.py", line 3\nRuntimeError: boom at start\n'
+    d = classify(FailureEvidence(stage="deploy", message=crash, log_tail=log))
+    assert d.category in ("app_error", "crash_loop")
+    assert any("CrashLoopBackOff" in e for e in d.evidence)
+    missing = classify(
+        FailureEvidence(stage="deploy", message=crash, log_tail="ModuleNotFoundError: No module named 'flask'")
+    )
+    assert missing.category == "crash_loop" and missing.subject == "missing_dependency"
+    assert any("flask" in e for e in missing.evidence)
+
+
+def test_every_deploy_category_has_a_row_for_the_deploy_stage() -> None:
+    for category in (
+        "image_pull",
+        "crash_loop",
+        "probe_failing",
+        "unschedulable",
+        "quota_exceeded",
+        "admission_denied",
+        "rollout_timeout",
+        "cluster_unreachable",
+        "app_error",
+    ):
+        rows = [s for s in DEFAULT_RECOVERY if s.category == category and "deploy" in s.stages]
+        assert len(rows) == 1, category
+    probe = next(s for s in DEFAULT_RECOVERY if s.category == "probe_failing")
+    assert (probe.handling, probe.agent) == ("fix", "deploy")
+
+
+def _done(**opts: object) -> Session:
+    return Session(
+        session_id="s1",
+        repo_path="/tmp/x",
+        options=RunOptions(registry="127.0.0.1:5000", fail_on=None, verify=False, scan=False, **opts),  # type: ignore[arg-type]
+        analysis=RepoAnalysis(root="/tmp/x", modules=[ModuleAnalysis(path=".", name="x", language="python")]),
+        images=ImageRefs(local="x:1", pushed="127.0.0.1:5000/x:1", digest="sha256:2"),
+        scan=ScanSummary(image_id="sha256:1"),
+        manifests=ManifestInfo(paths=["a"], kinds=["Deployment"]),
+    )
+
+
+def test_deploy_runs_until_the_current_image_is_ready_on_the_cluster() -> None:
+    from containerkit.state import BuildInfo, DockerfileInfo
+
+    base = _done(deploy=True).model_copy(
+        update={
+            "dockerfile": DockerfileInfo(content="FROM x", path="/tmp/x/Dockerfile", origin="generated"),
+            "build": BuildInfo(image_id="sha256:1", tags=["x:1"], size_bytes=1, duration_s=1),
+        }
+    )
+    assert deploy_pending(base) and decide_next(base) == "deploy"
+    ready = DeploymentStatus(applied=True, ready=True, image="127.0.0.1:5000/x:1@sha256:2")
+    assert not deploy_pending(base.model_copy(update={"deployment": ready}))
+    stale = ready.model_copy(update={"image": "127.0.0.1:5000/x:1@sha256:old"})
+    assert deploy_pending(base.model_copy(update={"deployment": stale}))
+    rolled_back = ready.model_copy(update={"ready": False, "rolled_back_to": 1})
+    assert deploy_pending(base.model_copy(update={"deployment": rolled_back}))
+    assert not deploy_pending(_done())  # without --deploy the manifests are the end
