@@ -187,7 +187,13 @@ def deploy_session(
                 )
         opts = state.options.model_copy(update={**dict(options or {}), "deploy": True})
         on_event({"kind": "session", "status": "deploying", "message": sid})
-        update: dict[str, Any] = {"status": "running", "failure": None, "options": opts.model_dump()}
+        # a deploy is always done again (another namespace, a cluster that changed): nothing of a former one counts
+        update: dict[str, Any] = {
+            "status": "running",
+            "failure": None,
+            "options": opts.model_dump(),
+            "deployment": None,
+        }
         return _stream(store, deps, sid, update, on_event, approver)
 
 
