@@ -108,3 +108,15 @@ def test_deploy_runs_until_the_current_image_is_ready_on_the_cluster() -> None:
     rolled_back = ready.model_copy(update={"ready": False, "rolled_back_to": 1})
     assert deploy_pending(base.model_copy(update={"deployment": rolled_back}))
     assert not deploy_pending(_done())  # without --deploy the manifests are the end
+
+
+def test_no_cluster_is_a_clear_error_with_the_way_to_one(tmp_path: object) -> None:
+    from containerkit.agents._stage import failure_of
+    from containerkit.errors import ClusterUnreachable
+    from containerkit.tools.k8s.cluster import connect
+    from containerkit.tools.k8s.models import KubeTarget
+
+    with pytest.raises(ClusterUnreachable) as info:
+        connect(KubeTarget(kubeconfig=f"{tmp_path}/no-such-kubeconfig"))
+    assert "test-infra.sh up --k8s" in info.value.hint
+    assert failure_of("deploy", info.value).kind == "cluster_unreachable"
