@@ -41,10 +41,15 @@ die() { log "ERROR: $*"; exit 1; }
 pkg_ok() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 token() { cut -d, -f1 "$PKI/tokens.csv"; }
 api_ready() {
-  [ -f "$PKI/tokens.csv" ] && curl -sf --max-time 2 --cacert "$PKI/ca.crt" -H "Authorization: Bearer $(token)" \
+  [ -f "$PKI/tokens.csv" ] && curl -sf --max-time 2 -A containerkit-k8s-infra --cacert "$PKI/ca.crt" -H "Authorization: Bearer $(token)" \
     "https://127.0.0.1:${K8S_PORT}/readyz" >/dev/null 2>&1
 }
-api_get() { curl -sf --max-time 5 --cacert "$PKI/ca.crt" -H "Authorization: Bearer $(token)" "https://127.0.0.1:${K8S_PORT}$1"; }
+# Never let the API server pretty-print (it does for a curl user agent): v1.20's vendored json-iterator/reflect2
+# crashes kube-apiserver built with Go >= 1.18 when it pretty-prints an object holding a map (SIGSEGV in aeshashbody).
+api_get() {
+  curl -sf --max-time 5 -A containerkit-k8s-infra --cacert "$PKI/ca.crt" -H "Authorization: Bearer $(token)" \
+    "https://127.0.0.1:${K8S_PORT}$1"
+}
 # alive NAME: the recorded pid runs the binary NAME (a reused pid never counts)
 alive() {
   local f="$K8S_DIR/run/$1.pid"
@@ -220,10 +225,7 @@ pause_image() {
   log "pause image $PAUSE_IMAGE built"
 }
 
-node_ready() {
-  api_get "/api/v1/nodes/${NODE_NAME}" 2>/dev/null \
-    | python3 -c 'import json,sys; n=json.load(sys.stdin); sys.exit(0 if any(c["type"]=="Ready" and c["status"]=="True" for c in n["status"].get("conditions",[])) else 1)'
-}
+node_ready() { api_get "/api/v1/nodes/${NODE_NAME}" 2>/dev/null | grep -q '"type":"Ready","status":"True"'; }
 
 kubelet_up() {
   [ "$($DOCKER info --format '{{.CgroupDriver}}' 2>/dev/null)" = cgroupfs ] || die "dockerd not reachable or its cgroup driver is not cgroupfs"
