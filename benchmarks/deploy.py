@@ -86,7 +86,10 @@ def main() -> None:
     out = _sh([*ck, "run", str(app), "--registry", args.registry, "--no-scan", "--json"], env).stdout
     session = json.loads(out[out.rfind("\n{") + 1 :])
     sid = session["session_id"]
-    overlay = Path(session["manifests"][0]).parent.parent / "overlays" / "local"
+    # the tree as that run wrote it (no namespace in it): each containerkit deploy below rewrites its own copy
+    tree = work / "k8s-baseline"
+    shutil.copytree(Path(session["manifests"][0]).parent.parent, tree)
+    overlay = tree / "overlays" / "local"
 
     os.environ.update({"CONTAINERKIT_HOME": str(home), "CONTAINERKIT_PULL_POLICY": "never", "KUBECONFIG": KUBECONFIG})
     from containerkit.graph import deploy_session

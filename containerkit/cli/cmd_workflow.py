@@ -464,6 +464,8 @@ def sessions_show(
         env.out.print(escape(f"recovery {a.number}: {a.action} after {a.code} ({a.cause}): {a.detail}"))
     for key in ("image", "digest", "dockerfile"):
         env.out.print(escape(f"{key}: {summary.get(key) or '-'}"))
+    if session.deployment is not None and (session.deployment.applied or session.deployment.removed):
+        env.out.print(escape(f"deployment: {_deploy_row(session)}"))
     for e in session.errors:
         env.out.print(f"[red]error[/] {escape(f'[{e.code}] ({e.stage}) {e.message}')}\n  hint: {escape(e.hint)}")
 

@@ -132,3 +132,18 @@ def test_a_wrong_image_name_is_a_pull_failure_with_a_hint(kube: Any, k8s_namespa
     assert any("containerkit-no-such-image" in e for e in failure.diagnosis.evidence)  # type: ignore[union-attr]
     row = next(s for s in DEFAULT_RECOVERY if s.category == "image_pull")
     assert row.handling == "user" and "imagePullPolicy" in row.hint
+
+
+def test_node_example_deploys_with_run_deploy_and_answers(
+    example_copy: Any, registry: str, kube: Any, k8s_namespace: str, tmp_path: Path
+) -> None:
+    out = _run(example_copy("node-http"), tmp_path / "home", k8s_namespace)
+    assert out["_returncode"] == 0, out["_stderr"]
+    d = out["deployment"]
+    assert d["ready"] and d["revision"] == 1 and d["status_code"] == 200, d
+    status, body = _get(d["url"].rsplit("/", 1)[0] + "/")
+    assert status == 200 and body["service"] == "node-http"
+    pod = kube.items(f"/api/v1/namespaces/{k8s_namespace}/pods")[0]
+    c = pod["spec"]["containers"][0]
+    assert c["securityContext"]["runAsNonRoot"] is True and c["securityContext"]["capabilities"]["drop"] == ["ALL"]
+    assert pod["spec"]["hostNetwork"] is True  # the local overlay
