@@ -147,3 +147,41 @@ def test_node_example_deploys_with_run_deploy_and_answers(
     c = pod["spec"]["containers"][0]
     assert c["securityContext"]["runAsNonRoot"] is True and c["securityContext"]["capabilities"]["drop"] == ["ALL"]
     assert pod["spec"]["hostNetwork"] is True  # the local overlay
+
+
+def test_a_health_path_that_never_answers_is_a_failing_probe_the_deploy_agent_fixes(
+    kube: Any, k8s_namespace: str
+) -> None:
+    from containerkit.agents._stage import failure_of
+    from containerkit.errors import RolloutFailed
+    from containerkit.graph.recovery import DEFAULT_RECOVERY
+    from containerkit.tools.k8s.cluster import connect
+    from containerkit.tools.k8s.kustomize import local_overlay, render
+    from containerkit.tools.k8s.models import KubeTarget
+    from containerkit.tools.k8s.rollout import DeployRequest, deploy_manifests
+    from containerkit.tools.manifests import ManifestRequest, generate_manifests
+    from containerkit.tools.verify import free_port
+
+    port = free_port()
+
+    def docs(health: str | None) -> list[dict[str, Any]]:
+        ms = generate_manifests(
+            ManifestRequest(name="probe", image="python:3.11-slim", port=8080, health_path=health, run_as_user=1000)
+        )
+        out = render(ms, local_overlay(ms, port=port)).documents
+        c = out[0]["spec"]["template"]["spec"]["containers"][0]
+        c["command"] = ["sh", "-c", "exec python -m http.server $PORT --bind 127.0.0.1 --directory /tmp"]
+        return out
+
+    cluster = connect(KubeTarget(namespace=k8s_namespace))
+    t0 = time.monotonic()
+    with pytest.raises(RolloutFailed) as info:
+        deploy_manifests(cluster, DeployRequest(documents=docs("/healthz-that-is-not-there"), timeout_s=120))
+    assert time.monotonic() - t0 < 60  # the 404s decide it, not the timeout
+    failure = failure_of("deploy", info.value)
+    assert failure.kind == "probe_failing", failure
+    row = next(s for s in DEFAULT_RECOVERY if s.category == "probe_failing")
+    assert (row.handling, row.agent) == ("fix", "deploy")
+    # the deploy agent's fix: probe the port instead of the path
+    res = deploy_manifests(cluster, DeployRequest(documents=docs(None), timeout_s=120))
+    assert res.ready and res.answered and res.revision == 2

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 import urllib.error
 import urllib.request
@@ -58,6 +59,9 @@ _PATHS: dict[tuple[str, str], str] = {
     ("networking.k8s.io/v1", "NetworkPolicy"): "/apis/networking.k8s.io/v1/namespaces/{ns}/networkpolicies",
     ("autoscaling/v1", "HorizontalPodAutoscaler"): "/apis/autoscaling/v1/namespaces/{ns}/horizontalpodautoscalers",
 }
+_PROBE_HTTP_ERROR = re.compile(
+    r"(?:Startup|Readiness) probe failed: HTTP probe failed with statuscode: (4\d\d).*?(?:\(x(\d+)\))?$"
+)
 _PULL = ("ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName")
 _CONFIG = ("CreateContainerConfigError", "CreateContainerError", "RunContainerError")
 
@@ -145,6 +149,8 @@ class Cluster:
         a = self.request(
             "PATCH", self.object_path(body), query=query, body=body, content_type="application/apply-patch+yaml"
         )
+        if a.status == 422 and not dry_run and "more than 1 handler type" in _reason(a.data):
+            a = self._replace(body)
         if a.status >= 400 or not isinstance(a.data, dict):
             raise ApplyRejected(
                 f"the API server refused {doc.get('kind')} {self.namespace}/{doc['metadata']['name']}: "
@@ -153,6 +159,23 @@ class Cluster:
                 log_tail=_reason(a.data),
             )
         return a.data
+
+    def _replace(self, body: dict[str, Any]) -> _Answer:
+        """Replace the object's spec (an update owned by containerkit) when an apply cannot merge it.
+
+        v1.20's server-side apply keeps a probe's defaulted fields when the applied probe switches handler
+        (httpGet -> tcpSocket), and the merged probe is invalid; a replace of the spec switches it cleanly.
+        """
+        path = self.object_path(body)
+        live = self.get(path)
+        if live is None:
+            return _Answer(status=404, data={"message": f"{path} disappeared"})
+        meta = live["metadata"]
+        for key in ("labels", "annotations"):
+            meta[key] = {**(meta.get(key) or {}), **((body.get("metadata") or {}).get(key) or {})}
+        live["spec"] = body["spec"]
+        live.pop("status", None)
+        return self.request("PUT", path, query=[("fieldManager", FIELD_MANAGER)], body=live)
 
     def delete(self, obj: AppliedObject) -> bool:
         """Delete one object if it is still containerkit's; True when it was deleted (or gone)."""
@@ -302,6 +325,14 @@ class _Rollout:
         return ""
 
 
+def _same_template(rs: dict[str, Any], dep: dict[str, Any]) -> bool:
+    """The controller's EqualIgnoreHash: the templates are equal but for the pod-template-hash label."""
+    a = json.loads(json.dumps((rs.get("spec") or {}).get("template") or {}))
+    b = (dep.get("spec") or {}).get("template") or {}
+    ((a.get("metadata") or {}).get("labels") or {}).pop("pod-template-hash", None)
+    return bool(a == b)
+
+
 def _status_lines(pods: list[dict[str, Any]]) -> list[str]:
     lines = []
     for pod in pods:
@@ -344,6 +375,12 @@ def _blocked(pods: list[dict[str, Any]], events: list[str], since: float, now: f
         for cond in st.get("conditions") or []:
             if cond.get("type") == "PodScheduled" and cond.get("reason") == "Unschedulable" and now - since > 5:
                 return f"Unschedulable: {cond.get('message', '')}"
+    # a probe answered with an HTTP error several times: the app runs, the path is wrong; waiting will not help
+    # (a refused connection is an app still starting: that one waits for the startup probe's budget)
+    for ln in events:
+        m = _PROBE_HTTP_ERROR.search(ln)
+        if m and int(m.group(2) or 1) >= 3:
+            return ln.split(": ", 1)[1] if ": " in ln else ln
     if "exceeded quota" in text or "forbidden" in text.lower():
         return next(ln for ln in events if "exceeded quota" in ln or "forbidden" in ln.lower())
     return None
@@ -387,8 +424,10 @@ def wait_rollout(
                 }
             )
             last_msg = msg
+        # the new ReplicaSet is the one whose template is the Deployment's (the controller may report the new
+        # generation before it created it: the newest by revision is then still the old one, with the old pods)
         sets = r.replica_sets(dep) if seen >= gen else []
-        newest = sets[-1] if sets else None
+        newest = next((rs for rs in reversed(sets) if _same_template(rs, dep)), None)
         if seen >= gen and updated == want and total == want and available == want:
             pods = r.pods(newest, dep)
             return dep, [_pod_info(p) for p in pods]
