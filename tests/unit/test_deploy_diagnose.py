@@ -120,3 +120,43 @@ def test_no_cluster_is_a_clear_error_with_the_way_to_one(tmp_path: object) -> No
         connect(KubeTarget(kubeconfig=f"{tmp_path}/no-such-kubeconfig"))
     assert "test-infra.sh up --k8s" in info.value.hint
     assert failure_of("deploy", info.value).kind == "cluster_unreachable"
+
+
+def _pod(waiting: str | None = None, restarts: int = 0, unschedulable: bool = False) -> dict[str, object]:
+    cs: dict[str, object] = {"name": "web", "restartCount": restarts, "state": {"running": {}}}
+    if waiting:
+        cs["state"] = {"waiting": {"reason": waiting, "message": "m"}}
+    conds = [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": "0/1"}]
+    return {
+        "metadata": {"name": "web-1"},
+        "status": {"containerStatuses": [cs], "conditions": conds if unschedulable else []},
+    }
+
+
+def test_a_rollout_stops_on_what_waiting_cannot_fix_and_waits_otherwise() -> None:
+    from containerkit.tools.k8s.cluster import _blocked
+
+    assert _blocked([_pod("ImagePullBackOff")], [], 0, 1) == "ImagePullBackOff: m"
+    assert _blocked([_pod("ErrImagePull")], [], 0, 1) is None  # a pull may still succeed
+    assert _blocked([_pod("ErrImagePull")], [], 0, 10) is not None
+    assert (_blocked([_pod("CrashLoopBackOff")], [], 0, 1) or "").startswith("CrashLoopBackOff")
+    assert _blocked([_pod(restarts=2)], [], 0, 1) is not None
+    assert _blocked([_pod(unschedulable=True)], [], 0, 1) is None
+    assert (_blocked([_pod(unschedulable=True)], [], 0, 10) or "").startswith("Unschedulable")
+    probe = "event Pod/web-1: Unhealthy: Startup probe failed: HTTP probe failed with statuscode: 404"
+    assert _blocked([_pod()], [probe], 0, 1) is None  # one 404 may be a slow start
+    assert _blocked([_pod()], [probe + " (x3)"], 0, 1) is not None
+    refused = "event Pod/web-1: Unhealthy: Startup probe failed: Get http://127.0.0.1:1/: connection refused (x9)"
+    assert _blocked([_pod()], [refused], 0, 1) is None  # still starting: the startup probe's budget decides
+    assert _blocked([_pod()], ['event ReplicaSet/w: FailedCreate: pods "w" is forbidden: exceeded quota: q'], 0, 1)
+
+
+def test_the_new_replicaset_is_the_one_with_the_deployments_template() -> None:
+    from containerkit.tools.k8s.cluster import _same_template
+
+    tpl = {"metadata": {"labels": {"app": "a"}}, "spec": {"containers": [{"name": "a", "image": "a:2"}]}}
+    dep = {"spec": {"template": tpl}}
+    new = {"spec": {"template": {**tpl, "metadata": {"labels": {"app": "a", "pod-template-hash": "abc"}}}}}
+    old = {"spec": {"template": {**tpl, "spec": {"containers": [{"name": "a", "image": "a:1"}]}}}}
+    assert _same_template(new, dep) and not _same_template(old, dep)
+    assert dep["spec"]["template"]["metadata"]["labels"] == {"app": "a"}  # the Deployment is not touched
