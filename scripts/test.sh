@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test.sh - the whole test suite, from a fresh machine: a virtualenv with the package and its dev
 # extras, the container infrastructure (scripts/test-infra.sh up), then pytest. Extra arguments go to
-# pytest (e.g. `scripts/test.sh tests/unit -q`).
+# pytest (e.g. `scripts/test.sh tests/unit -q`). CK_K8S=1 also brings up the single-node Kubernetes
+# (`scripts/test-infra.sh up --k8s`) and requires it: the deploy tests then fail instead of skipping.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${CK_VENV:-.venv}
@@ -19,7 +20,13 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "$want" >"$stamp"
 fi
 
-bash scripts/test-infra.sh up
+if [ "${CK_K8S:-0}" = 1 ]; then
+  kc=$(bash scripts/test-infra.sh up --k8s | tail -1)
+  export "${kc:?no KUBECONFIG line from test-infra.sh up --k8s}"
+  export CK_REQUIRE_K8S=1
+else
+  bash scripts/test-infra.sh up
+fi
 
 export CK_REQUIRE_INFRA=1            # a missing engine or registry fails the run instead of skipping
 export CONTAINERKIT_PULL_POLICY=never # no registry outside this machine is reachable: never pull

@@ -85,3 +85,55 @@ def containers(docker_client) -> Iterator[list[str]]:  # type: ignore[no-untyped
     for name in started:
         with contextlib.suppress(Exception):
             docker_client.containers.get(name).remove(force=True)
+
+
+K8S_KUBECONFIG = (
+    Path(
+        os.environ.get(
+            "K8S_DIR", Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "containerkit/infra/k8s"
+        )
+    )
+    / "kubeconfig"
+)
+
+
+@pytest.fixture(scope="session")
+def kube():  # type: ignore[no-untyped-def]
+    """The real cluster of `scripts/test-infra.sh up --k8s` (or $KUBECONFIG) with a Ready node.
+
+    Skips with the reason when it is not up; fails instead under CK_REQUIRE_K8S=1.
+    """
+    from containerkit.errors import ContainerKitError
+    from containerkit.tools.k8s.cluster import connect
+    from containerkit.tools.k8s.models import KubeTarget
+
+    path = os.environ.get("KUBECONFIG") or str(K8S_KUBECONFIG)
+    try:
+        cluster = connect(KubeTarget(kubeconfig=path))
+        node = cluster.get("/api/v1/nodes/127.0.0.1") or next(iter(cluster.items("/api/v1/nodes")), None)
+        ready = node is not None and any(
+            c.get("type") == "Ready" and c.get("status") == "True" for c in node["status"].get("conditions", [])
+        )
+        if not ready:
+            raise RuntimeError("no Ready node (is the kubelet up?)")
+    except (ContainerKitError, RuntimeError) as exc:
+        reason = f"no Kubernetes cluster ({exc}); run scripts/test-infra.sh up --k8s"
+        if os.environ.get("CK_REQUIRE_K8S") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    os.environ["KUBECONFIG"] = path  # the CLI under test honours it
+    return cluster
+
+
+@pytest.fixture
+def k8s_namespace(kube):  # type: ignore[no-untyped-def]
+    """A fresh namespace, deleted afterwards (with everything in it)."""
+    import uuid
+
+    name = f"ck-test-{uuid.uuid4().hex[:8]}"
+    a = kube.request(
+        "POST", "/api/v1/namespaces", body={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+    )
+    assert a.status < 300, a.data
+    yield name
+    kube.request("DELETE", f"/api/v1/namespaces/{name}", body={"propagationPolicy": "Background"})

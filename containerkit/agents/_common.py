@@ -12,7 +12,7 @@ from containerkit.tools.analyze import ModuleAnalysis
 from containerkit.tools.analyze.naming import image_name
 from containerkit.tools.images import parse_image_ref
 
-__all__ = ["build_context", "local_image_ref", "module_dir", "selected_module", "session_dir"]
+__all__ = ["build_context", "deployed_image", "local_image_ref", "module_dir", "selected_module", "session_dir"]
 
 
 def selected_module(state: Session) -> ModuleAnalysis:
@@ -67,3 +67,11 @@ def local_image_ref(state: Session, module: ModuleAnalysis) -> str:
         return f"{ref.repository}:{ref.tag or 'latest'}"
     tag = _git_sha(module_dir(state, module)) or f"ck-{state.session_id[:12]}"
     return f"{image_name(module.name, module.path, state.repo_path)}:{tag}"
+
+
+def deployed_image(state: Session) -> str | None:
+    """The image reference the manifests run: the pushed digest when there is one."""
+    image = state.images.pushed or state.images.local
+    if image and state.images.digest and state.images.pushed:
+        return f"{state.images.pushed}@{state.images.digest}"  # pin what was verified
+    return image

@@ -30,6 +30,8 @@ class Deps:
     registry_auth: dict[str, str] | None = field(default=None, repr=False)
     env: dict[str, str] = field(default_factory=dict, repr=False)
     """The app's environment for verify (``--env``): values live here only, never in a checkpoint."""
+    kubeconfig: str | None = None
+    """The kubeconfig the deploy stage uses; None: ``$KUBECONFIG``, else ``~/.kube/config``."""
     metrics: BuildSecMetrics | None = None
     """Prometheus collectors the buildsec stage records into (served by an embedding app)."""
     _catalog: BaseImageCatalog | None = field(default=None, repr=False)

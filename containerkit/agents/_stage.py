@@ -47,8 +47,16 @@ _CATEGORY_OF_CODE = {
     "CK205": "policy_violation",
     "CK301": "registry_unreachable",
     "CK304": "registry_auth",
+    "CK402": "cluster_unreachable",
 }
-_STAGE_OF_CODE: dict[str, FailureStage] = {"CK202": "build", "CK206": "verify", "CK302": "push", "CK303": "push"}
+_STAGE_OF_CODE: dict[str, FailureStage] = {
+    "CK202": "build",
+    "CK206": "verify",
+    "CK302": "push",
+    "CK303": "push",
+    "CK403": "deploy",
+    "CK404": "deploy",
+}
 
 
 def _int(value: object) -> int | None:
@@ -72,10 +80,11 @@ def failure_of(stage: str, exc: ContainerKitError) -> Failure:
     elif exc.code in _CATEGORY_OF_CODE:
         diagnosis = Diagnosis(category=_CATEGORY_OF_CODE[exc.code], evidence=[exc.message], detail=exc.message)
     elif exc.code in _STAGE_OF_CODE:
+        status_lines = str(ctx.get("status_lines") or "")  # a rollout's pod statuses and events
         diagnosis = classify(
             FailureEvidence(
                 stage=_STAGE_OF_CODE[exc.code],
-                message=exc.message,
+                message=f"{exc.message}\n{status_lines}" if status_lines else exc.message,
                 log_tail=build.log_tail,
                 exit_code=build.exit_code,
                 start_command=str(ctx["start_command"]) if ctx.get("start_command") else None,

@@ -1,28 +1,46 @@
-"""The deploy agent: Kubernetes manifests for the pushed image (applying comes with a later issue)."""
+"""The deploy agent: Kubernetes manifests for the pushed image, and with ``--deploy`` a verified rollout.
+
+It writes the manifests as a Kustomize tree (``k8s/base`` + ``k8s/overlays/local``) next to the
+module, or into the session folder when that folder holds the user's own files. With
+``options.deploy`` it applies the base (or the overlay ``--k8s-overlay`` names) to the cluster
+``KUBECONFIG`` / ``--context`` points at, waits for the rollout, checks the app answers, and rolls a
+failed new version back; the outcome is ``Session.deployment``. A failure is classified by the
+orchestrator from its evidence (pod statuses, events, the container's log).
+"""
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
-from containerkit.agents._common import module_dir, selected_module, session_dir
+import yaml
+
+from containerkit.agents._common import deployed_image, module_dir, selected_module, session_dir
 from containerkit.agents._deps import Deps
 from containerkit.agents._stage import agent_node
+from containerkit.errors import ContainerKitError, InvalidOption, OutputRefused, RolloutFailed
 from containerkit.state import DeploymentStatus, ManifestInfo, Session
 from containerkit.tools.analyze.naming import image_name
-from containerkit.tools.manifests import ManifestRequest, generate_manifests, write_manifests
+from containerkit.tools.diagnose.config import required_env_names
+from containerkit.tools.k8s.kustomize import Overlay, local_overlay, render, write_layout
+from containerkit.tools.k8s.models import AppliedObject, KubeTarget, PodInfo
+from containerkit.tools.manifests import ManifestRequest, ManifestSet, generate_manifests
 from containerkit.tools.progress import ProgressSink
+from containerkit.tools.verify import free_port
 
-__all__ = ["deploy"]
+__all__ = ["OVERLAYS", "deploy"]
 _MARK = "app.kubernetes.io/managed-by: containerkit"
+OVERLAYS = ("local",)
+_PORT_PATH = "/spec/template/spec/containers/0/ports/0/containerPort"
 
 
 def _user_owned(out: Path) -> bool:
     """A manifest folder holding YAML that containerkit did not write is the user's."""
-    for f in ("deployment.yaml", "service.yaml"):
-        p = out / f
-        if p.is_file() and _MARK not in p.read_text(encoding="utf-8", errors="replace"):
-            return True
+    with contextlib.suppress(OSError):
+        for p in [*out.glob("*.yaml"), *out.glob("*.yml")]:
+            if p.is_file() and _MARK not in p.read_text(encoding="utf-8", errors="replace"):
+                return True
     return False
 
 
@@ -34,32 +52,168 @@ def _container_port(state: Session, analyzed: int | None) -> int:
     return analyzed or 8080
 
 
+def _local_port(out: Path, state: Session, base_port: int) -> int:
+    """The host port of the local overlay: the one it had (stable across redeploys), else a free one.
+
+    An app that ignores $PORT keeps its own port (the overlay cannot move it).
+    """
+    v = state.verify
+    if v is not None and v.honours_port_env is False:
+        return base_port
+    with contextlib.suppress(OSError, yaml.YAMLError, KeyError, TypeError, ValueError, StopIteration):
+        k = yaml.safe_load((out / "overlays" / "local" / "kustomization.yaml").read_text(encoding="utf-8"))
+        for patch in k.get("patches") or []:
+            for op in yaml.safe_load(patch["patch"]) or []:
+                if op.get("path") == _PORT_PATH:
+                    return int(op["value"])
+    return free_port()
+
+
+def _probe_path(state: Session, health: str | None) -> str | None:
+    """The health path for the probes, unless a rollout showed the path's probe failing (then TCP)."""
+    if any(a.cause == "probe_failing" and a.agent == "deploy" for a in state.recovery):
+        return None
+    return health
+
+
+def _config_names(state: Session, folder: Path) -> list[str]:
+    names = [n for n in [*required_env_names(folder), *state.options.env_names] if n != "PORT"]
+    return list(dict.fromkeys(names))
+
+
+def _write(
+    state: Session, deps: Deps, sink: ProgressSink, manifests: ManifestSet, out: Path, port_of: Any
+) -> tuple[ManifestInfo, dict[str, Overlay], str | None]:
+    note = None
+    if _user_owned(out) and not state.options.force:
+        note = f"{out} holds your own manifests: wrote containerkit's to the session folder instead"
+        out = session_dir(state, deps) / "k8s"
+    overlays = {"local": local_overlay(manifests, port=port_of(out))}
+    try:
+        layout = write_layout(manifests, out, list(overlays.values()))
+    except OutputRefused as exc:
+        note = f"{exc.message}: wrote containerkit's manifests to the session folder instead"
+        out = session_dir(state, deps) / "k8s"
+        overlays = {"local": local_overlay(manifests, port=port_of(out))}
+        layout = write_layout(manifests, out, list(overlays.values()))
+    if note:
+        sink({"kind": "warning", "stage": "deploy", "message": note})
+    info = ManifestInfo(
+        paths=layout.base,
+        kinds=[str(d["kind"]) for d in manifests.documents],
+        root=layout.root,
+        overlays=layout.overlays,
+    )
+    return info, overlays, note
+
+
 @agent_node("deploy")
 def deploy(state: Session, deps: Deps, sink: ProgressSink) -> dict[str, Any]:
     module = selected_module(state)
-    image = state.images.pushed or state.images.local
+    image = deployed_image(state)
     assert image is not None
-    if state.images.digest and state.images.pushed:
-        image = f"{state.images.pushed}@{state.images.digest}"  # pin what was verified
+    opts = state.options
+    if opts.k8s_overlay and opts.k8s_overlay not in OVERLAYS:
+        raise InvalidOption(f"--k8s-overlay: no overlay {opts.k8s_overlay!r}", hint="Overlays: " + ", ".join(OVERLAYS))
+    folder = module_dir(state, module)
+    base_port = _container_port(state, module.port)
+    health = _probe_path(state, module.health_path)
     manifests = generate_manifests(
         ManifestRequest(
             name=image_name(module.name, module.path, state.repo_path),  # never a bare "web" or "python"
             image=image,
-            port=_container_port(state, module.port),
-            health_path=module.health_path,
-            namespace=state.options.namespace,
+            port=base_port,
+            health_path=health,
+            namespace=opts.namespace,
             run_as_user=state.dockerfile.user_uid if state.dockerfile else None,
+            config_names=_config_names(state, folder),
         )
     )
-    out = Path(state.options.manifests_dir) if state.options.manifests_dir else module_dir(state, module) / "k8s"
-    note = None
-    if _user_owned(out) and not state.options.force:
-        note = f"{out} holds your own manifests: wrote containerkit's to the session folder instead"
-        sink({"kind": "warning", "stage": "deploy", "message": note})
-        out = session_dir(state, deps) / "k8s"
-    paths = write_manifests(manifests, out)
-    return {
-        "manifests": ManifestInfo(paths=[str(p) for p in paths], kinds=[str(d["kind"]) for d in manifests.documents]),
-        "deployment": DeploymentStatus(),
-        "_note": note,
-    }
+    out = Path(opts.manifests_dir) if opts.manifests_dir else folder / "k8s"
+    info, overlays, note = _write(state, deps, sink, manifests, out, lambda o: _local_port(o, state, base_port))
+    if not opts.deploy:
+        return {"manifests": info, "deployment": DeploymentStatus(image=image), "_note": note}
+    return {"manifests": info, **_apply(state, deps, sink, manifests, overlays, image, health)}
+
+
+def _apply(
+    state: Session,
+    deps: Deps,
+    sink: ProgressSink,
+    manifests: ManifestSet,
+    overlays: dict[str, Overlay],
+    image: str,
+    health: str | None,
+) -> dict[str, Any]:
+    from containerkit.tools.k8s.cluster import connect
+    from containerkit.tools.k8s.rollout import DeployRequest, deploy_manifests
+
+    opts = state.options
+    overlay = overlays.get(opts.k8s_overlay) if opts.k8s_overlay else None
+    docs = render(manifests, overlay).documents
+    cluster = connect(KubeTarget(kubeconfig=deps.kubeconfig, context=opts.kube_context, namespace=opts.namespace))
+    where = dict(context=cluster.context, namespace=cluster.namespace, overlay=opts.k8s_overlay, image=image)
+    name = str(manifests.by_kind("Deployment")["metadata"]["name"])
+    sink(
+        {"kind": "deploy", "stage": "deploy", "message": f"applying to {cluster.server} namespace {cluster.namespace}"}
+    )
+    try:
+        res = deploy_manifests(
+            cluster,
+            DeployRequest(
+                documents=docs,
+                rollback=opts.rollback,
+                health_path=health,
+                timeout_s=opts.deploy_timeout,
+            ),
+            on_progress=sink,
+        )
+    except RolloutFailed as exc:
+        ctx = exc.context
+        status = DeploymentStatus(
+            applied=True,
+            ready=False,
+            message=exc.message,
+            name=name,
+            previous_revision=_int(ctx.get("previous_revision")),
+            revision=_int(ctx.get("revision_now")) or _int(ctx.get("revision")),
+            rolled_back_to=_int(ctx.get("rolled_back_to")),
+            objects=[AppliedObject.model_validate(o) for o in _list(ctx.get("applied"))],
+            pods=[PodInfo.model_validate(p) for p in _list(ctx.get("pods"))],
+            url=str(ctx["rollback_url"]) if ctx.get("rollback_url") else None,
+            **where,
+        )
+        return {"deployment": status, "_error": exc}
+    except ContainerKitError as exc:
+        return {"deployment": DeploymentStatus(message=exc.message, name=name, **where), "_error": exc}
+    status = DeploymentStatus(
+        applied=True,
+        ready=True,
+        message=f"revision {res.revision} ready in {res.time_to_ready_s:.1f}s"
+        + (f"; {res.url} answered {res.status_code}" if res.url else ""),
+        name=res.name,
+        revision=res.revision,
+        previous_revision=res.previous_revision,
+        objects=res.applied,
+        pods=res.pods,
+        time_to_ready_s=res.time_to_ready_s,
+        url=res.url,
+        status_code=res.status_code,
+        answered=res.answered,
+        **where,
+    )
+    if res.answered is False:
+        err = RolloutFailed(
+            f"the pods of {res.namespace}/{res.name} are Ready but {res.url} does not answer (status {res.status_code})",
+            hint="Check the port and the health path the probes use; the app may answer on another port.",
+        )
+        return {"deployment": status.model_copy(update={"ready": False}), "_error": err}
+    return {"deployment": status, "_note": status.message}
+
+
+def _int(v: object) -> int | None:
+    return v if isinstance(v, int) else None
+
+
+def _list(v: object) -> list[Any]:
+    return list(v) if isinstance(v, list) else []

@@ -20,6 +20,7 @@ from langgraph.graph import END
 from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
 
+from containerkit.agents._common import deployed_image
 from containerkit.agents._deps import Deps
 from containerkit.agents._stage import progress_sink
 from containerkit.errors import ContainerKitError
@@ -34,6 +35,7 @@ __all__ = [
     "backoff_delay",
     "build_is_current",
     "decide_next",
+    "deploy_pending",
     "dockerfile_sha",
     "make_orch",
     "parse_decision",
@@ -113,9 +115,17 @@ def decide_next(state: Session) -> str | list[str]:
         return ["buildsec", "infra"] if push and not _gated(state) else "buildsec"
     if push:
         return "infra"
-    if state.manifests is None:
+    if state.manifests is None or deploy_pending(state):
         return "deploy"
     return END
+
+
+def deploy_pending(state: Session) -> bool:
+    """``--deploy`` asked for, and the image the manifests name is not running Ready on the cluster yet."""
+    if not state.options.deploy:
+        return False
+    d = state.deployment
+    return d is None or not d.ready or d.image != deployed_image(state)
 
 
 def _validate_options(state: Session) -> None:

@@ -75,6 +75,8 @@ class ProgressRenderer:
             self._push_event(ev)
         elif kind == "approval" and ev.get("status") == "waiting":
             self.console.print(f"[bold]approval[/] {ev.get('message')}: waiting for a decision")
+        elif kind == "deploy":
+            self.console.print(f"  [blue]deploy:[/] {ev.get('message')}", highlight=False)
         elif kind == "warning":
             self.console.print(f"[yellow]warning:[/] {ev.get('message')}")
         elif kind == "log" and (self.verbose or ev.get("stage") != "build"):

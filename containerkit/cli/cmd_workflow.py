@@ -126,6 +126,8 @@ def _finish(session: Session, as_json: bool) -> None:
             table.add_row("verify", escape(f"{'passed' if v.passed else 'failed'}: {v.reason} ({v.duration_s:.1f}s)"))
         if session.scan is not None:
             table.add_row("scan", escape(_scan_line(session)))
+        if session.deployment is not None and (session.deployment.applied or session.deployment.removed):
+            table.add_row("deployment", escape(_deploy_row(session)))
         if session.needs:
             table.add_row("needs", escape(", ".join(session.needs)))
         if session.awaiting:
@@ -185,10 +187,23 @@ def run_cmd(
         None, "--approve", help="Steps that wait for your approval: push, deploy (comma-separated)."
     ),
     yes: bool = typer.Option(False, "--yes", "-y", help="Approve every step --approve names."),
+    deploy: bool = typer.Option(
+        False, "--deploy", help="Apply the manifests to the cluster (KUBECONFIG) and wait until they run and answer."
+    ),
+    context: str | None = typer.Option(None, "--context", help="kubeconfig context for --deploy."),
+    k8s_overlay: str | None = typer.Option(
+        None, "--k8s-overlay", help="Kustomize overlay to apply: local (one node, host networking)."
+    ),
+    rollback: bool = typer.Option(
+        True, "--rollback/--no-rollback", help="Roll a failed new version back to the previous revision."
+    ),
+    deploy_timeout: float = typer.Option(
+        180.0, "--deploy-timeout", min=1, max=3600, help="Seconds a rollout may take."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show the build log."),
 ) -> None:
-    """Analyze, write a Dockerfile, build, verify, scan, push and write manifests: the whole path, as one session."""
+    """Analyze, write a Dockerfile, build, verify, scan, push, write manifests (and deploy): one session."""
     from containerkit.graph import run_session
     from containerkit.state import RunOptions
 
@@ -216,6 +231,11 @@ def run_cmd(
         verify_timeout=verify_timeout,
         env_names=sorted(app_env),
         approve=_check_approve(approve),
+        deploy=deploy,
+        kube_context=context,
+        k8s_overlay=_check_overlay(k8s_overlay),
+        rollback=rollback,
+        deploy_timeout=deploy_timeout,
     )
     with ProgressRenderer(env.err, verbose=verbose) as render:
         session = run_session(
@@ -233,6 +253,30 @@ def _registry(value: str) -> str:
     from containerkit.tools.images import parse_registry
 
     return parse_registry(value)
+
+
+def _check_overlay(value: str | None) -> str | None:
+    from containerkit.agents.deploy import OVERLAYS
+
+    if value is not None and value not in OVERLAYS:
+        raise InvalidOption(f"--k8s-overlay: no overlay {value!r}", hint="Overlays: " + ", ".join(OVERLAYS) + ".")
+    return value
+
+
+def _deploy_row(session: Session) -> str:
+    d = session.deployment
+    assert d is not None
+    if d.removed:
+        return d.message
+    if not d.applied:
+        return d.message
+    parts = [
+        f"{'ready' if d.ready else 'not ready'}: {d.namespace}/{d.name} revision {d.revision or '-'}",
+        f"{d.time_to_ready_s:.1f}s to ready" if d.time_to_ready_s is not None else "",
+        f"{d.url} answered {d.status_code}" if d.url and d.status_code else "",
+        f"rolled back to revision {d.rolled_back_to}" if d.rolled_back_to else "",
+    ]
+    return " · ".join(p for p in parts if p)
 
 
 def _app_env(env_file: Path | None, items: list[str]) -> dict[str, str]:
@@ -321,6 +365,66 @@ def resume_cmd(
     _finish(session, as_json)
 
 
+@handle_errors
+def deploy_cmd(
+    session_id: str = typer.Argument(..., help="Session id (or a unique prefix) whose image to deploy."),
+    context: str | None = typer.Option(None, "--context", help="kubeconfig context (default: the current one)."),
+    namespace: str | None = typer.Option(None, "--namespace", help="Namespace (default: the context's)."),
+    k8s_overlay: str | None = typer.Option(
+        None, "--k8s-overlay", help="Kustomize overlay to apply: local (one node, host networking)."
+    ),
+    rollback: bool = typer.Option(
+        True, "--rollback/--no-rollback", help="Roll a failed new version back to the previous revision."
+    ),
+    deploy_timeout: float = typer.Option(
+        180.0, "--deploy-timeout", min=1, max=3600, help="Seconds a rollout may take."
+    ),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Approve the deploy if the session asked for approval."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object."),
+) -> None:
+    """Apply a session's manifests to the cluster (KUBECONFIG), wait for the rollout, check it answers."""
+    from containerkit.graph import deploy_session
+
+    env = current_env()
+    options: dict[str, Any] = {"rollback": rollback, "deploy_timeout": deploy_timeout}
+    if context is not None:
+        options["kube_context"] = context
+    if namespace is not None:
+        options["namespace"] = namespace
+    if k8s_overlay is not None:
+        options["k8s_overlay"] = _check_overlay(k8s_overlay)
+    with ProgressRenderer(env.err) as render:
+        session = deploy_session(
+            session_id,
+            settings=env.settings,
+            deps=_deps(),
+            on_event=render,
+            approver=_approver(yes, render),
+            options=options,
+        )
+    _finish(session, as_json)
+
+
+@handle_errors
+def undeploy_cmd(
+    session_id: str = typer.Argument(..., help="Session id (or a unique prefix) whose deployment to remove."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object."),
+) -> None:
+    """Delete what the session applied to the cluster: only objects containerkit still manages."""
+    from containerkit.graph import undeploy_session
+
+    env = current_env()
+    with ProgressRenderer(env.err) as render:
+        session = undeploy_session(session_id, settings=env.settings, on_event=render)
+    d = session.deployment
+    if as_json:
+        _print_json({"session_id": session.session_id, "deployment": d.model_dump(mode="json") if d else None})
+    else:
+        env.out.print(escape(d.message if d else "-"))
+    if d is not None and not d.removed:
+        raise typer.Exit(1)
+
+
 @sessions_app.command("list")
 @handle_errors
 def sessions_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
@@ -383,6 +487,8 @@ def sessions_show(
         env.out.print(escape(f"needs: {', '.join(session.needs)}"))
     for key in ("image", "digest", "dockerfile"):
         env.out.print(escape(f"{key}: {summary.get(key) or '-'}"))
+    if session.deployment is not None and (session.deployment.applied or session.deployment.removed):
+        env.out.print(escape(f"deployment: {_deploy_row(session)}"))
     for e in session.errors:
         env.out.print(f"[red]error[/] {escape(f'[{e.code}] ({e.stage}) {e.message}')}\n  hint: {escape(e.hint)}")
 
@@ -392,4 +498,6 @@ def register(app: typer.Typer) -> None:
     app.command("dockerfile")(dockerfile_cmd)
     app.command("run")(run_cmd)
     app.command("resume")(resume_cmd)
+    app.command("deploy")(deploy_cmd)
+    app.command("undeploy")(undeploy_cmd)
     app.add_typer(sessions_app, name="sessions")

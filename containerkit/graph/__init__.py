@@ -2,7 +2,14 @@
 
 from containerkit.graph._builder import build_graph
 from containerkit.graph.recovery import DEFAULT_RECOVERY
-from containerkit.graph.runner import EventHandler, new_session_id, resume_session, run_session
+from containerkit.graph.runner import (
+    EventHandler,
+    deploy_session,
+    new_session_id,
+    resume_session,
+    run_session,
+    undeploy_session,
+)
 from containerkit.graph.sessions import SessionInfo, SessionStore
 
 __all__ = [
@@ -11,7 +18,9 @@ __all__ = [
     "SessionInfo",
     "SessionStore",
     "build_graph",
+    "deploy_session",
     "new_session_id",
     "resume_session",
     "run_session",
+    "undeploy_session",
 ]

@@ -16,6 +16,7 @@ __all__ = ["DEFAULT_RECOVERY"]
 _BUILD = frozenset({"buildsec"})
 _PUSH = frozenset({"infra"})
 _ANY = frozenset({"analyze", "buildsec", "infra", "deploy"})
+_DEPLOY = frozenset({"deploy"})
 
 DEFAULT_RECOVERY: tuple[Strategy, ...] = (
     # -- the analyze agent changes the Dockerfile
@@ -105,15 +106,16 @@ DEFAULT_RECOVERY: tuple[Strategy, ...] = (
     ),
     Strategy(
         "app_error",
-        _BUILD,
+        _BUILD | _DEPLOY,
         "user",
         hint="The app's own code fails at start (see the traceback in the evidence): fix it and run again.",
     ),
     Strategy(
         "port_in_use",
-        _BUILD,
+        _BUILD | _DEPLOY,
         "user",
-        hint="The app's port is taken on this machine: stop what listens there, or pass --no-verify.",
+        hint="The app's port is taken on this machine (or on the node, with host networking): stop what listens "
+        "there, or pass --no-verify.",
     ),
     Strategy(
         "port_mismatch", _BUILD, "user", hint="The app listens on a port nobody told containerkit: make it read $PORT."
@@ -132,5 +134,56 @@ DEFAULT_RECOVERY: tuple[Strategy, ...] = (
         _BUILD,
         "user",
         hint="See the scan report; fix the findings, or lower the gate with --fail-on (none turns it off).",
+    ),
+    # -- a rollout on the cluster (the deploy agent rolls a failed new version back before these apply)
+    # the probes' health path never answered while the app ran: the deploy agent probes the port instead
+    Strategy("probe_failing", _DEPLOY, "fix", "deploy", limit=1),
+    Strategy(
+        "cluster_unreachable",
+        _DEPLOY,
+        "user",
+        hint="Point KUBECONFIG (or --context) at a cluster you can reach, then `containerkit deploy ID`; for a local "
+        "test cluster run `scripts/test-infra.sh up --k8s`.",
+    ),
+    Strategy(
+        "image_pull",
+        _DEPLOY,
+        "user",
+        hint="The node cannot pull the image: check its name and tag, the imagePullPolicy, and the registry's "
+        "credentials (an imagePullSecret); with --k8s-overlay local the image must be in a registry on 127.0.0.1 "
+        "or on the node's engine.",
+    ),
+    Strategy(
+        "crash_loop",
+        _DEPLOY,
+        "user",
+        hint="The container exits at start in the cluster (the cause verify's rules read in its log is in the "
+        "evidence): compare the pod's environment (ConfigMap/Secret, read-only root filesystem, non-root user) "
+        "with the one verify used.",
+    ),
+    Strategy(
+        "unschedulable",
+        _DEPLOY,
+        "user",
+        hint="No node can take the pod: lower the resource requests in the manifests or add capacity.",
+    ),
+    Strategy(
+        "quota_exceeded",
+        _DEPLOY,
+        "user",
+        hint="The namespace's ResourceQuota refuses the pod: raise the quota or lower the requests and limits.",
+    ),
+    Strategy(
+        "admission_denied",
+        _DEPLOY,
+        "user",
+        hint="The namespace's admission policy (Pod Security, a webhook) refused the pod: the base manifests meet "
+        "PSS restricted; the local overlay needs host networking, which only a privileged namespace allows.",
+    ),
+    Strategy(
+        "rollout_timeout",
+        _DEPLOY,
+        "user",
+        hint="The rollout did not finish in time: see the pod statuses in the evidence, or raise --deploy-timeout.",
     ),
 )

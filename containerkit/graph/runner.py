@@ -17,14 +17,23 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
 
 from containerkit.agents import Deps
-from containerkit.errors import SessionNotResumable
+from containerkit.errors import InvalidOption, SessionNotResumable
 from containerkit.graph._builder import build_graph
 from containerkit.graph.sessions import SessionStore
 from containerkit.settings import Settings
 from containerkit.state import RunOptions, Session
 from containerkit.tools.analyze import check_repo_path
 
-__all__ = ["Approver", "EventHandler", "new_session_id", "pending_question", "resume_session", "run_session"]
+__all__ = [
+    "Approver",
+    "EventHandler",
+    "deploy_session",
+    "new_session_id",
+    "pending_question",
+    "resume_session",
+    "run_session",
+    "undeploy_session",
+]
 
 EventHandler = Callable[[dict[str, Any]], None]
 Approver = Callable[[dict[str, Any]], object]
@@ -150,3 +159,93 @@ def resume_session(
             raise SessionNotResumable(f"session {sid} has no pending stage", session_id=sid)
         on_event({"kind": "session", "status": "resumed", "message": sid, "data": {"next": list(snapshot.next)}})
         return _stream(store, deps, sid, None, on_event, approver)
+
+
+def deploy_session(
+    session_id: str,
+    *,
+    settings: Settings,
+    deps: Deps | None = None,
+    on_event: EventHandler = lambda _e: None,
+    approver: Approver | None = None,
+    options: Mapping[str, Any] | None = None,
+) -> Session:
+    """Apply a finished session's image to a cluster (``containerkit deploy ID``), as ``run --deploy`` would.
+
+    The session's analysis, build and push are kept; the graph runs again from its first pending
+    stage, which is the deploy (``options`` may set ``kube_context``, ``namespace``, ``k8s_overlay``,
+    ``rollback``, ``deploy_timeout``).
+    """
+    deps = deps or Deps(settings=settings)
+    with SessionStore(settings.sessions_db) as store:
+        sid = store.resolve(session_id)
+        state = store.load(sid)
+        if not (state.images.pushed or state.images.local) or state.analysis is None:
+            raise InvalidOption(
+                f"session {sid} has no image to deploy (status {state.status})",
+                hint=f"Finish it first (`containerkit resume {sid}`), or start one with `containerkit run PATH --deploy`.",
+            )
+        if state.status == "running" and not state.failure and state.history:
+            graph = build_graph(checkpointer=store.saver)
+            if _pending(graph, {"configurable": {"thread_id": sid}}) is not None:
+                raise SessionNotResumable(
+                    f"session {sid} waits for an approval", hint=f"Answer it: `containerkit resume {sid} --approve`."
+                )
+        opts = state.options.model_copy(update={**dict(options or {}), "deploy": True})
+        on_event({"kind": "session", "status": "deploying", "message": sid})
+        # a deploy is always done again (another namespace, a cluster that changed): nothing of a former one counts
+        update: dict[str, Any] = {
+            "status": "running",
+            "failure": None,
+            "options": opts.model_dump(),
+            "deployment": None,
+        }
+        return _stream(store, deps, sid, update, on_event, approver)
+
+
+def undeploy_session(
+    session_id: str, *, settings: Settings, kubeconfig: str | None = None, on_event: EventHandler = lambda _e: None
+) -> Session:
+    """Delete what the session applied, only objects containerkit still manages; recorded in the session."""
+    from containerkit.state import DeploymentStatus
+    from containerkit.tools.k8s.cluster import connect
+    from containerkit.tools.k8s.models import KubeTarget
+    from containerkit.tools.k8s.rollout import undeploy_objects
+
+    with SessionStore(settings.sessions_db) as store:
+        sid = store.resolve(session_id)
+        state = store.load(sid)
+        d = state.deployment
+        if d is None or not d.objects:
+            raise InvalidOption(
+                f"session {sid} applied nothing to a cluster", hint="Only sessions run with --deploy can be undeployed."
+            )
+        cluster = connect(KubeTarget(kubeconfig=kubeconfig, context=d.context, namespace=d.namespace))
+        deleted, kept = undeploy_objects(cluster, d.objects)
+        for o in deleted:
+            on_event({"kind": "deploy", "stage": "deploy", "message": f"deleted {o.kind} {o.namespace}/{o.name}"})
+        for o in kept:
+            on_event(
+                {
+                    "kind": "warning",
+                    "stage": "deploy",
+                    "message": f"kept {o.kind} {o.namespace}/{o.name}: not containerkit's",
+                }
+            )
+        status = DeploymentStatus.model_validate(
+            {
+                **d.model_dump(),
+                "applied": bool(kept),
+                "ready": False,
+                "removed": not kept,
+                "objects": [o.model_dump() for o in kept],
+                "message": f"undeployed: {len(deleted)} object(s) deleted"
+                + (f", {len(kept)} kept (not containerkit's)" if kept else ""),
+                "url": None,
+                "pods": [],
+            }
+        )
+        graph = build_graph(checkpointer=store.saver)
+        config: RunnableConfig = {"configurable": {"thread_id": sid}}
+        graph.update_state(config, {"deployment": status.model_dump()}, as_node="orch")
+        return store.load(sid)

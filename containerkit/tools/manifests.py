@@ -37,6 +37,22 @@ class ManifestRequest(BaseModel):
     cpu_limit: str = "500m"
     memory_limit: str = "512Mi"
     env: dict[str, str] = {}
+    config_names: list[str] = []
+    """Variables the app reads (names only): from a ConfigMap ``<name>-config``, or a Secret
+    ``<name>-secrets`` for names that look secret; both optional, so the pod starts without them."""
+    read_only_root: bool = True
+    writable_paths: list[str] = ["/tmp"]
+    """Each gets an emptyDir, so a read-only root filesystem still lets the app write there."""
+    startup_timeout_s: int = Field(default=60, ge=1, le=3600)
+    """How long the startup probe lets the app take before liveness counts."""
+
+
+_SECRET_WORDS = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|API_?KEY|PRIVATE|CREDENTIAL|_KEY$|DSN|DATABASE_URL", re.I)
+
+
+def is_secret_name(name: str) -> bool:
+    """A variable whose value belongs in a Secret rather than a ConfigMap."""
+    return bool(_SECRET_WORDS.search(name))
 
 
 class ManifestSet(BaseModel):
@@ -52,29 +68,56 @@ def k8s_name(name: str) -> str:
     return s or "app"
 
 
-def _probe(port: int, path: str | None, *, initial: int, period: int) -> k8s.V1Probe:
+def _probe(port: int, path: str | None, *, initial: int, period: int, failures: int = 3) -> k8s.V1Probe:
     if path:
         return k8s.V1Probe(
             http_get=k8s.V1HTTPGetAction(path=path, port="http"),
             initial_delay_seconds=initial,
             period_seconds=period,
             timeout_seconds=3,
-            failure_threshold=3,
+            failure_threshold=failures,
         )
     return k8s.V1Probe(
         tcp_socket=k8s.V1TCPSocketAction(port="http"),
         initial_delay_seconds=initial,
         period_seconds=period,
         timeout_seconds=3,
-        failure_threshold=3,
+        failure_threshold=failures,
     )
 
 
+def _volume_name(path: str) -> str:
+    return k8s_name("w-" + path.strip("/").replace("/", "-"))[:63]
+
+
 def generate_manifests(req: ManifestRequest) -> ManifestSet:
-    """A Deployment and a Service: probes on the app port, requests and limits, non-root context."""
+    """A Deployment and a Service that pass Pod Security Standards ``restricted``.
+
+    Non-root (the image's numeric uid), no privilege escalation, all capabilities dropped, seccomp
+    ``RuntimeDefault``, a read-only root filesystem with an emptyDir for each writable path;
+    requests and limits; startup, readiness and liveness probes on the app's port (its health path
+    when known); configuration from an optional ConfigMap and Secret (names only, never values).
+    """
     name = k8s_name(req.name)
     labels = {"app.kubernetes.io/name": name, "app.kubernetes.io/managed-by": "containerkit"}
+    config = [n for n in req.config_names if not is_secret_name(n)]
+    secret = [n for n in req.config_names if is_secret_name(n)]
+    annotations: dict[str, str] = {}
+    if config:
+        annotations["containerkit.io/config-names"] = ",".join(config)
+    if secret:
+        annotations["containerkit.io/secret-names"] = ",".join(secret)
     meta = k8s.V1ObjectMeta(name=name, namespace=req.namespace, labels=labels)
+    dep_meta = k8s.V1ObjectMeta(name=name, namespace=req.namespace, labels=labels, annotations=annotations or None)
+    env_from = []
+    if config:
+        env_from.append(
+            k8s.V1EnvFromSource(config_map_ref=k8s.V1ConfigMapEnvSource(name=f"{name}-config", optional=True))
+        )
+    if secret:
+        env_from.append(k8s.V1EnvFromSource(secret_ref=k8s.V1SecretEnvSource(name=f"{name}-secrets", optional=True)))
+    writable = list(dict.fromkeys(p for p in req.writable_paths if p.startswith("/"))) if req.read_only_root else []
+    period = 2
     container = k8s.V1Container(
         name=name,
         image=req.image,
@@ -82,8 +125,10 @@ def generate_manifests(req: ManifestRequest) -> ManifestSet:
         ports=[k8s.V1ContainerPort(name="http", container_port=req.port, protocol="TCP")],
         env=[k8s.V1EnvVar(name="PORT", value=str(req.port))]
         + [k8s.V1EnvVar(name=k, value=v) for k, v in sorted(req.env.items())],
-        readiness_probe=_probe(req.port, req.health_path, initial=5, period=10),
-        liveness_probe=_probe(req.port, req.health_path, initial=15, period=20),
+        env_from=env_from or None,
+        startup_probe=_probe(req.port, req.health_path, initial=0, period=1, failures=req.startup_timeout_s),
+        readiness_probe=_probe(req.port, req.health_path, initial=0, period=period),
+        liveness_probe=_probe(req.port, req.health_path, initial=0, period=10),
         resources=k8s.V1ResourceRequirements(
             requests={"cpu": req.cpu_request, "memory": req.memory_request},
             limits={"cpu": req.cpu_limit, "memory": req.memory_limit},
@@ -93,12 +138,15 @@ def generate_manifests(req: ManifestRequest) -> ManifestSet:
             run_as_non_root=True,
             run_as_user=req.run_as_user,
             capabilities=k8s.V1Capabilities(drop=["ALL"]),
+            read_only_root_filesystem=req.read_only_root,
+            seccomp_profile=k8s.V1SeccompProfile(type="RuntimeDefault"),
         ),
+        volume_mounts=[k8s.V1VolumeMount(name=_volume_name(p), mount_path=p) for p in writable] or None,
     )
     deployment = k8s.V1Deployment(
         api_version="apps/v1",
         kind="Deployment",
-        metadata=meta,
+        metadata=dep_meta,
         spec=k8s.V1DeploymentSpec(
             replicas=req.replicas,
             selector=k8s.V1LabelSelector(match_labels={"app.kubernetes.io/name": name}),
@@ -112,6 +160,10 @@ def generate_manifests(req: ManifestRequest) -> ManifestSet:
                         seccomp_profile=k8s.V1SeccompProfile(type="RuntimeDefault"),
                     ),
                     automount_service_account_token=False,
+                    volumes=[
+                        k8s.V1Volume(name=_volume_name(p), empty_dir=k8s.V1EmptyDirVolumeSource()) for p in writable
+                    ]
+                    or None,
                 ),
             ),
         ),

@@ -19,6 +19,7 @@ _B: frozenset[FailureStage] = frozenset({"build"})
 _V: frozenset[FailureStage] = frozenset({"verify"})
 _BV: frozenset[FailureStage] = frozenset({"build", "verify"})
 _P: frozenset[FailureStage] = frozenset({"push"})
+_D: frozenset[FailureStage] = frozenset({"deploy"})
 _ANY: frozenset[FailureStage] = frozenset({"build", "verify", "push", "deploy", "scan"})
 
 
@@ -184,6 +185,42 @@ RULES: tuple[Rule, ...] = (
             r"|exit code: 137|returned a non-zero code: 137|^Killed$"
         ),
     ),
+    # -- a rollout: read from pod statuses and events (the app's own log is read with the verify rules)
+    Rule(
+        "cluster_unreachable",
+        _D,
+        _r(r"cannot reach the Kubernetes API|Max retries exceeded with url: /api|no kubeconfig|Invalid kube-config"),
+    ),
+    Rule(
+        "admission_denied",
+        _D,
+        _r(
+            r"violates PodSecurity \"?[\w:.-]+\"?|admission webhook \"?[\w.-]+\"? denied|unable to validate against any "
+            r"pod security policy|forbidden: .*(?:securityContext|PodSecurity|hostNetwork|runAsNonRoot)"
+        ),
+    ),
+    Rule("quota_exceeded", _D, _r(r"exceeded quota: ([\w.-]+)|must specify (?:limits|requests)\.(?:cpu|memory)")),
+    Rule(
+        "image_pull",
+        _D,
+        _r(
+            r"\b(ErrImagePull|ImagePullBackOff|ErrImageNeverPull|InvalidImageName)\b|Failed to pull image \"?([^\s\"]+)"
+            r"|pull access denied|manifest unknown"
+        ),
+    ),
+    Rule(
+        "unschedulable",
+        _D,
+        _r(r"\bFailedScheduling\b|\bUnschedulable\b|Insufficient (cpu|memory)|didn't match node selector|had taints?"),
+    ),
+    Rule("out_of_memory", _D, _r(r"\bOOMKilled\b")),
+    Rule(
+        "probe_failing",
+        _D,
+        _r(r"(Startup|Readiness|Liveness) probe failed|failed (?:startup|liveness) probe, will be restarted"),
+    ),
+    Rule("crash_loop", _D, _r(r"\bCrashLoopBackOff\b|Back-off restarting failed container|\bterminated: Error\b")),
+    Rule("rollout_timeout", _D, _r(r"ProgressDeadlineExceeded|rollout did not finish within")),
     # -- registry
     Rule(
         "registry_auth",
@@ -494,7 +531,41 @@ def _config_names(text: str) -> list[str]:
 
 
 def classify(evidence: FailureEvidence) -> Diagnosis:
-    """Name the cause of a failure from what it left; ``unknown`` when no rule matches."""
+    """Name the cause of a failure from what it left; ``unknown`` when no rule matches.
+
+    A failed rollout (stage ``deploy``) is read from its pod statuses and events (``message``); when
+    the container started and stopped (a crash loop, a probe that never passed), the app's own log
+    (``log_tail``) is read as verify reads a failed start, so the same causes get the same names.
+    """
+    if evidence.stage == "deploy":
+        return _classify_deploy(evidence)
+    return _classify(evidence)
+
+
+# causes that read the same in a pod as at verify and need the same answer; any other cause the app's
+# log names (a missing package, a missing variable) stays a crash loop, with that cause as its subject
+_SAME_IN_A_POD = frozenset({"app_error", "port_in_use", "out_of_memory", "disk_full"})
+
+
+def _classify_deploy(evidence: FailureEvidence) -> Diagnosis:
+    status = _classify(evidence.model_copy(update={"log_tail": ""}))
+    if status.category in ("crash_loop", "probe_failing", "rollout_timeout", "unknown") and evidence.log_tail:
+        app = _classify(evidence.model_copy(update={"stage": "verify", "message": ""}))
+        if app.category in _SAME_IN_A_POD:
+            return app.model_copy(update={"evidence": [*status.evidence[:2], *app.evidence]})
+        if app.category not in ("unknown", "port_mismatch") and status.category in ("crash_loop", "unknown"):
+            return app.model_copy(
+                update={
+                    "category": "crash_loop",
+                    "subject": app.category,
+                    "evidence": [*status.evidence[:2], *app.evidence],
+                    "detail": f"crash loop; the app's log says: {app.category} ({app.detail})"[:200],
+                }
+            )
+    return status
+
+
+def _classify(evidence: FailureEvidence) -> Diagnosis:
     text = f"{evidence.message}\n{evidence.log_tail}"
     for rule in RULES:
         if evidence.stage not in rule.stages:

@@ -42,6 +42,15 @@ Category = Literal[
     "policy_violation",
     "app_error",
     "no_answer",
+    # -- a rollout on a cluster (stage ``deploy``)
+    "image_pull",
+    "crash_loop",
+    "probe_failing",
+    "unschedulable",
+    "quota_exceeded",
+    "admission_denied",
+    "rollout_timeout",
+    "cluster_unreachable",
     "unknown",
 ]
 

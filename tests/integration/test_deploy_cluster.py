@@ -1,0 +1,187 @@
+"""Deploy on a real cluster: a real API server, a real (patched) kubelet, real pods on this machine.
+
+Needs `scripts/test-infra.sh up --k8s` (the `kube` fixture skips without it, fails under
+CK_REQUIRE_K8S=1). The local overlay runs the pods with host networking, so the app answers on
+127.0.0.1 at the pod's host port.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration._cli import ck, last_json
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def _get(url: str) -> tuple[int, dict[str, Any]]:
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(url, timeout=5) as r:
+        return int(r.status), json.loads(r.read())
+
+
+def _ours(kube: Any, ns: str) -> list[str]:
+    sel = "app.kubernetes.io/managed-by=containerkit"
+    found = []
+    for path in (
+        f"/apis/apps/v1/namespaces/{ns}/deployments",
+        f"/api/v1/namespaces/{ns}/services",
+        f"/apis/apps/v1/namespaces/{ns}/replicasets",
+        f"/api/v1/namespaces/{ns}/pods",
+    ):
+        found += [f"{path.rsplit('/', 1)[1]}/{o['metadata']['name']}" for o in kube.items(path, labelSelector=sel)]
+    return found
+
+
+def _run(app: Path, home: Path, ns: str, *extra: str) -> dict[str, Any]:
+    res = ck(
+        "run", str(app), "--registry", "127.0.0.1:5000", "--no-scan", "--deploy", "--namespace", ns,
+        "--k8s-overlay", "local", "--json", *extra, home=home,
+    )  # fmt: skip
+    out = last_json(res.stdout)
+    out["_returncode"], out["_stderr"] = res.returncode, res.stderr[-3000:]
+    return out
+
+
+def test_deploy_redeploy_roll_back_a_crash_and_undeploy(
+    example_copy: Any, registry: str, kube: Any, k8s_namespace: str, tmp_path: Path
+) -> None:
+    ns, home = k8s_namespace, tmp_path / "home"
+    app = example_copy("python-http")
+
+    # 1. a run that writes the manifests, then `containerkit deploy ID` applies them
+    res = ck("run", str(app), "--registry", registry, "--no-scan", "--json", home=home)
+    assert res.returncode == 0, res.stderr[-3000:]
+    first = last_json(res.stdout)
+    assert first["deployment"]["applied"] is False
+    res = ck("deploy", first["session_id"], "--namespace", ns, "--k8s-overlay", "local", "--json", home=home)
+    assert res.returncode == 0, res.stderr[-3000:]
+    d1 = last_json(res.stdout)["deployment"]
+    assert d1["applied"] and d1["ready"] and d1["revision"] == 1 and d1["namespace"] == ns
+    assert d1["answered"] is True and d1["status_code"] == 200
+    assert d1["time_to_ready_s"] is not None and d1["pods"] and d1["pods"][0]["ready"]
+    status, body = _get(d1["url"].rsplit("/", 1)[0] + "/")
+    assert status == 200 and body["service"] == "python-http"
+    kinds = {(o["kind"], o["name"]) for o in d1["objects"]}
+    assert kinds == {("Deployment", "python-http"), ("Service", "python-http")}
+    live = kube.get(f"/apis/apps/v1/namespaces/{ns}/deployments/python-http")
+    assert any(m["manager"] == "containerkit" for m in live["metadata"]["managedFields"])  # server-side apply
+    assert live["spec"]["template"]["spec"]["containers"][0]["securityContext"]["readOnlyRootFilesystem"] is True
+
+    # 2. a changed version: a new revision, Ready, answering with the change, on the same host port
+    source = (app / "app.py").read_text()
+    (app / "app.py").write_text(source.replace('service="python-http"', 'service="python-http", version=2'))
+    second = _run(app, home, ns)
+    assert second["_returncode"] == 0, second["_stderr"]
+    d2 = second["deployment"]
+    assert d2["ready"] and d2["revision"] == 2 and d2["previous_revision"] == 1
+    assert d2["url"] == d1["url"]
+    assert _get(d2["url"].rsplit("/", 1)[0] + "/")[1]["version"] == 2
+
+    # 3. a version that crashes at start (verify skipped, so only the cluster sees it): rolled back
+    (app / "app.py").write_text(source.replace("app = Flask(__name__)", 'raise RuntimeError("broken release")'))
+    third = _run(app, home, ns, "--no-verify", "--deploy-timeout", "120")
+    assert third["_returncode"] == 1, third["_stderr"]
+    assert third["status"] == "failed"
+    d3 = third["deployment"]
+    assert d3["ready"] is False and d3["rolled_back_to"] == 2, d3
+    err = third["errors"][-1]
+    assert err["category"] in ("crash_loop", "app_error"), err
+    assert "rolled back" in json.dumps(third["errors"])
+    assert any("broken release" in e or "CrashLoopBackOff" in e or "terminated" in e for e in err["evidence"]), err
+    assert _get(d2["url"].rsplit("/", 1)[0] + "/")[1]["version"] == 2  # the old one still answers
+
+    # 4. undeploy: nothing of ours is left in the namespace
+    res = ck("undeploy", third["session_id"], "--json", home=home)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert last_json(res.stdout)["deployment"]["removed"] is True
+    deadline = time.monotonic() + 90
+    while _ours(kube, ns) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert _ours(kube, ns) == []
+
+
+def test_a_wrong_image_name_is_a_pull_failure_with_a_hint(kube: Any, k8s_namespace: str) -> None:
+    from containerkit.agents._stage import failure_of
+    from containerkit.errors import RolloutFailed
+    from containerkit.graph.recovery import DEFAULT_RECOVERY
+    from containerkit.tools.k8s.cluster import connect
+    from containerkit.tools.k8s.kustomize import local_overlay, render
+    from containerkit.tools.k8s.models import KubeTarget
+    from containerkit.tools.k8s.rollout import DeployRequest, deploy_manifests
+    from containerkit.tools.manifests import ManifestRequest, generate_manifests
+    from containerkit.tools.verify import free_port
+
+    ms = generate_manifests(
+        ManifestRequest(name="typo", image="127.0.0.1:5000/containerkit-no-such-image:1", port=8080, run_as_user=1000)
+    )
+    docs = render(ms, local_overlay(ms, port=free_port())).documents
+    cluster = connect(KubeTarget(namespace=k8s_namespace))
+    t0 = time.monotonic()
+    with pytest.raises(RolloutFailed) as info:
+        deploy_manifests(cluster, DeployRequest(documents=docs, timeout_s=120))
+    assert time.monotonic() - t0 < 60  # stopped on the evidence, not at the timeout
+    failure = failure_of("deploy", info.value)
+    assert failure.kind == "image_pull", failure
+    assert any("containerkit-no-such-image" in e for e in failure.diagnosis.evidence)  # type: ignore[union-attr]
+    row = next(s for s in DEFAULT_RECOVERY if s.category == "image_pull")
+    assert row.handling == "user" and "imagePullPolicy" in row.hint
+
+
+def test_node_example_deploys_with_run_deploy_and_answers(
+    example_copy: Any, registry: str, kube: Any, k8s_namespace: str, tmp_path: Path
+) -> None:
+    out = _run(example_copy("node-http"), tmp_path / "home", k8s_namespace)
+    assert out["_returncode"] == 0, out["_stderr"]
+    d = out["deployment"]
+    assert d["ready"] and d["revision"] == 1 and d["status_code"] == 200, d
+    status, body = _get(d["url"].rsplit("/", 1)[0] + "/")
+    assert status == 200 and body["service"] == "node-http"
+    pod = kube.items(f"/api/v1/namespaces/{k8s_namespace}/pods")[0]
+    c = pod["spec"]["containers"][0]
+    assert c["securityContext"]["runAsNonRoot"] is True and c["securityContext"]["capabilities"]["drop"] == ["ALL"]
+    assert pod["spec"]["hostNetwork"] is True  # the local overlay
+
+
+def test_a_health_path_that_never_answers_is_a_failing_probe_the_deploy_agent_fixes(
+    kube: Any, k8s_namespace: str
+) -> None:
+    from containerkit.agents._stage import failure_of
+    from containerkit.errors import RolloutFailed
+    from containerkit.graph.recovery import DEFAULT_RECOVERY
+    from containerkit.tools.k8s.cluster import connect
+    from containerkit.tools.k8s.kustomize import local_overlay, render
+    from containerkit.tools.k8s.models import KubeTarget
+    from containerkit.tools.k8s.rollout import DeployRequest, deploy_manifests
+    from containerkit.tools.manifests import ManifestRequest, generate_manifests
+    from containerkit.tools.verify import free_port
+
+    port = free_port()
+
+    def docs(health: str | None) -> list[dict[str, Any]]:
+        ms = generate_manifests(
+            ManifestRequest(name="probe", image="python:3.11-slim", port=8080, health_path=health, run_as_user=1000)
+        )
+        out = render(ms, local_overlay(ms, port=port)).documents
+        c = out[0]["spec"]["template"]["spec"]["containers"][0]
+        c["command"] = ["sh", "-c", "exec python -m http.server $PORT --bind 127.0.0.1 --directory /tmp"]
+        return out
+
+    cluster = connect(KubeTarget(namespace=k8s_namespace))
+    t0 = time.monotonic()
+    with pytest.raises(RolloutFailed) as info:
+        deploy_manifests(cluster, DeployRequest(documents=docs("/healthz-that-is-not-there"), timeout_s=120))
+    assert time.monotonic() - t0 < 60  # the 404s decide it, not the timeout
+    failure = failure_of("deploy", info.value)
+    assert failure.kind == "probe_failing", failure
+    row = next(s for s in DEFAULT_RECOVERY if s.category == "probe_failing")
+    assert (row.handling, row.agent) == ("fix", "deploy")
+    # the deploy agent's fix: probe the port instead of the path
+    res = deploy_manifests(cluster, DeployRequest(documents=docs(None), timeout_s=120))
+    assert res.ready and res.answered and res.revision == 2
