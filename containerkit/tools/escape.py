@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from typing import Any
 
 from containerkit.errors import InvalidOption
@@ -33,7 +34,7 @@ _PACKAGE_OK = re.compile(r"^[a-z0-9][a-z0-9+._:=~-]*$")
 _VERSION_OK = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._+-]{0,63}$")
 _HEALTH_OK = re.compile(r"^/[A-Za-z0-9._~/-]*$")
 _WORD_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
-_PATH_BAD = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029\\\"'`$]")
+_PATH_BAD = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029\\\"'`$<>|;&]")
 
 
 def has_line_break(value: str) -> bool:
@@ -86,12 +87,16 @@ def _command_problem(value: str) -> str | None:
         return "it ends in a line continuation"
     if _HEREDOC.search(value):
         return "it opens a heredoc"
+    try:
+        shlex.split(value)
+    except ValueError:
+        return "its quotes do not close"
     return None
 
 
 def _path_problem(value: str) -> str | None:
     if _PATH_BAD.search(value):
-        return "it holds a line break, a quote, a backslash or a $"
+        return "it holds a line break, a quote, a backslash, a $ or a shell operator"
     if value.startswith("/") or ".." in value.split("/"):
         return "it leads out of the build context"
     return None
@@ -110,7 +115,7 @@ def safe_module(module: ModuleAnalysis) -> tuple[ModuleAnalysis, list[str]]:
 
     if has_line_break(module.path) or _PATH_BAD.search(module.path):
         raise InvalidOption(
-            f"the module folder {module.path!r} holds a line break or a quote: no Dockerfile can name it safely",
+            f"the module folder {module.path!r} holds a line break, a quote or a shell operator: no Dockerfile can name it safely",
             hint="Rename the folder (letters, digits, '-', '_', '.', '/').",
         )
     if not _NAME_OK.match(module.name):
