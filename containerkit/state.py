@@ -10,7 +10,7 @@ import operator
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from containerkit.tools.analyze.models import RepoAnalysis
 from containerkit.tools.diagnose.models import Diagnosis
@@ -101,6 +101,22 @@ class RunOptions(BaseModel):
     k8s_overlay: str | None = Field(default=None, description="Kustomize overlay to apply (``local``); None: the base.")
     rollback: bool = Field(default=True, description="Roll a failed new version back to the previous revision.")
     deploy_timeout: float = Field(default=180.0, gt=0, le=3600, description="Seconds a rollout may take.")
+
+
+    @model_validator(mode="after")
+    def _registry_from_image(self) -> RunOptions:
+        """``--image HOST/NAME:TAG`` without ``--registry`` pushes to HOST (never a silent local-only run)."""
+        if self.image and not self.registry:
+            from containerkit.errors import ContainerKitError
+            from containerkit.tools.images import parse_image_ref
+
+            try:
+                ref = parse_image_ref(self.image)
+            except (ValueError, ContainerKitError):
+                return self  # the orchestrator reports the typed error when it validates the options
+            if ref.registry:
+                self.registry = ref.registry
+        return self
 
 
 class DockerfileInfo(BaseModel):

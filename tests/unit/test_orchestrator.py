@@ -196,3 +196,9 @@ def test_required_variables_are_read_from_the_code_with_and_without_defaults(tmp
     (tmp_path / "node_modules").mkdir()
     (tmp_path / "node_modules" / "dep.js").write_text("process.env.NOT_MINE\n")
     assert required_env_names(tmp_path) == ["DATABASE_URL", "STRIPE_KEY"]
+
+
+def test_an_image_naming_a_registry_is_pushed_there() -> None:
+    assert RunOptions(image="127.0.0.1:5000/shop/api:1").registry == "127.0.0.1:5000"
+    assert RunOptions(image="shop/api:1").registry is None
+    assert RunOptions(image="127.0.0.1:5000/api:1", registry="r.example:443").registry == "r.example:443"
