@@ -57,7 +57,13 @@ def scan(
     if output is not None:  # refused before the scan runs, and again (atomically) when written
         check_writable_target(output, inputs=inputs)
     if db is not None:
-        VulnDB(db).check_ours()
+        from containerkit.tools.scan.errors import VulnDbUnreadable
+        from containerkit.tools.vulns.errors import VulnDbError
+
+        try:
+            VulnDB(db).check_ours()
+        except VulnDbError as exc:  # a file the user named that is not our database: bad input (exit 2)
+            raise VulnDbUnreadable(exc.message, hint=exc.hint) from None
     options = ScanOptions(
         dockerfile=dockerfile,
         context=context,
