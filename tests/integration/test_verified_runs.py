@@ -44,6 +44,9 @@ def test_an_image_that_crashes_at_start_is_fixed_before_it_is_pushed(tmp_path: P
     assert attempt["cause"] == "wrong_start_command" and attempt["outcome"] == "succeeded"
     assert any("Cannot find module '/app/server.js'" in line for line in attempt["evidence"])
     assert "src/server.js" in attempt["detail"]
+    # the user's Dockerfile is theirs: the fixed revision lives in the session folder
+    assert out["dockerfile_origin"] == "fixed" and not out["dockerfile"].startswith(str(app))
+    assert (app / "Dockerfile").read_text() == (FAULTS / "crash-at-start" / "Dockerfile").read_text()
     # the first image never reached the registry; the fixed one did, and it is the one verified
     stages = [(s["stage"], s["ok"]) for s in out["stages"]]
     assert stages.index(("buildsec", False)) < stages.index(("infra", True))
@@ -161,13 +164,10 @@ def _run_with_llm(app: Path, home: Path, llm):  # type: ignore[no-untyped-def]
 def test_an_llm_proposal_fixes_the_start_when_valid_and_the_rules_do_when_not(tmp_path: Path, docker_client) -> None:  # type: ignore[no-untyped-def]
     import json
 
-    from containerkit.tools.analyze import analyze_repo
-    from containerkit.tools.dockerfile import generate_dockerfile, load_catalog
-
     app = _copy(FAULTS / "crash-at-start", tmp_path)
-    generated = generate_dockerfile(analyze_repo(app).primary(), load_catalog()).content
-    assert 'CMD ["node", "server.js"]' in generated
-    fixed = generated.replace('CMD ["node", "server.js"]', 'CMD ["node", "src/server.js"]')
+    theirs = (app / "Dockerfile").read_text()
+    assert 'CMD ["node", "server.js"]' in theirs
+    fixed = theirs.replace('CMD ["node", "server.js"]', 'CMD ["node", "src/server.js"]')
 
     # a valid proposal: used, recorded as the model's, tokens counted
     session = _run_with_llm(app, tmp_path / "h1", _fake_llm(json.dumps({"dockerfile": fixed, "reason": "src/"})))
@@ -176,7 +176,7 @@ def test_an_llm_proposal_fixes_the_start_when_valid_and_the_rules_do_when_not(tm
     assert session.llm_usage == {"calls": 1, "input_tokens": 50, "output_tokens": 20}
 
     # an invalid one (the final stage as root): refused, the rules fix it instead
-    root = fixed.replace("USER 10001:10001", "USER root")
+    root = fixed.replace("USER 1000:1000", "USER root")
     app2 = _copy(FAULTS / "crash-at-start", tmp_path / "second")
     session = _run_with_llm(app2, tmp_path / "h2", _fake_llm(json.dumps({"dockerfile": root})))
     assert session.status == "succeeded"
