@@ -102,7 +102,6 @@ class RunOptions(BaseModel):
     rollback: bool = Field(default=True, description="Roll a failed new version back to the previous revision.")
     deploy_timeout: float = Field(default=180.0, gt=0, le=3600, description="Seconds a rollout may take.")
 
-
     @model_validator(mode="after")
     def _registry_from_image(self) -> RunOptions:
         """``--image HOST/NAME:TAG`` without ``--registry`` pushes to HOST (never a silent local-only run)."""
