@@ -117,9 +117,9 @@ def _verify(state: Session, deps: Deps, sink: ProgressSink, image_id: str, modul
 def _verify_error(result: VerifyResult, state: Session) -> VerifyFailed:
     start = None
     if state.dockerfile is not None:
-        from containerkit.tools.dockerfile.fix import _last_cmd
+        from containerkit.tools.dockerfile.fix import start_command_of
 
-        start = _last_cmd(state.dockerfile.content)
+        start = start_command_of(state.dockerfile.content)
     return VerifyFailed(
         f"the image does not start and answer: {result.reason}",
         log_tail=result.log_tail,

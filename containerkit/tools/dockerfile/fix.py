@@ -22,7 +22,15 @@ from containerkit.tools.dockerfile._common import exec_form, is_alpine
 from containerkit.tools.dockerfile.catalog import BaseImageCatalog, ImageProbe
 from containerkit.tools.dockerfile.generate import GeneratedDockerfile, build_context, generate_dockerfile
 
-__all__ = ["CONTAINER_DEFAULTS", "BuildFailureInfo", "FailureClass", "FixResult", "classify_failure", "fix_dockerfile"]
+__all__ = [
+    "CONTAINER_DEFAULTS",
+    "BuildFailureInfo",
+    "FailureClass",
+    "FixResult",
+    "classify_failure",
+    "fix_dockerfile",
+    "start_command_of",
+]
 
 FailureClass = Diagnosis
 """The name this module's callers knew a diagnosis by."""
@@ -433,7 +441,7 @@ _ENTRY_FILES = ("main.py", "app.py", "server.py", "wsgi.py", "run.py", "server.j
 def _wrong_start(content: str, failure: BuildFailureInfo, cls: Diagnosis, fx: _FixCtx) -> tuple[str, str]:
     m = fx.module
     subject = cls.subject or ""
-    current = _last_cmd(content)
+    current = start_command_of(content)
     tool = subject.split(".")[0]
     if tool and tool in (current or "").split()[:1] and tool in ("gunicorn", "uvicorn", "flask", "streamlit"):
         # the server the start command runs is not installed: install it with the app's dependencies
@@ -554,7 +562,8 @@ def _same_name_elsewhere(context: Path, subject: str) -> list[str]:
     return sorted(found, key=lambda p: p.count("/"))[:5]
 
 
-def _last_cmd(content: str) -> str | None:
+def start_command_of(content: str) -> str | None:
+    """The command the last CMD runs, as one shell line (``sh -c "exec X"`` read as X)."""
     for ln in reversed(content.splitlines()):
         if ln.startswith("CMD "):
             body = ln[4:].strip()
