@@ -114,6 +114,9 @@ CASES = [
         "DATABASE_URL",
     ),
     ("verify", "Error: SECRET_KEY is required", "missing_config", "SECRET_KEY"),
+    ("verify", "Exception: DATABASE_URL environment variable not defined", "missing_config", "DATABASE_URL"),
+    ("verify", "RuntimeError: REDIS_URL has not been configured", "missing_config", "REDIS_URL"),
+    ("verify", "ValueError: STRIPE_KEY env var missing", "missing_config", "STRIPE_KEY"),
     (
         "verify",
         "django.core.exceptions.ImproperlyConfigured: The SECRET_KEY setting must not be empty.",
