@@ -237,7 +237,7 @@ def _config_from_code(state: Session, f: Failure) -> Failure:
 
     assert f.diagnosis is not None
     names = [n for n in _names_in_code(state) if n not in state.options.env_names]
-    diag = config_from_code(f.diagnosis, f.build.log_tail if f.build else "", names)
+    diag = config_from_code(f.diagnosis, f.build.log_tail if f.build else "", names, _documented(state))
     return f.model_copy(update={"diagnosis": diag, "kind": diag.category}) if diag is not f.diagnosis else f
 
 
@@ -246,6 +246,18 @@ def _has_container_default(names: list[str], state: Session) -> bool:
     from containerkit.tools.dockerfile.fix import CONTAINER_DEFAULTS
 
     return bool(names) and all(n in CONTAINER_DEFAULTS for n in names) and not state.attempts.get("fix:missing_config")
+
+
+def _documented(state: Session) -> tuple[str, list[str]] | None:
+    """The module's ``.env.example`` (or kin) and the names it lists."""
+    from pathlib import Path
+
+    from containerkit.tools.diagnose.config import documented_env_names
+
+    if state.analysis is None:
+        return None
+    module = state.analysis.primary() if not state.options.module else None
+    return documented_env_names(Path(state.repo_path) / (module.path if module else state.options.module or "."))
 
 
 def _names_in_code(state: Session) -> list[str]:
