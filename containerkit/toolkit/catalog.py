@@ -304,7 +304,7 @@ def _tag(a: TagArgs, ctx: ToolContext) -> ToolOutput:
     from containerkit.tools.images import parse_image_ref
 
     ref = str(parse_image_ref(a.ref))
-    tag_image(ctx.docker, a.image, ref)
+    tag_image(ctx.docker, a.image, ref, timeout_s=ctx.settings.timeouts.tag)
     return ToolOutput({"image": a.image, "ref": ref}, f"tagged {a.image} as {ref}")
 
 
@@ -319,7 +319,13 @@ def _push(a: PushArgs, ctx: ToolContext) -> ToolOutput:
 
     ref = parse_image_ref(a.ref)
     result = push_image(
-        ctx.docker, a.image, ref, auth_config=a.auth(ctx), on_progress=lambda ev: ctx.progress(dict(ev))
+        ctx.docker,
+        a.image,
+        ref,
+        auth_config=a.auth(ctx),
+        timeout_s=ctx.settings.timeouts.push,
+        retry=ctx.settings.retry,
+        on_progress=lambda ev: ctx.progress(dict(ev)),
     )
     verified = " (the registry serves this digest)" if result.verified else ""
     return ToolOutput(result.model_dump(mode="json"), f"pushed {result.ref}@{result.digest}{verified}")
@@ -334,8 +340,16 @@ def _pull(a: PullArgs, ctx: ToolContext) -> ToolOutput:
     from containerkit.tools.images import parse_image_ref
 
     ref = parse_image_ref(a.ref)
-    image_id = pull_image(ctx.docker, ref, auth_config=a.auth(ctx), on_progress=lambda ev: ctx.progress(dict(ev)))
-    return ToolOutput({"ref": str(ref), "image_id": image_id}, f"pulled {ref} as {image_id[:19]}")
+    result = pull_image(
+        ctx.docker,
+        ref,
+        auth_config=a.auth(ctx),
+        timeout_s=ctx.settings.timeouts.pull,
+        retry=ctx.settings.retry,
+        on_progress=lambda ev: ctx.progress(dict(ev)),
+    )
+    data = {"ref": str(ref), "image_id": result.image_id, "attempts": len(result.attempts)}
+    return ToolOutput(data, f"pulled {ref} as {result.image_id[:19]}")
 
 
 class ManifestArgs(ManifestRequest):
