@@ -71,8 +71,10 @@ class ProgressRenderer:
                 total=total,
                 description=f"build: {str(ev.get('message', ''))[:60]}",
             )
-        elif kind == "push":
+        elif kind in ("push", "pull"):
             self._push_event(ev)
+        elif kind == "retry":
+            self.console.print(f"[magenta]↻ retry:[/] {ev.get('message')}")
         elif kind == "approval" and ev.get("status") == "waiting":
             self.console.print(f"[bold]approval[/] {ev.get('message')}: waiting for a decision")
         elif kind == "deploy":
@@ -111,5 +113,5 @@ class ProgressRenderer:
         if not self._push:
             self.push_progress.start()
         if layer not in self._push:
-            self._push[layer] = self.push_progress.add_task(f"push {layer[:12]}", total=total)
+            self._push[layer] = self.push_progress.add_task(f"{ev.get('kind', 'push')} {layer[:12]}", total=total)
         self.push_progress.update(self._push[layer], completed=int(ev.get("current") or 0), total=total)

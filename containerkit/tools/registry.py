@@ -292,7 +292,15 @@ def ping_registry(
     Raise a typed error otherwise: wrong credentials, 403, TLS, not a registry, nothing answering.
     """
     client = _Client(_access(registry, access, insecure), timeout)
-    status, _ = client.request("GET", "/v2/", what="GET /v2/")
+    try:
+        status, _ = client.request("GET", "/v2/", what="GET /v2/")
+    except ImageNotInRegistry:
+        raise RegistryUnreachable(
+            f"{registry} answered 404 on /v2/: it is not a Docker registry",
+            hint="Check that --registry names a Docker registry (it must serve the /v2/ API).",
+            registry=registry,
+            transient=False,
+        ) from None
     return status
 
 
