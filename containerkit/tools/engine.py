@@ -7,6 +7,7 @@ typed errors with the failing step and a log tail.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
@@ -188,16 +189,30 @@ def build_image(
     if b"\x00" in text[:8192]:
         raise InvalidDockerfile(f"{req.dockerfile} is a binary file, not a Dockerfile")
     dockerfile_text = text.decode("utf-8", "replace")
-    ensure_base_images(docker_client, dockerfile_text, req.pull_policy)
+    with _engine_gone_is_typed("build"):
+        ensure_base_images(docker_client, dockerfile_text, req.pull_policy)
     cli = buildkit_cli() if req.builder in ("auto", "buildkit") else None
     if cli is None and (req.builder == "buildkit" or req.secrets):
         raise BuildFailed(
             "BuildKit is needed (asked for, or for build secrets), and no docker CLI with BuildKit was found",
             hint="Install a docker CLI with buildx (or Docker 20.10-22, which has BuildKit built in).",
         )
-    if cli is not None:
-        return _build_buildkit(req, cli, docker_client, on_progress, _count_steps(dockerfile_text))
-    return _build_legacy(req, docker_client, on_progress)
+    with _engine_gone_is_typed("build"):
+        if cli is not None:
+            return _build_buildkit(req, cli, docker_client, on_progress, _count_steps(dockerfile_text))
+        return _build_legacy(req, docker_client, on_progress)
+
+
+@contextlib.contextmanager
+def _engine_gone_is_typed(what: str) -> Iterator[None]:
+    """A connection to the engine that fails (stopped, restarting) is DockerUnavailable, not a crash."""
+    try:
+        yield
+    except (requests.exceptions.ConnectionError, ConnectionError) as exc:
+        raise DockerUnavailable(
+            f"lost the Docker engine during the {what}: {exc}",
+            hint="Start the engine again (or wait for its restart), then `containerkit resume ID`.",
+        ) from None
 
 
 def _build_legacy(req: BuildRequest, docker_client: DockerClient, on_progress: ProgressSink) -> BuildResult:

@@ -19,6 +19,7 @@ import urllib.request
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -191,3 +192,14 @@ class Registry:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.proc.wait(timeout=10)
             self.kill()
+
+
+def untag(docker_client: Any, registry: Registry) -> None:
+    """Remove the names a test gave images for ``registry`` (and the run's local name of the same image)."""
+    prefix = f"{registry.address}/"
+    for image in docker_client.images.list():
+        for tag in image.tags:
+            if tag.startswith(prefix):
+                for name in (tag, tag[len(prefix) :]):
+                    with contextlib.suppress(Exception):
+                        docker_client.images.remove(name, noprune=False)

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.integration._cli import last_json
-from tests.integration._registries import CertAuthority, Registry
+from tests.integration._registries import CertAuthority, Registry, untag
 
 pytestmark = pytest.mark.integration
 
@@ -60,6 +60,7 @@ def auth_registry(tmp_path: Path, docker_client: Any) -> Iterator[Registry]:
     reg.start()
     yield reg
     reg.stop()
+    untag(docker_client, reg)
 
 
 @pytest.fixture
@@ -74,6 +75,7 @@ def tls_registry(tmp_path: Path, docker_client: Any) -> Iterator[Registry]:
         (certs / "ca.crt").write_bytes(reg.ca.ca_cert.read_bytes())
     yield reg
     reg.stop()
+    untag(docker_client, reg)
     with contextlib.suppress(OSError):
         (certs / "ca.crt").unlink()
         certs.rmdir()
@@ -134,7 +136,7 @@ def test_push_and_pull_with_credentials_from_every_source_and_the_password_is_no
     # pull back what was pushed, signed in by the helper; tag it locally
     pulled = ok(_ck("pull", f"{addr}/src/helper:1", "--json", home=home, env=helper_env))
     assert pulled["image_id"].startswith("sha256:") and pulled["attempts"][0]["ok"]
-    ok(_ck("tag", pulled["image_id"], "ck-registry-test/tagged:1", "--json", home=home))
+    ok(_ck("tag", pulled["image_id"], f"{addr}/ck-registry-test/tagged:1", "--json", home=home))
     assert pushed["digest"] == stdin["digest"]  # the same image, wherever it went
 
     # 5. wrong and missing credentials: a typed 401 at once, no retry, no password in the message

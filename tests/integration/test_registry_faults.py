@@ -22,7 +22,7 @@ from containerkit.state import RunOptions, Session
 from containerkit.tools.images import parse_image_ref
 from containerkit.tools.registry import manifest_digest
 from containerkit.tools.retry import RetryPolicy
-from tests.integration._registries import Registry
+from tests.integration._registries import Registry, untag
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -85,6 +85,7 @@ def fault_registry(tmp_path: Path, docker_client: Any) -> Any:
     reg.start()
     yield reg
     reg.stop()
+    untag(docker_client, reg)
 
 
 def test_registry_killed_mid_push_and_back_the_run_finishes_without_rebuilding(
