@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from docker import DockerClient
 
     from containerkit.state import Session
+    from containerkit.tools.credentials import RegistryCredentials
 
 __all__ = [
     "TOOLS",
@@ -122,8 +123,16 @@ class _Credentials(_Args):
     def auth(self, ctx: ToolContext) -> dict[str, str] | None:
         """The call's credentials, else those the face was started with."""
         if self.username and self.password is not None:
-            return {"username": self.username, "password": self.password.get_secret_value()}
+            return {"username": self.username, "password": self.password.get_secret_value(), "source": "the call"}
         return ctx.registry_auth
+
+    def credentials(self, ctx: ToolContext, registry: str | None) -> RegistryCredentials | None:
+        """The call's or the face's credentials, else Docker's config.json and credential helpers for ``registry``."""
+        from containerkit.tools.credentials import resolve_credentials
+        from containerkit.tools.transfer import credentials_of
+
+        host = registry or "docker.io"
+        return resolve_credentials(host, explicit=credentials_of(self.auth(ctx), host))
 
 
 # -- analyze and Dockerfile ----------------------------------------------------------------------
@@ -322,7 +331,7 @@ def _push(a: PushArgs, ctx: ToolContext) -> ToolOutput:
         ctx.docker,
         a.image,
         ref,
-        auth_config=a.auth(ctx),
+        credentials=a.credentials(ctx, ref.registry),
         timeout_s=ctx.settings.timeouts.push,
         retry=ctx.settings.retry,
         on_progress=lambda ev: ctx.progress(dict(ev)),
@@ -343,7 +352,7 @@ def _pull(a: PullArgs, ctx: ToolContext) -> ToolOutput:
     result = pull_image(
         ctx.docker,
         ref,
-        auth_config=a.auth(ctx),
+        credentials=a.credentials(ctx, ref.registry),
         timeout_s=ctx.settings.timeouts.pull,
         retry=ctx.settings.retry,
         on_progress=lambda ev: ctx.progress(dict(ev)),
