@@ -10,9 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
-import subprocess
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -25,67 +22,9 @@ from containerkit.agents import Deps
 from containerkit.graph import resume_session, run_session
 from containerkit.settings import Settings
 from containerkit.state import RunOptions, Session
+from tests.integration._engines import SecondEngine
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-
-class SecondEngine:
-    """A dockerd on a socket of its own; ``stop()`` is a graceful SIGTERM, as a service restart sends."""
-
-    def __init__(self) -> None:
-        self.root = Path(tempfile.mkdtemp(prefix="ckd-", dir="/tmp"))  # short: containerd's socket path is bounded
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"unix://{self.root / 'd.sock'}"
-
-    def answers(self) -> bool:
-        import docker
-
-        try:
-            client = docker.DockerClient(base_url=self.url, timeout=5)
-            try:
-                return bool(client.ping())
-            finally:
-                client.close()
-        except Exception:  # noqa: BLE001 - any failure means: not (yet) answering
-            return False
-
-    def start(self, timeout: float = 90.0) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            return
-        cmd = [
-            str(shutil.which("dockerd")),
-            f"--host={self.url}",
-            f"--data-root={self.root / 'data'}",
-            f"--exec-root={self.root / 'x'}",
-            f"--pidfile={self.root / 'd.pid'}",
-            "--bridge=none",
-            "--iptables=false",
-            "--ip-masq=false",
-            "--ip-forward=false",
-        ]
-        with (self.root / "dockerd.log").open("ab") as log:
-            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + timeout
-        while not self.answers():
-            assert self.proc.poll() is None, (self.root / "dockerd.log").read_text()[-2000:]
-            assert time.monotonic() < deadline, "the second dockerd did not answer"
-            time.sleep(0.2)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
 
 
 @pytest.fixture(scope="module")
