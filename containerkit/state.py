@@ -139,6 +139,11 @@ class DockerfileInfo(BaseModel):
         description="Build context relative to the repo root (a workspace member builds from the root); "
         "None: the module's folder.",
     )
+    context_files: list[str] = Field(
+        default=[],
+        description="Files containerkit wrote into the build context for this Dockerfile (a lockfile "
+        "translated to hash-checked pip requirements), relative to the repo root.",
+    )
 
 
 class StepTiming(BaseModel):

@@ -504,22 +504,36 @@ class ListArgs(_Args):
     limit: int = Field(default=20, ge=1, le=500, description="At most this many, newest first.")
 
 
-def recent_sessions(settings: Settings, limit: int) -> list[dict[str, str]]:
-    """The newest ``limit`` sessions (only those are read): id, status, repo, updated, problem."""
+_SCAN_FACTOR = 10
+"""With roots, at most this many times ``limit`` sessions are read to find the ones inside them."""
+
+
+def recent_sessions(settings: Settings, limit: int, roots: RootGuard | None = None) -> list[dict[str, str]]:
+    """The newest ``limit`` sessions: id, status, repo, updated, problem.
+
+    With ``roots``, only sessions whose repository lies inside them: a client sees its own work, not
+    the paths of every repository this machine containerized.
+    """
     from containerkit.errors import SessionStoreUnusable
     from containerkit.graph import SessionStore
 
     if not settings.sessions_db.exists():
         return []
-    rows = []
+    rows: list[dict[str, str]] = []
     with SessionStore(settings.sessions_db) as store:
-        for sid in store.ids()[:limit]:
+        ids = store.ids()
+        for sid in ids[: limit if roots is None else limit * _SCAN_FACTOR]:
+            if len(rows) >= limit:
+                break
             try:
                 s = store.load(sid)
             except SessionStoreUnusable as exc:
-                rows.append(
-                    {"session_id": sid, "status": "unreadable", "repo": "", "updated": "", "problem": exc.message}
-                )
+                if roots is None:
+                    rows.append(
+                        {"session_id": sid, "status": "unreadable", "repo": "", "updated": "", "problem": exc.message}
+                    )
+                continue
+            if roots is not None and not roots.contains(s.repo_path):
                 continue
             updated = s.updated.isoformat(timespec="seconds")
             rows.append({"session_id": sid, "status": s.status, "repo": s.repo_path, "updated": updated, "problem": ""})
@@ -527,9 +541,9 @@ def recent_sessions(settings: Settings, limit: int) -> list[dict[str, str]]:
 
 
 def _list(a: ListArgs, ctx: ToolContext) -> ToolOutput:
-    rows = recent_sessions(ctx.settings, a.limit)
+    rows = recent_sessions(ctx.settings, a.limit, ctx.roots)
     if not rows:
-        return ToolOutput({"sessions": []}, "no sessions yet")
+        return ToolOutput({"sessions": []}, "no sessions yet for a repository inside the allowed roots")
     return ToolOutput({"sessions": rows}, "; ".join(f"{r['session_id']} {r['status']} {r['repo']}" for r in rows))
 
 
@@ -544,6 +558,7 @@ def _status(a: StatusArgs, ctx: ToolContext) -> ToolOutput:
     with SessionStore(ctx.settings.sessions_db) as store:
         sid = store.resolve(a.session_id)
         session = store.load(sid)
+        ctx.path(session.repo_path, "the session's repository")  # another client's session is not shown
         if session.status == "running":
             question = pending_question(build_graph(checkpointer=store.saver), sid)
             if question is not None:

@@ -441,7 +441,9 @@ RULES: tuple[Rule, ...] = (
         _V,
         _r(
             r"^\s*KeyError: '([A-Z][A-Z0-9_]{2,})'|environ\[['\"]([A-Z][A-Z0-9_]{2,})['\"]\]"
-            r"|\b([A-Z][A-Z0-9_]{2,}) (?:environment variable )?(?:is|must be) (?:required|set|defined|missing|not set)"
+            r"|\b((?-i:[A-Z][A-Z0-9_]{2,})) (?:env(?:ironment)? var(?:iable)? )?(?:(?:is|must be) (?:required|set|defined"
+            r"|missing|not set|empty)|(?:is |was |has )?(?:not (?:been )?(?:set|defined|found|provided|configured"
+            r"|specified)|missing|undefined))"
             r"|(?:missing|undefined|unset|required) (?:required )?(?:environment variable|env(?:ironment)? var(?:iable)?"
             r"|config(?:uration)? (?:value|key)|setting)s?[:\s]+['\"`]?([A-Z][A-Z0-9_]{2,})"
             r"|environment variable ['\"`]?([A-Z][A-Z0-9_]{2,})['\"`]? (?:is )?(?:not set|required|missing|undefined)"
