@@ -37,7 +37,7 @@ _RETRIES = typer.Option(
 _JSON = typer.Option(False, "--json", help="Print the result as one JSON object.")
 
 
-def password_from_stdin(env: Environment, username: str | None, registry: str) -> RegistryCredentials | None:
+def password_from_stdin(env: Environment, username: str | None, registry: str) -> RegistryCredentials:
     """``--password-stdin``: the first line of stdin, for ``username`` (or CONTAINERKIT_REGISTRY_USER)."""
     from pydantic import SecretStr
 
@@ -62,9 +62,7 @@ def password_from_stdin(env: Environment, username: str | None, registry: str) -
     )
 
 
-def registry_ca(path: Path | None) -> Path | None:
-    if path is None:
-        return None
+def registry_ca(path: Path) -> Path:
     if not path.is_file():
         raise InvalidOption(f"--registry-ca {path}: no such file", hint="Pass the registry CA's certificate (PEM).")
     return path.absolute()
@@ -108,7 +106,7 @@ def pull_cmd(
     env = current_env()
     parsed = parse_image_ref(ref)
     creds = _credentials(env, parsed.registry or "docker.io", username, password_stdin)
-    ca_file = registry_ca(ca)
+    ca_file = registry_ca(ca) if ca is not None else None
     client = connect_docker(env.settings.docker_host)
     with ProgressRenderer(env.err) as render:
         result = pull_image(
@@ -175,7 +173,7 @@ def push_cmd(
             hint="Name the registry in the reference: containerkit push IMAGE HOST:PORT/NAME:TAG.",
         )
     creds = _credentials(env, ref.registry, username, password_stdin)
-    ca_file = registry_ca(ca)
+    ca_file = registry_ca(ca) if ca is not None else None
     client = connect_docker(env.settings.docker_host)
     with ProgressRenderer(env.err) as render:
         result = push_image(

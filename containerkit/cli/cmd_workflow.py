@@ -355,16 +355,13 @@ def _stdin_auth(user: str | None, registry: str | None) -> dict[str, str]:
     from containerkit.cli.cmd_registry import password_from_stdin
 
     creds = password_from_stdin(current_env(), user, registry or "")
-    assert creds is not None
     return {"username": creds.username, "password": creds.password.get_secret_value(), "source": creds.source}
 
 
 def _registry_ca(path: Path) -> Path:
     from containerkit.cli.cmd_registry import registry_ca
 
-    found = registry_ca(path)
-    assert found is not None
-    return found
+    return registry_ca(path)
 
 
 @handle_errors

@@ -93,6 +93,11 @@ class RegistryAccess(BaseModel):
     insecure: bool | None = None
     """True: plain HTTP; False: HTTPS; None: plain HTTP for loopback without a CA, else HTTPS."""
 
+    @property
+    def host(self) -> str:
+        """Where the API answers: Docker Hub's name for images is not its API's host."""
+        return "registry-1.docker.io" if self.registry in ("docker.io", "index.docker.io") else self.registry
+
     def schemes(self) -> list[str]:
         if self.insecure is not None:
             return ["http" if self.insecure else "https"]
@@ -235,7 +240,7 @@ class _Client:
         """The status and headers of ``method path``; 401 is returned only when no credentials exist."""
         last: ContainerKitError | None = None
         for scheme in list(self.schemes):
-            url = f"{scheme}://{self.access.registry}{path}"
+            url = f"{scheme}://{self.access.host}{path}"
             for _ in range(2):  # once as we are, once more with the authorization the 401 asked for
                 req = urllib.request.Request(url, method=method)
                 if accept:

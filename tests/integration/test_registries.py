@@ -210,3 +210,13 @@ def test_a_tls_registry_is_refused_without_its_ca_and_works_with_it(tls_registry
     assert result["verified"] is True  # our client read the digest back over verified TLS
     pulled = _ck("pull", f"{addr}/tls/bb:1", "--registry-ca", ca, "--json", home=home)
     assert pulled.returncode == 0, pulled.stderr[-2000:]
+
+    # a whole run pushes there with the CA; the session keeps the CA's path, so resume would too
+    app = tmp_path / "tlsapp"
+    app.mkdir()
+    (app / "Dockerfile").write_text('FROM busybox:1.35\nUSER 65534\nCMD ["sleep", "3600"]\n')
+    run = _ck("run", str(app), "--registry", addr, "--registry-ca", ca, "--no-scan", "--no-verify", "--json", home=home)
+    assert run.returncode == 0, run.stderr[-2000:]
+    out = last_json(run.stdout)
+    show = last_json(_ck("sessions", "show", out["session_id"], "--json", home=home).stdout)
+    assert show["images"]["verified"] is True and show["options"]["registry_ca"] == ca
