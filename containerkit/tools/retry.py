@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal, TypeVar
 
 from pydantic import BaseModel, Field
@@ -106,7 +106,7 @@ def with_retries(
     policy = policy or RetryPolicy()
     attempts: list[OperationAttempt] = []
     for number in range(1, policy.attempts + 1):
-        started = datetime.now().astimezone()
+        started = datetime.now(UTC)
         t0 = time.monotonic()
         try:
             value = fn(number)
