@@ -157,6 +157,8 @@ class Registry:
         return cfg
 
     def start(self, timeout: float = 20.0) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            return  # running: a second one could not bind the port, and the first would be lost
         binary = shutil.which("docker-registry") or shutil.which("registry")
         if binary is None:
             pytest.skip("no registry binary (Debian's docker-registry) to start a test registry")
