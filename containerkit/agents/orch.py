@@ -11,7 +11,6 @@ guess: ``needs_config``), or user (stop with a precise hint).
 from __future__ import annotations
 
 import hashlib
-import random
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, NamedTuple
@@ -26,6 +25,7 @@ from containerkit.agents._stage import progress_sink
 from containerkit.errors import ContainerKitError
 from containerkit.state import Approval, Attempt, ErrorRecord, Failure, Session, StageRecord, now
 from containerkit.tools.images import parse_image_ref, parse_registry
+from containerkit.tools.retry import backoff_delay
 
 __all__ = [
     "NEXT_STAGES",
@@ -133,11 +133,6 @@ def _validate_options(state: Session) -> None:
         parse_image_ref(state.options.image)
     if state.options.registry:
         parse_registry(state.options.registry)
-
-
-def backoff_delay(attempt: int, base: float, *, cap: float = 30.0, rng: Callable[[], float] = random.random) -> float:
-    """Exponential backoff with full jitter: a random delay in [0, min(cap, base * 2**attempt)]."""
-    return float(min(cap, base * (2**attempt)) * rng())
 
 
 def parse_decision(value: object) -> tuple[bool, str]:

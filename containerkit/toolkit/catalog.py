@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from docker import DockerClient
 
     from containerkit.state import Session
+    from containerkit.tools.credentials import RegistryCredentials
 
 __all__ = [
     "TOOLS",
@@ -122,8 +123,16 @@ class _Credentials(_Args):
     def auth(self, ctx: ToolContext) -> dict[str, str] | None:
         """The call's credentials, else those the face was started with."""
         if self.username and self.password is not None:
-            return {"username": self.username, "password": self.password.get_secret_value()}
+            return {"username": self.username, "password": self.password.get_secret_value(), "source": "the call"}
         return ctx.registry_auth
+
+    def credentials(self, ctx: ToolContext, registry: str | None) -> RegistryCredentials | None:
+        """The call's or the face's credentials, else Docker's config.json and credential helpers for ``registry``."""
+        from containerkit.tools.credentials import resolve_credentials
+        from containerkit.tools.transfer import credentials_of
+
+        host = registry or "docker.io"
+        return resolve_credentials(host, explicit=credentials_of(self.auth(ctx), host))
 
 
 # -- analyze and Dockerfile ----------------------------------------------------------------------
@@ -304,7 +313,7 @@ def _tag(a: TagArgs, ctx: ToolContext) -> ToolOutput:
     from containerkit.tools.images import parse_image_ref
 
     ref = str(parse_image_ref(a.ref))
-    tag_image(ctx.docker, a.image, ref)
+    tag_image(ctx.docker, a.image, ref, timeout_s=ctx.settings.timeouts.tag)
     return ToolOutput({"image": a.image, "ref": ref}, f"tagged {a.image} as {ref}")
 
 
@@ -319,7 +328,13 @@ def _push(a: PushArgs, ctx: ToolContext) -> ToolOutput:
 
     ref = parse_image_ref(a.ref)
     result = push_image(
-        ctx.docker, a.image, ref, auth_config=a.auth(ctx), on_progress=lambda ev: ctx.progress(dict(ev))
+        ctx.docker,
+        a.image,
+        ref,
+        credentials=a.credentials(ctx, ref.registry),
+        timeout_s=ctx.settings.timeouts.push,
+        retry=ctx.settings.retry,
+        on_progress=lambda ev: ctx.progress(dict(ev)),
     )
     verified = " (the registry serves this digest)" if result.verified else ""
     return ToolOutput(result.model_dump(mode="json"), f"pushed {result.ref}@{result.digest}{verified}")
@@ -334,8 +349,16 @@ def _pull(a: PullArgs, ctx: ToolContext) -> ToolOutput:
     from containerkit.tools.images import parse_image_ref
 
     ref = parse_image_ref(a.ref)
-    image_id = pull_image(ctx.docker, ref, auth_config=a.auth(ctx), on_progress=lambda ev: ctx.progress(dict(ev)))
-    return ToolOutput({"ref": str(ref), "image_id": image_id}, f"pulled {ref} as {image_id[:19]}")
+    result = pull_image(
+        ctx.docker,
+        ref,
+        credentials=a.credentials(ctx, ref.registry),
+        timeout_s=ctx.settings.timeouts.pull,
+        retry=ctx.settings.retry,
+        on_progress=lambda ev: ctx.progress(dict(ev)),
+    )
+    data = {"ref": str(ref), "image_id": result.image_id, "attempts": len(result.attempts)}
+    return ToolOutput(data, f"pulled {ref} as {result.image_id[:19]}")
 
 
 class ManifestArgs(ManifestRequest):
