@@ -181,3 +181,60 @@ def test_a_server_told_to_load_a_missing_module_loads_the_app_the_code_defines(c
     res = fix_dockerfile(before, BuildFailureInfo(log_tail=log), _py(), catalog, context=tmp_path, diagnosis=diag)
     assert res.changed and res.kind == "wrong_start_command"
     assert 'CMD ["gunicorn", "app:app"]' in res.content
+
+
+@pytest.mark.parametrize(
+    ("log", "framework", "files", "step"),
+    [
+        (
+            "sqlite3.OperationalError: no such table: post",
+            "flask",
+            {"app.py": "from flask import Flask\napp = Flask(__name__)\n@app.cli.command('init-db')\ndef i(): ...\n"},
+            "init-db",
+        ),
+        (
+            "django.db.utils.OperationalError: no such table: clips_clip",
+            "django",
+            {"manage.py": ""},
+            "python manage.py migrate --noinput",
+        ),
+        (
+            'psycopg2.errors.UndefinedTable: relation "users" does not exist',
+            "fastapi",
+            {"alembic.ini": "[alembic]\n", "main.py": ""},
+            "alembic upgrade head",
+        ),
+    ],
+)
+def test_missing_tables_run_the_repositorys_schema_step_before_the_server(  # type: ignore[no-untyped-def]
+    tmp_path, log: str, framework: str, files: dict[str, str], step: str
+) -> None:
+    from containerkit.tools.dockerfile import BuildFailureInfo, fix_dockerfile, generate_dockerfile, load_catalog
+    from containerkit.tools.dockerfile.fix import start_command_of
+
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    m = ModuleAnalysis(
+        path=".", name="demo", language="python", framework=framework, start_command="python app.py", port=8000
+    )
+    before = generate_dockerfile(m, load_catalog()).content
+    diag = classify(FailureEvidence(stage="verify", log_tail=log))
+    res = fix_dockerfile(
+        before, BuildFailureInfo(message="500", log_tail=log), m, load_catalog(), context=tmp_path, diagnosis=diag
+    )
+    assert diag.category == "missing_build_step" and res.changed, res.reason
+    start = start_command_of(res.content) or ""
+    assert step in start and start.index(step) < start.index("python app.py")  # at start, before the server
+    assert "&& exec python app.py" in start
+    # a repository without any schema step: no guess
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    none = fix_dockerfile(
+        before,
+        BuildFailureInfo(message="500", log_tail=log),
+        m.model_copy(update={"framework": "fastapi"}),
+        load_catalog(),
+        context=empty,
+        diagnosis=diag,
+    )
+    assert not none.changed

@@ -427,6 +427,15 @@ RULES: tuple[Rule, ...] = (
     Rule("missing_build_step", _BV, _r(r"Cannot find module '(/app/(?:dist|build|\.next|out|lib)/[^']*)'")),
     Rule("missing_build_step", _B, _r(r"npm (?:ERR!|error) Missing script: \"?([\w:.-]+)")),
     Rule("missing_build_step", _V, _r(r"Missing staticfiles manifest entry for '([^']+)'")),
+    # the database answers but its schema was never created: the repo's migrate / init step did not run
+    Rule(
+        "missing_build_step",
+        _V,
+        _r(
+            r"no such table: ([\w.]+)|relation \"([\w.]+)\" does not exist"
+            r"|Table '([\w.]+)' doesn't exist|Invalid object name '([\w.]+)'"
+        ),
+    ),
     Rule("missing_dependency", _B, _r(r"failed to resolve import \"([^\"]+)\" from")),
     Rule(
         "missing_build_step",

@@ -391,8 +391,56 @@ def _collectstatic(content: str, cls: Diagnosis) -> tuple[str, str]:
     return "\n".join(lines) + "\n", f"the static files manifest is missing at start ({cls.detail}): run collectstatic"
 
 
+_NO_SCHEMA = re.compile(r"no such table|does not exist|doesn't exist|Invalid object name", re.I)
+_INIT_COMMAND = re.compile(r"""@[\w.]*command\(\s*["'](init-db|init_db|initdb|create-db|create_db)["']""")
+
+
+def _schema_step(fx: _FixCtx, start: str) -> str | None:
+    """The command that creates the app's database schema, from what the repository defines."""
+    m, ctx = fx.module, fx.context
+    if m.framework == "django":
+        return "python manage.py migrate --noinput"
+    has = (lambda rel: (ctx / rel).is_file()) if ctx is not None else (lambda rel: False)
+    flask_app = re.match(r"flask (--app \S+) ", start + " ")
+    flask = f"flask {flask_app.group(1)}" if flask_app else "flask"
+    if m.framework == "flask" and has("migrations/env.py") and "flask-migrate" in {d.lower() for d in m.dependencies}:
+        return f"{flask} db upgrade"
+    if has("alembic.ini"):
+        return "alembic upgrade head"
+    if m.framework == "flask" and ctx is not None:
+        from containerkit.tools.sources import read_small, walk_sources
+
+        for path in walk_sources(ctx, (".py",), max_files=200, max_depth=3):
+            hit = _INIT_COMMAND.search(read_small(path, 256 * 1024) or "")
+            if hit:
+                return f"{flask} {hit.group(1)}"
+    return None
+
+
+def _init_schema(content: str, cls: Diagnosis, fx: _FixCtx) -> tuple[str, str]:
+    """The database answers without the app's tables: run the repo's migrate/init step before the server.
+
+    At start, not at build: the database may be a service the image only meets at run time.
+    """
+    start = start_command_of(content)
+    if start is None:
+        return content, f"no start command to run the schema step before ({cls.detail})"
+    step = _schema_step(fx, start)
+    if step is None:
+        return (
+            content,
+            f"the database has no {cls.subject or 'tables'} and the repository names no migrate or init step",
+        )
+    if step in start:
+        return content, f"{step!r} runs already and the table {cls.subject} is still missing"
+    new = _replace_cmd(content, exec_form(f"{step} && {start}"))
+    return new, f"the database has no table {cls.subject} at start ({cls.detail}): run {step!r} before the server"
+
+
 def _add_build_step(content: str, failure: BuildFailureInfo, cls: Diagnosis, fx: _FixCtx) -> tuple[str, str]:
     m = fx.module
+    if m.language == "python" and _NO_SCHEMA.search(cls.detail):
+        return _init_schema(content, cls, fx)
     if m.language == "python" and (m.framework == "django" or "staticfiles" in cls.detail):
         return _collectstatic(content, cls)
     if m.language not in ("node", "static"):
