@@ -23,8 +23,9 @@ from containerkit.errors import ContainerKitError, InvalidOption, OutputRefused,
 from containerkit.state import DeploymentStatus, ManifestInfo, Session
 from containerkit.tools.analyze.naming import image_name
 from containerkit.tools.diagnose.config import required_env_names
+from containerkit.tools.k8s.cluster import validate_on_cluster
 from containerkit.tools.k8s.kustomize import Overlay, local_overlay, render, write_layout
-from containerkit.tools.k8s.models import AppliedObject, KubeTarget, PodInfo
+from containerkit.tools.k8s.models import AppliedObject, ExtraObjects, KubeTarget, PodInfo
 from containerkit.tools.manifests import ManifestRequest, ManifestSet, generate_manifests
 from containerkit.tools.progress import ProgressSink
 from containerkit.tools.verify import free_port
@@ -127,13 +128,30 @@ def deploy(state: Session, deps: Deps, sink: ProgressSink) -> dict[str, Any]:
             namespace=opts.namespace,
             run_as_user=state.dockerfile.user_uid if state.dockerfile else None,
             config_names=_config_names(state, folder),
+            extras=ExtraObjects(
+                ingress_host=opts.ingress_host,
+                ingress_class=opts.ingress_class,
+                hpa=opts.hpa,
+                pdb_min_available=opts.pdb_min_available,
+                network_policy=opts.network_policy,
+            ),
         )
     )
+    # the API server validates before anything is written (the apply path dry-runs what it applies itself)
+    target = KubeTarget(kubeconfig=deps.kubeconfig, context=opts.kube_context, namespace=opts.namespace)
+    checked = validate_on_cluster(target, manifests.documents).model_dump() if not opts.deploy else {}
     out = Path(opts.manifests_dir) if opts.manifests_dir else folder / "k8s"
     info, overlays, note = _write(state, deps, sink, manifests, out, lambda o: _local_port(o, state, base_port))
     if not opts.deploy:
+        info = info.model_copy(update=checked)
         return {"manifests": info, "deployment": DeploymentStatus(image=image), "_note": note}
-    return {"manifests": info, **_apply(state, deps, sink, manifests, overlays, image, health)}
+    applied = _apply(state, deps, sink, manifests, overlays, image, health)
+    dep = applied["deployment"]
+    if dep.applied:  # past the API server's dry run
+        info = info.model_copy(update={"validated_by": "api-server"})
+    else:
+        info = info.model_copy(update={"validation_note": dep.message})
+    return {"manifests": info, **applied}
 
 
 def _apply(

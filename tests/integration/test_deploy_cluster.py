@@ -60,6 +60,7 @@ def test_deploy_redeploy_roll_back_a_crash_and_undeploy(
     assert res.returncode == 0, res.stderr[-3000:]
     first = last_json(res.stdout)
     assert first["deployment"]["applied"] is False
+    assert first["manifests_validated_by"] == "api-server"  # KUBECONFIG answers: the server's dry run, nothing applied
     res = ck("deploy", first["session_id"], "--namespace", ns, "--k8s-overlay", "local", "--json", home=home)
     assert res.returncode == 0, res.stderr[-3000:]
     d1 = last_json(res.stdout)["deployment"]
@@ -137,10 +138,18 @@ def test_a_wrong_image_name_is_a_pull_failure_with_a_hint(kube: Any, k8s_namespa
 def test_node_example_deploys_with_run_deploy_and_answers(
     example_copy: Any, registry: str, kube: Any, k8s_namespace: str, tmp_path: Path
 ) -> None:
-    out = _run(example_copy("node-http"), tmp_path / "home", k8s_namespace)
+    app = example_copy("node-http")
+    extras = ("--ingress-host", "node.example.test", "--hpa", "1:4", "--pdb", "1", "--network-policy")
+    out = _run(app, tmp_path / "home", k8s_namespace, *extras)
     assert out["_returncode"] == 0, out["_stderr"]
     d = out["deployment"]
     assert d["ready"] and d["revision"] == 1 and d["status_code"] == 200, d
+    kinds = sorted(o["kind"] for o in d["objects"])
+    assert kinds == sorted(
+        ["Deployment", "Service", "Ingress", "HorizontalPodAutoscaler", "PodDisruptionBudget", "NetworkPolicy"]
+    )
+    assert out["manifests_validated_by"] == "api-server"
+    assert (app / "k8s" / "base" / "ingress.yaml").is_file()  # in the Kustomize tree the user keeps
     status, body = _get(d["url"].rsplit("/", 1)[0] + "/")
     assert status == 200 and body["service"] == "node-http"
     pod = kube.items(f"/api/v1/namespaces/{k8s_namespace}/pods")[0]
@@ -185,3 +194,94 @@ def test_a_health_path_that_never_answers_is_a_failing_probe_the_deploy_agent_fi
     # the deploy agent's fix: probe the port instead of the path
     res = deploy_manifests(cluster, DeployRequest(documents=docs(None), timeout_s=120))
     assert res.ready and res.answered and res.revision == 2
+
+
+def _http_server_docs(name: str, port: int, **extras: Any) -> list[dict[str, Any]]:
+    """A real server (python -m http.server, the local base image) under our manifests, local overlay."""
+    from containerkit.tools.k8s.kustomize import local_overlay, render
+    from containerkit.tools.manifests import ManifestRequest, generate_manifests
+
+    ms = generate_manifests(
+        ManifestRequest.model_validate(
+            {"name": name, "image": "python:3.11-slim", "port": 8080, "run_as_user": 1000, "extras": extras}
+        )
+    )
+    out = render(ms, local_overlay(ms, port=port)).documents
+    c = out[0]["spec"]["template"]["spec"]["containers"][0]
+    c["command"] = ["sh", "-c", "exec python -m http.server $PORT --bind 127.0.0.1 --directory /tmp"]
+    return out
+
+
+def test_ingress_autoscaler_budget_and_network_policy_are_applied_and_removed(kube: Any, k8s_namespace: str) -> None:
+    from containerkit.tools.k8s.cluster import connect
+    from containerkit.tools.k8s.models import KubeTarget
+    from containerkit.tools.k8s.rollout import DeployRequest, deploy_manifests, undeploy_objects
+    from containerkit.tools.manifests import parse_hpa
+    from containerkit.tools.verify import free_port
+
+    ns = k8s_namespace
+    docs = _http_server_docs(
+        "extras", free_port(), ingress_host="extras.example.test", hpa=parse_hpa("1:3"), pdb_min_available="1",
+        network_policy=True,
+    )  # fmt: skip
+    cluster = connect(KubeTarget(namespace=ns))
+    res = deploy_manifests(cluster, DeployRequest(documents=docs, timeout_s=120))
+    assert res.ready and res.answered and res.status_code == 200
+    applied = {o.kind: o.api_version for o in res.applied}
+    # the stable versions where the server has them, else the same schema under the older one (v1.20)
+    assert applied["PodDisruptionBudget"] in ("policy/v1", "policy/v1beta1")
+    assert applied["HorizontalPodAutoscaler"] in ("autoscaling/v2", "autoscaling/v2beta2")
+    assert applied["Ingress"] == applied["NetworkPolicy"] == "networking.k8s.io/v1"
+    ing = kube.get(f"/apis/networking.k8s.io/v1/namespaces/{ns}/ingresses/extras")
+    assert ing["spec"]["rules"][0]["host"] == "extras.example.test"
+    hpa = kube.get(f"/apis/{applied['HorizontalPodAutoscaler']}/namespaces/{ns}/horizontalpodautoscalers/extras")
+    assert hpa["spec"]["scaleTargetRef"]["name"] == "extras" and hpa["spec"]["maxReplicas"] == 1  # local overlay
+    pdb = kube.get(f"/apis/{applied['PodDisruptionBudget']}/namespaces/{ns}/poddisruptionbudgets/extras")
+    assert pdb["spec"]["minAvailable"] == 1
+    np = kube.get(f"/apis/networking.k8s.io/v1/namespaces/{ns}/networkpolicies/extras")
+    assert np["spec"]["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "extras"}
+    deleted, kept = undeploy_objects(cluster, res.applied)
+    assert kept == [] and len(deleted) == 6
+    paths = [
+        f"/apis/networking.k8s.io/v1/namespaces/{ns}/ingresses/extras",
+        f"/apis/{applied['HorizontalPodAutoscaler']}/namespaces/{ns}/horizontalpodautoscalers/extras",
+        f"/apis/{applied['PodDisruptionBudget']}/namespaces/{ns}/poddisruptionbudgets/extras",
+        f"/apis/networking.k8s.io/v1/namespaces/{ns}/networkpolicies/extras",
+    ]
+    deadline = time.monotonic() + 90  # foreground deletion: gone once what they own is gone
+    while (any(kube.get(p) for p in paths) or _ours(kube, ns)) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert [p for p in paths if kube.get(p)] == []
+    assert _ours(kube, ns) == []
+
+
+def test_the_api_servers_dry_run_refuses_an_invalid_manifest_before_anything_is_applied(
+    kube: Any, k8s_namespace: str
+) -> None:
+    from containerkit.errors import ManifestInvalid
+    from containerkit.tools.k8s.cluster import connect, validate_on_cluster
+    from containerkit.tools.k8s.kustomize import render
+    from containerkit.tools.k8s.models import KubeTarget
+    from containerkit.tools.k8s.rollout import DeployRequest, deploy_manifests
+    from containerkit.tools.manifests import ManifestRequest, generate_manifests
+
+    # the client's models accept a request above its limit; only the API server knows the rule
+    ms = generate_manifests(
+        ManifestRequest(name="greedy", image="python:3.11-slim", port=8080, cpu_request="2", cpu_limit="1")
+    )
+    target = KubeTarget(namespace=k8s_namespace)
+    with pytest.raises(ManifestInvalid) as info:  # a run without --deploy: validated, never applied
+        validate_on_cluster(target, ms.documents)
+    assert info.value.code == "CK401" and "less than or equal to cpu limit" in info.value.message, info.value
+    fine = generate_manifests(ManifestRequest(name="fine", image="python:3.11-slim", port=8080))
+    assert validate_on_cluster(target, fine.documents).validated_by == "api-server"
+    missing = KubeTarget(namespace="ck-no-such-namespace")
+    assert validate_on_cluster(missing, fine.documents).validated_by == "models"  # said why, not refused
+    assert _ours(kube, k8s_namespace) == []
+    cluster = connect(target)
+    with pytest.raises(ManifestInvalid) as info:
+        deploy_manifests(cluster, DeployRequest(documents=render(ms, None).documents, timeout_s=60))
+    assert info.value.code == "CK401" and "less than or equal to cpu limit" in info.value.message, info.value
+    assert info.value.hint
+    assert _ours(kube, k8s_namespace) == []  # not even the Service: all objects pass the dry run or none is applied
+    assert kube.items(f"/api/v1/namespaces/{k8s_namespace}/services") == []

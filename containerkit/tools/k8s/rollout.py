@@ -1,6 +1,7 @@
 """Deploy rendered manifests and prove the service runs: apply, wait, answer, or roll back.
 
-``deploy_manifests`` applies every object (server-side apply), waits for the Deployment's rollout,
+``deploy_manifests`` has the API server validate and admit every object first (a dry run: one refused
+object means none is applied), applies them (server-side apply), waits for the Deployment's rollout,
 then checks that the app answers HTTP where it can be reached from here (the pod's host port when
 it runs with host networking). A rollout of a new version that fails is rolled back to the
 revision that ran before (``kubectl rollout undo``'s choice: the newest older ReplicaSet's
@@ -99,11 +100,19 @@ def deploy_manifests(cluster: Cluster, req: DeployRequest, *, on_progress: Progr
     previous = revision_of(before)
     applied: list[AppliedObject] = []
     # the Deployment last: what it selects and what it reads exist before its pods start
-    for doc in sorted(req.documents, key=lambda d: d.get("kind") == "Deployment"):
+    ordered = sorted(req.documents, key=lambda d: d.get("kind") == "Deployment")
+    cluster.dry_run(ordered)  # all or nothing: an object the API server refuses stops the deploy before any change
+    on_progress(
+        {"kind": "deploy", "stage": "deploy", "message": f"{len(ordered)} objects pass the API server's dry run"}
+    )
+    for doc in ordered:
         live = cluster.apply(doc)
         applied.append(
             AppliedObject(
-                api_version=str(doc["apiVersion"]), kind=str(doc["kind"]), name=live["metadata"]["name"], namespace=ns
+                api_version=str(live.get("apiVersion") or doc["apiVersion"]),
+                kind=str(doc["kind"]),
+                name=live["metadata"]["name"],
+                namespace=ns,
             )
         )
         on_progress(
