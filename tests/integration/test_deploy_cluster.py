@@ -285,3 +285,49 @@ def test_the_api_servers_dry_run_refuses_an_invalid_manifest_before_anything_is_
     assert info.value.hint
     assert _ours(kube, k8s_namespace) == []  # not even the Service: all objects pass the dry run or none is applied
     assert kube.items(f"/api/v1/namespaces/{k8s_namespace}/services") == []
+
+
+def test_a_pss_restricted_namespace_admits_the_base_manifests(kube: Any) -> None:
+    import uuid
+
+    from containerkit.tools.k8s.kustomize import local_overlay, render
+    from containerkit.tools.manifests import ManifestRequest, generate_manifests
+
+    version = kube.get("/version") or {}
+    ns = f"ck-pss-{uuid.uuid4().hex[:8]}"
+    labels = {f"pod-security.kubernetes.io/{m}": "restricted" for m in ("enforce", "warn")}
+    made = kube.request(
+        "POST",
+        "/api/v1/namespaces",
+        body={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": labels}},
+    )
+    assert made.status < 300, made.data
+    try:
+        ms = generate_manifests(
+            ManifestRequest(
+                name="pss", image="python:3.11-slim", port=8080, run_as_user=1000, config_names=["API_TOKEN"]
+            )
+        )
+
+        def admitted(doc: dict[str, Any]) -> tuple[bool, str]:
+            tpl = doc["spec"]["template"]
+            pod = {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {"name": "pss-probe", **tpl["metadata"]},
+                "spec": tpl["spec"],
+            }
+            a = kube.request("POST", f"/api/v1/namespaces/{ns}/pods", query=[("dryRun", "All")], body=pod)
+            return a.status < 300, str((a.data or {}).get("message", "")) if isinstance(a.data, dict) else ""
+
+        host_net = render(ms, local_overlay(ms, port=18127)).by_kind("Deployment")
+        got_in, _ = admitted(host_net)
+        if got_in:  # a host-network pod got in: the label means nothing to this server
+            pytest.skip(
+                f"the API server {version.get('gitVersion', '?')} has no PodSecurity admission (alpha in v1.22, on by "
+                "default from v1.23): the namespace label is not enforced, so admission cannot be shown here"
+            )
+        ok, why = admitted(ms.by_kind("Deployment"))
+        assert ok, why  # the base meets restricted
+    finally:
+        kube.request("DELETE", f"/api/v1/namespaces/{ns}", body={"propagationPolicy": "Background"})
