@@ -18,11 +18,16 @@ _PUSH = frozenset({"infra"})
 _ANY = frozenset({"analyze", "buildsec", "infra", "deploy"})
 _DEPLOY = frozenset({"deploy"})
 
+# a fault of the image, seen when it starts: at verify (buildsec) or, when verify was skipped or the pod's
+# start differs, as a crash loop on the cluster whose log verify's rules read (deploy). A new Dockerfile mends
+# both; the image is rebuilt, verified, pushed and deployed again.
+_START = _BUILD | _DEPLOY
+
 DEFAULT_RECOVERY: tuple[Strategy, ...] = (
     # -- the analyze agent changes the Dockerfile
     Strategy("native_build", _BUILD, "fix", "analyze", limit=3),
-    Strategy("missing_runtime_library", _BUILD, "fix", "analyze", limit=2),
-    Strategy("runtime_version", _BUILD, "fix", "analyze", limit=1),
+    Strategy("missing_runtime_library", _START, "fix", "analyze", limit=2),
+    Strategy("runtime_version", _START, "fix", "analyze", limit=1),
     # found by the analysis before any build: no image has the version the app requires
     Strategy(
         "runtime_version",
@@ -33,10 +38,10 @@ DEFAULT_RECOVERY: tuple[Strategy, ...] = (
     ),
     Strategy("base_image_missing", _BUILD, "fix", "analyze", limit=1),
     Strategy("lockfile_out_of_sync", _BUILD, "fix", "analyze", limit=1),
-    Strategy("missing_build_step", _BUILD, "fix", "analyze", limit=1),
-    Strategy("wrong_start_command", _BUILD, "fix", "analyze", limit=2),
-    Strategy("dev_tool_at_runtime", _BUILD, "fix", "analyze", limit=1),
-    Strategy("missing_dependency", _BUILD, "fix", "analyze", limit=2),
+    Strategy("missing_build_step", _START, "fix", "analyze", limit=1),
+    Strategy("wrong_start_command", _START, "fix", "analyze", limit=2),
+    Strategy("dev_tool_at_runtime", _START, "fix", "analyze", limit=1),
+    Strategy("missing_dependency", _START, "fix", "analyze", limit=2),
     Strategy("permission_denied", _BUILD, "fix", "analyze", limit=2),
     Strategy("copy_source_missing", _BUILD, "fix", "analyze", limit=1),
     Strategy("command_not_found", _BUILD, "fix", "analyze", limit=1),

@@ -331,3 +331,29 @@ def test_a_pss_restricted_namespace_admits_the_base_manifests(kube: Any) -> None
         assert ok, why  # the base meets restricted
     finally:
         kube.request("DELETE", f"/api/v1/namespaces/{ns}", body={"propagationPolicy": "Background"})
+
+
+def test_a_crash_loop_on_the_cluster_is_fixed_by_the_dockerfile_fixer_and_deployed_again(
+    registry: str, kube: Any, k8s_namespace: str, tmp_path: Path
+) -> None:
+    import shutil
+
+    # the user's Dockerfile starts a file that moved; verify is skipped, so only the cluster sees the crash
+    app = tmp_path / "crash-at-start"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "fixtures" / "faults" / "crash-at-start", app)
+    out = _run(app, tmp_path / "home", k8s_namespace, "--no-verify", "--deploy-timeout", "120")
+    assert out["_returncode"] == 0, out["_stderr"]
+    (attempt,) = out["recovery"]
+    assert (attempt["failed_stage"], attempt["code"], attempt["cause"]) == ("deploy", "CK404", "wrong_start_command")
+    assert attempt["agent"] == "analyze" and attempt["outcome"] == "succeeded"
+    assert any("Cannot find module '/app/server.js'" in e for e in attempt["evidence"]), attempt["evidence"]
+    assert any("CrashLoopBackOff" in e or "terminated" in e or "restarted" in e for e in attempt["evidence"]), (
+        attempt["evidence"],
+        attempt["detail"],
+    )
+    d = out["deployment"]
+    assert d["ready"] and d["status_code"] == 200, d
+    assert out["dockerfile_origin"] == "fixed"  # the user's Dockerfile stays theirs
+    stages = [(s["stage"], s["ok"]) for s in out["stages"]]
+    after = stages[stages.index(("deploy", False)) :]  # fixed, rebuilt, pushed, deployed again
+    assert after.index(("analyze", True)) < after.index(("buildsec", True)) < after.index(("deploy", True))
