@@ -200,3 +200,12 @@ def test_a_failing_probe_of_a_running_app_stays_a_probe_failure_whatever_its_log
     log = "warning: optional ModuleNotFoundError: No module named 'ujson'\nServing on 8080\n"
     d = classify(FailureEvidence(stage="deploy", message=probe, log_tail=log))
     assert d.category == "probe_failing", d  # it never crashed: the path is wrong, not the image
+
+
+def test_a_crash_loop_whose_log_names_nothing_is_a_crash_loop_not_the_probes_it_failed() -> None:
+    msg = (
+        "the rollout of ns/web failed: CrashLoopBackOff: restarted 2 times\n"
+        "event Pod/web-1: Unhealthy: Startup probe failed: dial tcp 127.0.0.1:8080: connect: connection refused"
+    )
+    d = classify(FailureEvidence(stage="deploy", message=msg, log_tail="[INFO] Starting gunicorn 22.0.0\n"))
+    assert d.category == "crash_loop", d  # the deploy agent's probe fix would not help a crashing app

@@ -562,7 +562,12 @@ _CRASHED = re.compile(r"\bCrashLoopBackOff\b|\bterminated\b|Back-off restarting 
 
 
 def _classify_deploy(evidence: FailureEvidence) -> Diagnosis:
-    status = _classify(evidence.model_copy(update={"log_tail": ""}))
+    # the message's first line is why the rollout stopped (a crash loop, a pull error); the events after it
+    # may show consequences (probes refused while the app was down), so they count only when it names nothing
+    why = evidence.message.strip().split("\n", 1)[0]
+    status = _classify(evidence.model_copy(update={"message": why, "log_tail": ""}))
+    if status.category == "unknown":
+        status = _classify(evidence.model_copy(update={"log_tail": ""}))
     if status.category in ("crash_loop", "probe_failing", "rollout_timeout", "unknown") and evidence.log_tail:
         app = _classify(evidence.model_copy(update={"stage": "verify", "message": ""}))
         # what the cluster saw (the message's first line: why the rollout stopped), then what decided it

@@ -285,7 +285,7 @@ def connect(target: KubeTarget) -> Cluster:
     return Cluster(api, namespace, context=(ctx or {}).get("name"), server=server)
 
 
-def validate_on_cluster(target: KubeTarget, documents: list[dict[str, Any]], *, timeout: float = 5.0) -> Validation:
+def validate_on_cluster(target: KubeTarget, documents: list[dict[str, Any]], *, timeout: float = 10.0) -> Validation:
     """The API server's dry run of ``documents`` when the target cluster answers; the models' verdict otherwise.
 
     Raises :class:`ManifestInvalid` when the server finds an object invalid. A cluster that is not
@@ -381,7 +381,8 @@ class _Rollout:
     def log(self, pod: dict[str, Any]) -> str:
         name = pod["metadata"]["name"]
         cs = ((pod.get("status") or {}).get("containerStatuses") or [{}])[0]
-        previous = bool(cs.get("restartCount")) and "running" not in (cs.get("state") or {})
+        # a container that restarted: the one that crashed wrote the cause (the running one may only be starting)
+        previous = bool(cs.get("restartCount"))
         for prev in [True, False] if previous else [False, True]:
             a = self.c.request(
                 "GET",
