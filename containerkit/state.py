@@ -236,6 +236,9 @@ class DeploymentStatus(BaseModel):
     answered: bool | None = None
     removed: bool = False
     """``undeploy`` removed the objects."""
+    missing_config: dict[str, list[str]] = Field(default_factory=dict)
+    """ConfigMap / Secret the Deployment reads (by name) -> the variables the app needs that it lacks
+    (names only: a Secret's values are never read into the session)."""
 
 
 class StageRecord(BaseModel):

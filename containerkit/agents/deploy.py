@@ -199,6 +199,7 @@ def _apply(
             objects=[AppliedObject.model_validate(o) for o in _list(ctx.get("applied"))],
             pods=[PodInfo.model_validate(p) for p in _list(ctx.get("pods"))],
             url=str(ctx["rollback_url"]) if ctx.get("rollback_url") else None,
+            missing_config=dict(ctx.get("missing_config") or {}),  # type: ignore[call-overload]
             **where,
         )
         return {"deployment": status, "_error": exc}
@@ -218,6 +219,7 @@ def _apply(
         url=res.url,
         status_code=res.status_code,
         answered=res.answered,
+        missing_config=res.missing_config,
         **where,
     )
     if res.answered is False:

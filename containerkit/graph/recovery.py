@@ -96,6 +96,15 @@ DEFAULT_RECOVERY: tuple[Strategy, ...] = (
         "config",
         hint="The app connects to a service at start (database, cache): pass its URL with --env and resume.",
     ),
+    # on the cluster the values come from the ConfigMap / Secret the Deployment names (never from --env)
+    Strategy(
+        "missing_config",
+        _DEPLOY,
+        "user",
+        hint="The app needs configuration its ConfigMap <name>-config / Secret <name>-secrets lack (the names are "
+        "in the evidence and under deployment.missing_config): create them, e.g. `kubectl create secret generic "
+        "<name>-secrets --from-literal=NAME=...`, then `containerkit deploy ID`.",
+    ),
     # -- the user's: no program change helps
     Strategy(
         "package_not_found",

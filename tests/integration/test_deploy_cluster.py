@@ -140,7 +140,8 @@ def test_node_example_deploys_with_run_deploy_and_answers(
 ) -> None:
     app = example_copy("node-http")
     extras = ("--ingress-host", "node.example.test", "--hpa", "1:4", "--pdb", "1", "--network-policy")
-    out = _run(app, tmp_path / "home", k8s_namespace, *extras)
+    token = "tok-value-only-for-verify-9f3a"
+    out = _run(app, tmp_path / "home", k8s_namespace, *extras, "--env", f"API_TOKEN={token}")
     assert out["_returncode"] == 0, out["_stderr"]
     d = out["deployment"]
     assert d["ready"] and d["revision"] == 1 and d["status_code"] == 200, d
@@ -150,6 +151,11 @@ def test_node_example_deploys_with_run_deploy_and_answers(
     )
     assert out["manifests_validated_by"] == "api-server"
     assert (app / "k8s" / "base" / "ingress.yaml").is_file()  # in the Kustomize tree the user keeps
+    # --env names the configuration; on the cluster it comes from the Secret by that name, never the value
+    assert d["missing_config"] == {"node-http-secrets": ["API_TOKEN"]}
+    written = "".join(p.read_text() for p in (app / "k8s").rglob("*.yaml"))
+    assert "containerkit.io/secret-names: API_TOKEN" in written and token not in written
+    assert token not in json.dumps(out)
     status, body = _get(d["url"].rsplit("/", 1)[0] + "/")
     assert status == 200 and body["service"] == "node-http"
     pod = kube.items(f"/api/v1/namespaces/{k8s_namespace}/pods")[0]
@@ -357,3 +363,55 @@ def test_a_crash_loop_on_the_cluster_is_fixed_by_the_dockerfile_fixer_and_deploy
     stages = [(s["stage"], s["ok"]) for s in out["stages"]]
     after = stages[stages.index(("deploy", False)) :]  # fixed, rebuilt, pushed, deployed again
     assert after.index(("analyze", True)) < after.index(("buildsec", True)) < after.index(("deploy", True))
+
+
+def test_configuration_reaches_the_pods_from_the_configmap_and_secret_by_name_and_gaps_are_named(
+    kube: Any, k8s_namespace: str
+) -> None:
+    import base64
+
+    from containerkit.tools.k8s.cluster import connect
+    from containerkit.tools.k8s.kustomize import local_overlay, render
+    from containerkit.tools.k8s.models import KubeTarget
+    from containerkit.tools.k8s.rollout import DeployRequest, deploy_manifests
+    from containerkit.tools.manifests import ManifestRequest, generate_manifests
+    from containerkit.tools.verify import free_port
+
+    ns, secret_value = k8s_namespace, "s3cr3t-value-never-in-files"
+
+    def docs(name: str) -> list[dict[str, Any]]:
+        ms = generate_manifests(
+            ManifestRequest(
+                name=name, image="python:3.11-slim", port=8080, run_as_user=1000, config_names=["GREETING", "API_TOKEN"]
+            )
+        )
+        assert secret_value not in json.dumps(ms.documents)
+        out = render(ms, local_overlay(ms, port=free_port())).documents
+        c = out[0]["spec"]["template"]["spec"]["containers"][0]
+        c["command"] = [
+            "sh",
+            "-c",
+            'printf \'{"greeting": "%s", "token": "%s"}\' "$GREETING" "$API_TOKEN" >/tmp/env.json; '
+            "exec python -m http.server $PORT --bind 127.0.0.1 --directory /tmp",
+        ]
+        return out
+
+    cluster = connect(KubeTarget(namespace=ns))
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg-config"}, "data": {"GREETING": "hello"}}
+    assert kube.request("POST", f"/api/v1/namespaces/{ns}/configmaps", body=cm).status < 300
+    # the Secret is missing: the pods still start (optional), and the deploy names what the app lacks
+    events: list[dict[str, Any]] = []
+    res = deploy_manifests(cluster, DeployRequest(documents=docs("cfg"), timeout_s=120), on_progress=events.append)
+    assert res.ready and res.answered
+    assert res.missing_config == {"cfg-secrets": ["API_TOKEN"]}
+    warned = [e["message"] for e in events if e.get("kind") == "warning"]
+    assert any(f"kubectl -n {ns} create secret generic cfg-secrets --from-literal=API_TOKEN=..." in w for w in warned)
+    assert _get(res.url.rsplit("/", 1)[0] + "/env.json")[1] == {"greeting": "hello", "token": ""}  # type: ignore[union-attr]
+    # with the Secret (created by the user, outside containerkit), the value reaches the pod by name only
+    data = {"API_TOKEN": base64.b64encode(secret_value.encode()).decode()}
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "cfg2-secrets"}, "data": data}
+    assert kube.request("POST", f"/api/v1/namespaces/{ns}/secrets", body=secret).status < 300
+    res2 = deploy_manifests(cluster, DeployRequest(documents=docs("cfg2"), timeout_s=120))
+    assert res2.ready and res2.missing_config == {"cfg2-config": ["GREETING"]}
+    assert _get(res2.url.rsplit("/", 1)[0] + "/env.json")[1]["token"] == secret_value  # type: ignore[union-attr]
+    assert secret_value not in res2.model_dump_json()

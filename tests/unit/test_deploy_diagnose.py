@@ -209,3 +209,14 @@ def test_a_crash_loop_whose_log_names_nothing_is_a_crash_loop_not_the_probes_it_
     )
     d = classify(FailureEvidence(stage="deploy", message=msg, log_tail="[INFO] Starting gunicorn 22.0.0\n"))
     assert d.category == "crash_loop", d  # the deploy agent's probe fix would not help a crashing app
+
+
+def test_a_crash_for_a_variable_the_cluster_does_not_give_names_it_and_says_how_to_give_it() -> None:
+    from containerkit.agents.orch import _strategy
+
+    msg = "the rollout of ns/web failed: CrashLoopBackOff: restarted 2 times"
+    d = classify(FailureEvidence(stage="deploy", message=msg, log_tail="KeyError: 'API_TOKEN'\n"))
+    assert d.category == "missing_config" and d.names == ["API_TOKEN"], d
+    row = _strategy(DEFAULT_RECOVERY, "missing_config", "deploy")
+    assert row is not None and row.handling == "user" and "kubectl create secret" in row.hint
+    assert _strategy(DEFAULT_RECOVERY, "missing_config", "buildsec").handling == "config"  # type: ignore[union-attr]

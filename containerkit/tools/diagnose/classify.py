@@ -543,12 +543,12 @@ def classify(evidence: FailureEvidence) -> Diagnosis:
 
 
 # causes that read the same in a pod as at verify and need the same answer (the app's own error, the node's
-# resources); and faults of the image itself (its start command, a library, a dependency, a build step, the
-# runtime) that a new Dockerfile mends as it would at verify, named so when the container crashed. Any other
-# cause the app's log names (a missing variable, a folder it cannot write: the pod's environment, not the
-# image) stays a crash loop, with that cause as its subject.
+# resources); and, named so when the container crashed, faults of the image itself (its start command, a
+# library, a dependency, a build step, the runtime) that a new Dockerfile mends as it would at verify, and a
+# variable the app needs that its ConfigMap / Secret lacks. Any other cause the app's log names (a folder it
+# cannot write, a service it cannot reach) stays a crash loop, with that cause as its subject.
 _SAME_IN_A_POD = frozenset({"app_error", "port_in_use", "out_of_memory", "disk_full"})
-_IMAGE_FAULTS = frozenset(
+_NAMED_WHEN_CRASHED = frozenset(
     {
         "wrong_start_command",
         "missing_runtime_library",
@@ -556,6 +556,7 @@ _IMAGE_FAULTS = frozenset(
         "missing_build_step",
         "dev_tool_at_runtime",
         "runtime_version",
+        "missing_config",
     }
 )
 _CRASHED = re.compile(r"\bCrashLoopBackOff\b|\bterminated\b|Back-off restarting failed container")
@@ -573,7 +574,7 @@ def _classify_deploy(evidence: FailureEvidence) -> Diagnosis:
         # what the cluster saw (the message's first line: why the rollout stopped), then what decided it
         seen = list(dict.fromkeys([*evidence.message.strip().splitlines()[:1], *status.evidence[:2]]))
         crashed = status.category in ("crash_loop", "unknown") or bool(_CRASHED.search(evidence.message))
-        if app.category in _SAME_IN_A_POD or (app.category in _IMAGE_FAULTS and crashed):
+        if app.category in _SAME_IN_A_POD or (app.category in _NAMED_WHEN_CRASHED and crashed):
             # a crash whose probes failed while the app was down is still the crash
             return app.model_copy(update={"evidence": [*seen, *app.evidence]})
         if app.category not in ("unknown", "port_mismatch") and status.category in ("crash_loop", "unknown"):
