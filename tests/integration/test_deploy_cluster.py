@@ -61,7 +61,10 @@ def test_deploy_redeploy_roll_back_a_crash_and_undeploy(
     first = last_json(res.stdout)
     assert first["deployment"]["applied"] is False
     assert first["manifests_validated_by"] == "api-server"  # KUBECONFIG answers: the server's dry run, nothing applied
-    res = ck("deploy", first["session_id"], "--namespace", ns, "--k8s-overlay", "local", "--json", home=home)
+    res = ck(
+        "deploy", first["session_id"], "--namespace", ns, "--k8s-overlay", "local", "--network-policy", "--json",
+        home=home,
+    )  # fmt: skip
     assert res.returncode == 0, res.stderr[-3000:]
     d1 = last_json(res.stdout)["deployment"]
     assert d1["applied"] and d1["ready"] and d1["revision"] == 1 and d1["namespace"] == ns
@@ -70,7 +73,7 @@ def test_deploy_redeploy_roll_back_a_crash_and_undeploy(
     status, body = _get(d1["url"].rsplit("/", 1)[0] + "/")
     assert status == 200 and body["service"] == "python-http"
     kinds = {(o["kind"], o["name"]) for o in d1["objects"]}
-    assert kinds == {("Deployment", "python-http"), ("Service", "python-http")}
+    assert kinds == {("Deployment", "python-http"), ("Service", "python-http"), ("NetworkPolicy", "python-http")}
     live = kube.get(f"/apis/apps/v1/namespaces/{ns}/deployments/python-http")
     assert any(m["manager"] == "containerkit" for m in live["metadata"]["managedFields"])  # server-side apply
     assert live["spec"]["template"]["spec"]["containers"][0]["securityContext"]["readOnlyRootFilesystem"] is True
@@ -83,6 +86,13 @@ def test_deploy_redeploy_roll_back_a_crash_and_undeploy(
     d2 = second["deployment"]
     assert d2["ready"] and d2["revision"] == 2 and d2["previous_revision"] == 1
     assert d2["url"] == d1["url"]
+    # the network policy is no longer asked for: pruned, as `kubectl apply --prune` would
+    assert {o["kind"] for o in d2["objects"]} == {"Deployment", "Service"}
+    np_path = f"/apis/networking.k8s.io/v1/namespaces/{ns}/networkpolicies/python-http"
+    deadline = time.monotonic() + 30
+    while kube.get(np_path) is not None and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert kube.get(np_path) is None
     assert _get(d2["url"].rsplit("/", 1)[0] + "/")[1]["version"] == 2
 
     # 3. a version that crashes at start (verify skipped, so only the cluster sees it): rolled back

@@ -71,6 +71,13 @@ _OLDER: dict[tuple[str, str], str] = {
     ("policy/v1", "PodDisruptionBudget"): "policy/v1beta1",
     ("autoscaling/v2", "HorizontalPodAutoscaler"): "autoscaling/v2beta2",
 }
+# the kinds written only on request: a later run without the option removes them (one served version each)
+_PRUNABLE: dict[str, tuple[str, ...]] = {
+    "Ingress": ("networking.k8s.io/v1",),
+    "HorizontalPodAutoscaler": ("autoscaling/v1",),
+    "PodDisruptionBudget": ("policy/v1", "policy/v1beta1"),
+    "NetworkPolicy": ("networking.k8s.io/v1",),
+}
 _PROBE_HTTP_ERROR = re.compile(
     r"(?:Startup|Readiness) probe failed: HTTP probe failed with statuscode: (4\d\d).*?(?:\(x(\d+)\))?$"
 )
@@ -240,6 +247,25 @@ class Cluster:
             return False
         a = self.request("DELETE", path, body={"propagationPolicy": "Foreground"})
         return a.status < 400 or a.status == 404
+
+    def prune(self, name: str, keep: list[AppliedObject]) -> list[AppliedObject]:
+        """Delete the on-request objects of app ``name`` containerkit applied earlier and no longer applies
+        (an Ingress no longer asked for), as ``kubectl apply --prune`` would; only objects labelled ours."""
+        kept = {(o.kind, o.name) for o in keep}
+        selector = f"app.kubernetes.io/name={name},{MANAGED_BY[0]}={MANAGED_BY[1]}"
+        pruned: list[AppliedObject] = []
+        for kind, versions in _PRUNABLE.items():
+            api_version = next((v for v in versions if self.serves(v)), None)
+            if api_version is None:
+                continue
+            collection = _PATHS[(api_version, kind)].format(ns=self.namespace)
+            for live in self.items(collection, labelSelector=selector):
+                obj = AppliedObject(
+                    api_version=api_version, kind=kind, name=live["metadata"]["name"], namespace=self.namespace
+                )
+                if (kind, obj.name) not in kept and self.delete(obj):
+                    pruned.append(obj)
+        return pruned
 
     def namespace_exists(self) -> bool:
         return self.get(f"/api/v1/namespaces/{self.namespace}") is not None

@@ -156,6 +156,8 @@ def deploy_manifests(cluster: Cluster, req: DeployRequest, *, on_progress: Progr
         on_progress(
             {"kind": "deploy", "stage": "deploy", "message": f"applied {doc['kind']} {ns}/{live['metadata']['name']}"}
         )
+    for gone in cluster.prune(name, applied):
+        on_progress({"kind": "deploy", "stage": "deploy", "message": f"removed {gone.kind} {ns}/{gone.name}"})
     t_applied = time.monotonic()
     gaps = config_gaps(cluster, dep_doc)
     if gaps:
