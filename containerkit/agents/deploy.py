@@ -77,6 +77,29 @@ def _probe_path(state: Session, health: str | None) -> str | None:
     return health
 
 
+# folders that hold no code in any image: an emptyDir there keeps the root filesystem read-only
+_SCRATCH = ("/tmp/", "/var/", "/run/", "/home/", "/root/")
+
+
+def _writable(state: Session) -> tuple[list[str], bool]:
+    """(emptyDir folders, read-only root) after the rollouts that crashed writing to the read-only root.
+
+    A folder under a scratch root gets an emptyDir; a write anywhere else (next to the code) makes the
+    root filesystem writable: Pod Security ``restricted`` does not require it read-only.
+    """
+    paths, read_only = ["/tmp"], True
+    for a in state.recovery:
+        if a.cause != "read_only_filesystem" or a.agent != "deploy" or a.diagnosis is None:
+            continue
+        target = (a.diagnosis.subject or "").rstrip("/")
+        folder = str(Path(target).parent) if target else ""
+        if any((folder + "/").startswith(root) for root in _SCRATCH) and folder.count("/") >= 2:
+            paths.append(folder)
+        else:
+            read_only = False
+    return list(dict.fromkeys(paths)), read_only
+
+
 def _config_names(state: Session, folder: Path) -> list[str]:
     names = [n for n in [*required_env_names(folder), *state.options.env_names] if n != "PORT"]
     return list(dict.fromkeys(names))
@@ -119,6 +142,7 @@ def deploy(state: Session, deps: Deps, sink: ProgressSink) -> dict[str, Any]:
     folder = module_dir(state, module)
     base_port = _container_port(state, module.port)
     health = _probe_path(state, module.health_path)
+    writable, read_only = _writable(state)
     manifests = generate_manifests(
         ManifestRequest(
             name=image_name(module.name, module.path, state.repo_path),  # never a bare "web" or "python"
@@ -128,6 +152,8 @@ def deploy(state: Session, deps: Deps, sink: ProgressSink) -> dict[str, Any]:
             namespace=opts.namespace,
             run_as_user=state.dockerfile.user_uid if state.dockerfile else None,
             config_names=_config_names(state, folder),
+            writable_paths=writable,
+            read_only_root=read_only,
             extras=ExtraObjects(
                 ingress_host=opts.ingress_host,
                 ingress_class=opts.ingress_class,

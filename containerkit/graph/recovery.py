@@ -152,6 +152,16 @@ DEFAULT_RECOVERY: tuple[Strategy, ...] = (
     # -- a rollout on the cluster (the deploy agent rolls a failed new version back before these apply)
     # the probes' health path never answered while the app ran: the deploy agent probes the port instead
     Strategy("probe_failing", _DEPLOY, "fix", "deploy", limit=1),
+    # the app writes where the read-only root filesystem forbids it: the deploy agent mounts an emptyDir there
+    # (a scratch folder), or lets the root filesystem be written (still PSS restricted)
+    Strategy(
+        "read_only_filesystem",
+        _DEPLOY,
+        "fix",
+        "deploy",
+        limit=1,
+        hint="The app writes outside its writable folders: make it write under /tmp, or mount a volume there.",
+    ),
     Strategy(
         "cluster_unreachable",
         _DEPLOY,

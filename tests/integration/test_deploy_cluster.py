@@ -425,3 +425,25 @@ def test_configuration_reaches_the_pods_from_the_configmap_and_secret_by_name_an
     assert res2.ready and res2.missing_config == {"cfg2-config": ["GREETING"]}
     assert _get(res2.url.rsplit("/", 1)[0] + "/env.json")[1]["token"] == secret_value  # type: ignore[union-attr]
     assert secret_value not in res2.model_dump_json()
+
+
+def test_an_app_writing_to_the_read_only_root_gets_a_writable_folder_from_the_deploy_agent(
+    example_copy: Any, registry: str, kube: Any, k8s_namespace: str
+) -> None:
+    app = example_copy("python-http")
+    source = (app / "app.py").read_text()
+    # fine where verify runs it (a writable root filesystem), a crash under the pod's read-only root
+    marker = 'open("/var/tmp/python-http-started", "w").write("1")\n'
+    (app / "app.py").write_text(source.replace("app = Flask(__name__)", marker + "app = Flask(__name__)"))
+    out = _run(app, app.parent / "home", k8s_namespace, "--deploy-timeout", "120")
+    assert out["_returncode"] == 0, out["_stderr"]
+    assert out["verify"]["passed"]
+    (attempt,) = out["recovery"]
+    assert (attempt["failed_stage"], attempt["cause"], attempt["agent"]) == ("deploy", "read_only_filesystem", "deploy")
+    assert any("Read-only file system" in e for e in attempt["evidence"]), attempt["evidence"]
+    d = out["deployment"]
+    assert d["ready"] and d["status_code"] == 200, d
+    pods = kube.items(f"/api/v1/namespaces/{k8s_namespace}/pods")
+    c = next(p for p in pods if not p["metadata"].get("deletionTimestamp"))["spec"]["containers"][0]
+    assert c["securityContext"]["readOnlyRootFilesystem"] is True  # still read-only, with /var/tmp writable
+    assert "/var/tmp" in [m["mountPath"] for m in c["volumeMounts"]]

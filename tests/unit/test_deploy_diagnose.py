@@ -220,3 +220,36 @@ def test_a_crash_for_a_variable_the_cluster_does_not_give_names_it_and_says_how_
     row = _strategy(DEFAULT_RECOVERY, "missing_config", "deploy")
     assert row is not None and row.handling == "user" and "kubectl create secret" in row.hint
     assert _strategy(DEFAULT_RECOVERY, "missing_config", "buildsec").handling == "config"  # type: ignore[union-attr]
+
+
+def test_a_crash_writing_to_the_read_only_root_goes_to_the_deploy_agent_which_gives_it_a_folder() -> None:
+    from containerkit.agents.deploy import _writable
+    from containerkit.agents.orch import _strategy
+    from containerkit.state import Attempt
+
+    msg = "the rollout of ns/web failed: CrashLoopBackOff: restarted 2 times"
+    log = "OSError: [Errno 30] Read-only file system: '/var/tmp/web-started'\n"
+    d = classify(FailureEvidence(stage="deploy", message=msg, log_tail=log))
+    assert (d.category, d.subject) == ("read_only_filesystem", "/var/tmp/web-started"), d
+    row = _strategy(DEFAULT_RECOVERY, d.category, "deploy")
+    assert row is not None and (row.handling, row.agent) == ("fix", "deploy")
+
+    def after(*subjects: str) -> tuple[list[str], bool]:
+        attempts = [
+            Attempt(
+                number=i + 1,
+                failed_stage="deploy",
+                code="CK404",
+                cause="read_only_filesystem",
+                action="fix_dockerfile",
+                detail="",
+                agent="deploy",
+                diagnosis=d.model_copy(update={"subject": s}),
+            )
+            for i, s in enumerate(subjects)
+        ]
+        return _writable(Session(session_id="s", repo_path="/r", recovery=attempts))
+
+    assert after() == (["/tmp"], True)
+    assert after("/var/tmp/web-started") == (["/tmp", "/var/tmp"], True)  # a scratch folder: an emptyDir
+    assert after("/app/data.db") == (["/tmp"], False)  # next to the code: the root becomes writable

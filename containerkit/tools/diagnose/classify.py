@@ -574,6 +574,9 @@ def _classify_deploy(evidence: FailureEvidence) -> Diagnosis:
         # what the cluster saw (the message's first line: why the rollout stopped), then what decided it
         seen = list(dict.fromkeys([*evidence.message.strip().splitlines()[:1], *status.evidence[:2]]))
         crashed = status.category in ("crash_loop", "unknown") or bool(_CRASHED.search(evidence.message))
+        if crashed and app.category == "permission_denied" and "Read-only file system" in evidence.log_tail:
+            # the pod's read-only root filesystem (verify's container had a writable one): the manifests' to mend
+            return app.model_copy(update={"category": "read_only_filesystem", "evidence": [*seen, *app.evidence]})
         if app.category in _SAME_IN_A_POD or (app.category in _NAMED_WHEN_CRASHED and crashed):
             # a crash whose probes failed while the app was down is still the crash
             return app.model_copy(update={"evidence": [*seen, *app.evidence]})
