@@ -99,7 +99,7 @@ def config_gaps(cluster: Cluster, dep_doc: dict[str, Any]) -> dict[str, list[str
     """For each ConfigMap / Secret the pods read (``envFrom``), the variables the app needs that it lacks.
 
     The names come from the Deployment's annotations (what the analysis found, never values); of a
-    Secret only its keys are looked at, and its values are dropped at once.
+    Secret only its keys are looked at. An object this user may not read is left out.
     """
     ann = (dep_doc.get("metadata") or {}).get("annotations") or {}
     containers = ((dep_doc.get("spec") or {}).get("template") or {}).get("spec", {}).get("containers") or []
@@ -111,7 +111,10 @@ def config_gaps(cluster: Cluster, dep_doc: dict[str, Any]) -> dict[str, list[str
         wanted = [n for n in str(ann.get(_NAMES_OF[kind], "")).split(",") if n]
         obj_name = str(ref[kind]["name"])
         path = f"/api/v1/namespaces/{cluster.namespace}/{'configmaps' if kind == 'configMapRef' else 'secrets'}"
-        live = cluster.get(f"{path}/{obj_name}")
+        try:
+            live = cluster.get(f"{path}/{obj_name}")
+        except ContainerKitError:  # not allowed to read it (RBAC): what it holds is unknown, not missing
+            continue
         keys = set(((live or {}).get("data") or {}).keys()) | set(((live or {}).get("stringData") or {}).keys())
         lacking = [n for n in wanted if n not in keys]
         if lacking:
