@@ -123,6 +123,19 @@ def test_kubectl_kustomize_renders_what_containerkit_applies(tmp_path: Path) -> 
     assert theirs == ours
 
 
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl not installed")
+def test_kubectl_kustomize_renders_the_objects_on_request_as_containerkit_does(tmp_path: Path) -> None:
+    ms = _extras()
+    ov = local_overlay(ms, port=18128)
+    layout = write_layout(ms, tmp_path / "k8s", [ov])
+    for folder in (str(tmp_path / "k8s" / "base"), layout.overlays["local"]):
+        res = subprocess.run(["kubectl", "kustomize", folder], capture_output=True, text=True, timeout=60, check=False)
+        assert res.returncode == 0, res.stderr
+        theirs = {d["kind"]: d for d in yaml.safe_load_all(res.stdout)}
+        ours = {d["kind"]: d for d in render(ms, ov if folder.endswith("local") else None).documents}
+        assert theirs == ours
+
+
 def _extras(**kw: object):  # type: ignore[no-untyped-def]
     from containerkit.tools.manifests import parse_hpa
 
