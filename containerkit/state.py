@@ -16,6 +16,7 @@ from containerkit.tools.analyze.models import RepoAnalysis
 from containerkit.tools.diagnose.models import Diagnosis
 from containerkit.tools.dockerfile.fix import BuildFailureInfo
 from containerkit.tools.k8s.models import AppliedObject, HpaSpec, PodInfo
+from containerkit.tools.retry import OperationAttempt
 from containerkit.tools.verify import VerifyResult
 
 __all__ = [
@@ -108,6 +109,12 @@ class RunOptions(BaseModel):
         default=None, description="Write a PodDisruptionBudget keeping this many pods (``1``) or share (``50%``)."
     )
     network_policy: bool = Field(default=False, description="Write a NetworkPolicy admitting only the app's port.")
+    registry_ca: str | None = Field(
+        default=None, description="CA certificate (PEM file) the registry's TLS certificate is checked against."
+    )
+    push_timeout: float | None = Field(
+        default=None, gt=0, le=24 * 3600, description="Seconds a push may take; None: the settings' (15 min)."
+    )
 
     @model_validator(mode="after")
     def _registry_from_image(self) -> RunOptions:
@@ -138,6 +145,11 @@ class DockerfileInfo(BaseModel):
         default=None,
         description="Build context relative to the repo root (a workspace member builds from the root); "
         "None: the module's folder.",
+    )
+    context_files: list[str] = Field(
+        default=[],
+        description="Files containerkit wrote into the build context for this Dockerfile (a lockfile "
+        "translated to hash-checked pip requirements), relative to the repo root.",
     )
 
 
@@ -334,6 +346,8 @@ class Session(BaseModel):
     history: Annotated[list[StageRecord], operator.add] = Field(default_factory=list)
     errors: Annotated[list[ErrorRecord], operator.add] = Field(default_factory=list)
     attempts: Annotated[dict[str, int], merge_counts] = Field(default_factory=dict)
+    operations: Annotated[list[OperationAttempt], operator.add] = Field(default_factory=list)
+    """Every try of a registry operation (push): when, how long, how it ended, the backoff before the next."""
     created: datetime = Field(default_factory=now)
     updated: Annotated[datetime, latest] = Field(default_factory=now)
 
@@ -359,6 +373,7 @@ class Session(BaseModel):
             "deployment": self.deployment.model_dump(mode="json") if self.deployment else None,
             "attempts": dict(self.attempts),
             "recovery": [a.model_dump(mode="json") for a in self.recovery],
+            "operations": [o.model_dump(mode="json") for o in self.operations],
             "stages": [h.model_dump(mode="json") for h in self.history],
             "errors": [e.model_dump(mode="json") for e in self.errors],
         }
@@ -386,4 +401,5 @@ STATE_MODELS: tuple[type[BaseModel], ...] = (
     RepoAnalysis,
     Diagnosis,
     VerifyResult,
+    OperationAttempt,
 )
