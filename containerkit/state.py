@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from containerkit.tools.analyze.models import RepoAnalysis
 from containerkit.tools.diagnose.models import Diagnosis
 from containerkit.tools.dockerfile.fix import BuildFailureInfo
-from containerkit.tools.k8s.models import AppliedObject, PodInfo
+from containerkit.tools.k8s.models import AppliedObject, HpaSpec, PodInfo
 from containerkit.tools.retry import OperationAttempt
 from containerkit.tools.verify import VerifyResult
 
@@ -102,6 +102,13 @@ class RunOptions(BaseModel):
     k8s_overlay: str | None = Field(default=None, description="Kustomize overlay to apply (``local``); None: the base.")
     rollback: bool = Field(default=True, description="Roll a failed new version back to the previous revision.")
     deploy_timeout: float = Field(default=180.0, gt=0, le=3600, description="Seconds a rollout may take.")
+    ingress_host: str | None = Field(default=None, description="Write an Ingress routing this host to the Service.")
+    ingress_class: str | None = Field(default=None, description="The Ingress's ingressClassName.")
+    hpa: HpaSpec | None = Field(default=None, description="Write a HorizontalPodAutoscaler (CPU) with these bounds.")
+    pdb_min_available: str | None = Field(
+        default=None, description="Write a PodDisruptionBudget keeping this many pods (``1``) or share (``50%``)."
+    )
+    network_policy: bool = Field(default=False, description="Write a NetworkPolicy admitting only the app's port.")
     registry_ca: str | None = Field(
         default=None, description="CA certificate (PEM file) the registry's TLS certificate is checked against."
     )
@@ -209,6 +216,11 @@ class ManifestInfo(BaseModel):
     root: str | None = None
     """The Kustomize tree (``base/``, ``overlays/<name>/``)."""
     overlays: dict[str, str] = Field(default_factory=dict)
+    validated_by: Literal["api-server", "models"] = "models"
+    """Who validated the objects: the cluster's API server (a dry run) when one was reachable, else the
+    Kubernetes client's models."""
+    validation_note: str | None = None
+    """Why the API server did not validate them, when it did not."""
 
 
 class DeploymentStatus(BaseModel):
@@ -236,6 +248,9 @@ class DeploymentStatus(BaseModel):
     answered: bool | None = None
     removed: bool = False
     """``undeploy`` removed the objects."""
+    missing_config: dict[str, list[str]] = Field(default_factory=dict)
+    """ConfigMap / Secret the Deployment reads (by name) -> the variables the app needs that it lacks
+    (names only: a Secret's values are never read into the session)."""
 
 
 class StageRecord(BaseModel):
@@ -354,6 +369,7 @@ class Session(BaseModel):
             "dockerfile": self.dockerfile.path if self.dockerfile else None,
             "dockerfile_origin": self.dockerfile.origin if self.dockerfile else None,
             "manifests": self.manifests.paths if self.manifests else [],
+            "manifests_validated_by": self.manifests.validated_by if self.manifests else None,
             "deployment": self.deployment.model_dump(mode="json") if self.deployment else None,
             "attempts": dict(self.attempts),
             "recovery": [a.model_dump(mode="json") for a in self.recovery],
@@ -375,6 +391,7 @@ STATE_MODELS: tuple[type[BaseModel], ...] = (
     DeploymentStatus,
     AppliedObject,
     PodInfo,
+    HpaSpec,
     StageRecord,
     ErrorRecord,
     Failure,

@@ -10,7 +10,8 @@
 #             3. control plane on https://127.0.0.1:$K8S_PORT (token auth, RBAC), then the kubelet (dockershim on the
 #                running dockerd) as node 127.0.0.1: no CNI, no kube-proxy, no iptables chains, image GC and
 #                eviction off. Pods that must answer use hostNetwork: true.
-#           The last line printed is `KUBECONFIG=<path>`.
+#           The last line printed is `KUBECONFIG=<path>`. When the cluster already runs, `up` only checks it (~1 s);
+#           concurrent calls (two test runs sharing the machine) are serialized by a lock file.
 #   down    stops what `up` started (by recorded pid), removes the kubelet's containers, mounts and the node.
 #   status  prints what answers.
 #
@@ -285,6 +286,11 @@ kubelet_down() {
 
 cmd=${1:-up}
 mkdir -p "$K8S_DIR"/{bin,src,pki,logs,run}
+# one `up`/`down`/`build` at a time on this machine (parallel test runs share the cluster): the second waits
+if [ "$cmd" != status ]; then
+  exec 9>"$K8S_DIR/run/.lock"
+  flock -w 3600 9 || die "another k8s-infra.sh held $K8S_DIR/run/.lock for an hour"
+fi
 case "$cmd" in
   build)  # binaries only (the slow part), e.g. ahead of time in the background
     packages; build

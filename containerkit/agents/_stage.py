@@ -112,7 +112,7 @@ def failure_of(stage: str, exc: ContainerKitError) -> Failure:
         code=exc.code,
         message=exc.message,
         kind=diagnosis.category,
-        build=build if exc.code in ("CK202", "CK203", "CK206") else None,
+        build=build if exc.code in ("CK202", "CK203", "CK206", "CK404") else None,  # CK404: the pod's log
         diagnosis=diagnosis,
     )
 

@@ -23,8 +23,9 @@ from containerkit.errors import ContainerKitError, InvalidOption, OutputRefused,
 from containerkit.state import DeploymentStatus, ManifestInfo, Session
 from containerkit.tools.analyze.naming import image_name
 from containerkit.tools.diagnose.config import required_env_names
+from containerkit.tools.k8s.cluster import validate_on_cluster
 from containerkit.tools.k8s.kustomize import Overlay, local_overlay, render, write_layout
-from containerkit.tools.k8s.models import AppliedObject, KubeTarget, PodInfo
+from containerkit.tools.k8s.models import AppliedObject, ExtraObjects, KubeTarget, PodInfo
 from containerkit.tools.manifests import ManifestRequest, ManifestSet, generate_manifests
 from containerkit.tools.progress import ProgressSink
 from containerkit.tools.verify import free_port
@@ -76,6 +77,29 @@ def _probe_path(state: Session, health: str | None) -> str | None:
     return health
 
 
+# folders that hold no code in any image: an emptyDir there keeps the root filesystem read-only
+_SCRATCH = ("/tmp/", "/var/", "/run/", "/home/", "/root/")
+
+
+def _writable(state: Session) -> tuple[list[str], bool]:
+    """(emptyDir folders, read-only root) after the rollouts that crashed writing to the read-only root.
+
+    A folder under a scratch root gets an emptyDir; a write anywhere else (next to the code) makes the
+    root filesystem writable: Pod Security ``restricted`` does not require it read-only.
+    """
+    paths, read_only = ["/tmp"], True
+    for a in state.recovery:
+        if a.cause != "read_only_filesystem" or a.agent != "deploy" or a.diagnosis is None:
+            continue
+        target = (a.diagnosis.subject or "").rstrip("/")
+        folder = str(Path(target).parent) if target else ""
+        if any((folder + "/").startswith(root) for root in _SCRATCH) and folder.count("/") >= 2:
+            paths.append(folder)
+        else:
+            read_only = False
+    return list(dict.fromkeys(paths)), read_only
+
+
 def _config_names(state: Session, folder: Path) -> list[str]:
     names = [n for n in [*required_env_names(folder), *state.options.env_names] if n != "PORT"]
     return list(dict.fromkeys(names))
@@ -118,6 +142,7 @@ def deploy(state: Session, deps: Deps, sink: ProgressSink) -> dict[str, Any]:
     folder = module_dir(state, module)
     base_port = _container_port(state, module.port)
     health = _probe_path(state, module.health_path)
+    writable, read_only = _writable(state)
     manifests = generate_manifests(
         ManifestRequest(
             name=image_name(module.name, module.path, state.repo_path),  # never a bare "web" or "python"
@@ -127,13 +152,32 @@ def deploy(state: Session, deps: Deps, sink: ProgressSink) -> dict[str, Any]:
             namespace=opts.namespace,
             run_as_user=state.dockerfile.user_uid if state.dockerfile else None,
             config_names=_config_names(state, folder),
+            writable_paths=writable,
+            read_only_root=read_only,
+            extras=ExtraObjects(
+                ingress_host=opts.ingress_host,
+                ingress_class=opts.ingress_class,
+                hpa=opts.hpa,
+                pdb_min_available=opts.pdb_min_available,
+                network_policy=opts.network_policy,
+            ),
         )
     )
+    # the API server validates before anything is written (the apply path dry-runs what it applies itself)
+    target = KubeTarget(kubeconfig=deps.kubeconfig, context=opts.kube_context, namespace=opts.namespace)
+    checked = validate_on_cluster(target, manifests.documents).model_dump() if not opts.deploy else {}
     out = Path(opts.manifests_dir) if opts.manifests_dir else folder / "k8s"
     info, overlays, note = _write(state, deps, sink, manifests, out, lambda o: _local_port(o, state, base_port))
     if not opts.deploy:
+        info = info.model_copy(update=checked)
         return {"manifests": info, "deployment": DeploymentStatus(image=image), "_note": note}
-    return {"manifests": info, **_apply(state, deps, sink, manifests, overlays, image, health)}
+    applied = _apply(state, deps, sink, manifests, overlays, image, health)
+    dep = applied["deployment"]
+    if dep.applied:  # past the API server's dry run
+        info = info.model_copy(update={"validated_by": "api-server"})
+    else:
+        info = info.model_copy(update={"validation_note": dep.message})
+    return {"manifests": info, **applied}
 
 
 def _apply(
@@ -181,6 +225,7 @@ def _apply(
             objects=[AppliedObject.model_validate(o) for o in _list(ctx.get("applied"))],
             pods=[PodInfo.model_validate(p) for p in _list(ctx.get("pods"))],
             url=str(ctx["rollback_url"]) if ctx.get("rollback_url") else None,
+            missing_config=dict(ctx.get("missing_config") or {}),  # type: ignore[call-overload]
             **where,
         )
         return {"deployment": status, "_error": exc}
@@ -200,6 +245,7 @@ def _apply(
         url=res.url,
         status_code=res.status_code,
         answered=res.answered,
+        missing_config=res.missing_config,
         **where,
     )
     if res.answered is False:

@@ -200,6 +200,20 @@ def run_cmd(
     deploy_timeout: float = typer.Option(
         180.0, "--deploy-timeout", min=1, max=3600, help="Seconds a rollout may take."
     ),
+    ingress_host: str | None = typer.Option(
+        None, "--ingress-host", help="Also write an Ingress routing this host name to the Service."
+    ),
+    ingress_class: str | None = typer.Option(None, "--ingress-class", help="The Ingress's class (ingressClassName)."),
+    hpa: str | None = typer.Option(
+        None, "--hpa", help="Also write a HorizontalPodAutoscaler: MIN:MAX replicas (e.g. 2:5), on CPU."
+    ),
+    hpa_cpu: int = typer.Option(80, "--hpa-cpu", help="The autoscaler's target CPU use, % of the request."),
+    pdb: str | None = typer.Option(
+        None, "--pdb", help="Also write a PodDisruptionBudget: pods that stay up in a drain (1, or 50%)."
+    ),
+    network_policy: bool = typer.Option(
+        False, "--network-policy", help="Also write a NetworkPolicy admitting traffic to the app's port only."
+    ),
     registry_user: str | None = typer.Option(
         None, "--registry-user", help="Registry user for --password-stdin (default: CONTAINERKIT_REGISTRY_USER)."
     ),
@@ -248,6 +262,7 @@ def run_cmd(
         k8s_overlay=_check_overlay(k8s_overlay),
         rollback=rollback,
         deploy_timeout=deploy_timeout,
+        **_extras(ingress_host, ingress_class, hpa, hpa_cpu, pdb, network_policy),
         registry_ca=str(_registry_ca(registry_ca)) if registry_ca else None,
         push_timeout=push_timeout,
     )
@@ -262,6 +277,28 @@ def run_cmd(
             approver=_approver(yes, render),
         )
     _finish(session, as_json)
+
+
+def _extras(
+    ingress_host: str | None,
+    ingress_class: str | None,
+    hpa: str | None,
+    hpa_cpu: int,
+    pdb: str | None,
+    network_policy: bool,
+) -> dict[str, Any]:
+    """The on-request objects' options, checked at the edge (bad input is exit 2 before a session starts)."""
+    from containerkit.tools.manifests import parse_hpa, parse_ingress_host, parse_min_available
+
+    if ingress_class is not None and not ingress_host:
+        raise InvalidOption("--ingress-class without --ingress-host", hint="Pass --ingress-host HOST with it.")
+    return {
+        "ingress_host": parse_ingress_host(ingress_host) if ingress_host else None,
+        "ingress_class": ingress_class,
+        "hpa": parse_hpa(hpa, hpa_cpu) if hpa else None,
+        "pdb_min_available": parse_min_available(pdb) if pdb else None,
+        "network_policy": network_policy,
+    }
 
 
 def _registry(value: str) -> str:
@@ -428,6 +465,20 @@ def deploy_cmd(
     deploy_timeout: float = typer.Option(
         180.0, "--deploy-timeout", min=1, max=3600, help="Seconds a rollout may take."
     ),
+    ingress_host: str | None = typer.Option(
+        None, "--ingress-host", help="Also write an Ingress routing this host name to the Service."
+    ),
+    ingress_class: str | None = typer.Option(None, "--ingress-class", help="The Ingress's class (ingressClassName)."),
+    hpa: str | None = typer.Option(
+        None, "--hpa", help="Also write a HorizontalPodAutoscaler: MIN:MAX replicas (e.g. 2:5), on CPU."
+    ),
+    hpa_cpu: int = typer.Option(80, "--hpa-cpu", help="The autoscaler's target CPU use, % of the request."),
+    pdb: str | None = typer.Option(
+        None, "--pdb", help="Also write a PodDisruptionBudget: pods that stay up in a drain (1, or 50%)."
+    ),
+    network_policy: bool = typer.Option(
+        False, "--network-policy", help="Also write a NetworkPolicy admitting traffic to the app's port only."
+    ),
     yes: bool = typer.Option(False, "--yes", "-y", help="Approve the deploy if the session asked for approval."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object."),
 ) -> None:
@@ -435,7 +486,15 @@ def deploy_cmd(
     from containerkit.graph import deploy_session
 
     env = current_env()
-    options: dict[str, Any] = {"rollback": rollback, "deploy_timeout": deploy_timeout}
+    options: dict[str, Any] = {
+        "rollback": rollback,
+        "deploy_timeout": deploy_timeout,
+        **{
+            k: v
+            for k, v in _extras(ingress_host, ingress_class, hpa, hpa_cpu, pdb, network_policy).items()
+            if v not in (None, False)  # the session's own choices stay unless overridden
+        },
+    }
     if context is not None:
         options["kube_context"] = context
     if namespace is not None:

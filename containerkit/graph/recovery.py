@@ -18,11 +18,16 @@ _PUSH = frozenset({"infra"})
 _ANY = frozenset({"analyze", "buildsec", "infra", "deploy"})
 _DEPLOY = frozenset({"deploy"})
 
+# a fault of the image, seen when it starts: at verify (buildsec) or, when verify was skipped or the pod's
+# start differs, as a crash loop on the cluster whose log verify's rules read (deploy). A new Dockerfile mends
+# both; the image is rebuilt, verified, pushed and deployed again.
+_START = _BUILD | _DEPLOY
+
 DEFAULT_RECOVERY: tuple[Strategy, ...] = (
     # -- the analyze agent changes the Dockerfile
     Strategy("native_build", _BUILD, "fix", "analyze", limit=3),
-    Strategy("missing_runtime_library", _BUILD, "fix", "analyze", limit=2),
-    Strategy("runtime_version", _BUILD, "fix", "analyze", limit=1),
+    Strategy("missing_runtime_library", _START, "fix", "analyze", limit=2),
+    Strategy("runtime_version", _START, "fix", "analyze", limit=1),
     # found by the analysis before any build: no image has the version the app requires
     Strategy(
         "runtime_version",
@@ -33,10 +38,10 @@ DEFAULT_RECOVERY: tuple[Strategy, ...] = (
     ),
     Strategy("base_image_missing", _BUILD, "fix", "analyze", limit=1),
     Strategy("lockfile_out_of_sync", _BUILD, "fix", "analyze", limit=1),
-    Strategy("missing_build_step", _BUILD, "fix", "analyze", limit=1),
-    Strategy("wrong_start_command", _BUILD, "fix", "analyze", limit=2),
-    Strategy("dev_tool_at_runtime", _BUILD, "fix", "analyze", limit=1),
-    Strategy("missing_dependency", _BUILD, "fix", "analyze", limit=2),
+    Strategy("missing_build_step", _START, "fix", "analyze", limit=1),
+    Strategy("wrong_start_command", _START, "fix", "analyze", limit=2),
+    Strategy("dev_tool_at_runtime", _START, "fix", "analyze", limit=1),
+    Strategy("missing_dependency", _START, "fix", "analyze", limit=2),
     Strategy("permission_denied", _BUILD, "fix", "analyze", limit=2),
     Strategy("copy_source_missing", _BUILD, "fix", "analyze", limit=1),
     Strategy("command_not_found", _BUILD, "fix", "analyze", limit=1),
@@ -137,6 +142,15 @@ DEFAULT_RECOVERY: tuple[Strategy, ...] = (
         "config",
         hint="The app connects to a service at start (database, cache): pass its URL with --env and resume.",
     ),
+    # on the cluster the values come from the ConfigMap / Secret the Deployment names (never from --env)
+    Strategy(
+        "missing_config",
+        _DEPLOY,
+        "user",
+        hint="The app needs configuration its ConfigMap <name>-config / Secret <name>-secrets lack (the names are "
+        "in the evidence and under deployment.missing_config): create them, e.g. `kubectl create secret generic "
+        "<name>-secrets --from-literal=NAME=...`, then `containerkit deploy ID`.",
+    ),
     # -- the user's: no program change helps
     Strategy(
         "package_not_found",
@@ -184,6 +198,16 @@ DEFAULT_RECOVERY: tuple[Strategy, ...] = (
     # -- a rollout on the cluster (the deploy agent rolls a failed new version back before these apply)
     # the probes' health path never answered while the app ran: the deploy agent probes the port instead
     Strategy("probe_failing", _DEPLOY, "fix", "deploy", limit=1),
+    # the app writes where the read-only root filesystem forbids it: the deploy agent mounts an emptyDir there
+    # (a scratch folder), or lets the root filesystem be written (still PSS restricted)
+    Strategy(
+        "read_only_filesystem",
+        _DEPLOY,
+        "fix",
+        "deploy",
+        limit=1,
+        hint="The app writes outside its writable folders: make it write under /tmp, or mount a volume there.",
+    ),
     Strategy(
         "cluster_unreachable",
         _DEPLOY,

@@ -13,14 +13,27 @@ from typing import Any
 
 import yaml
 from kubernetes import client as k8s
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
-from containerkit.errors import ManifestInvalid, OutputRefused, OutputUnwritable
+from containerkit.errors import InvalidOption, ManifestInvalid, OutputRefused, OutputUnwritable
 from containerkit.tools.fsio import write_text
+from containerkit.tools.k8s.models import ExtraObjects, HpaSpec
 
-__all__ = ["ManifestRequest", "ManifestSet", "generate_manifests", "validate_manifest", "write_manifests"]
+__all__ = [
+    "ExtraObjects",
+    "HpaSpec",
+    "ManifestRequest",
+    "ManifestSet",
+    "generate_manifests",
+    "parse_hpa",
+    "parse_ingress_host",
+    "parse_min_available",
+    "validate_manifest",
+    "write_manifests",
+]
 
 _DNS1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_HOST = re.compile(r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 
 class ManifestRequest(BaseModel):
@@ -45,6 +58,51 @@ class ManifestRequest(BaseModel):
     """Each gets an emptyDir, so a read-only root filesystem still lets the app write there."""
     startup_timeout_s: int = Field(default=60, ge=1, le=3600)
     """How long the startup probe lets the app take before liveness counts."""
+    extras: ExtraObjects = Field(default_factory=ExtraObjects)
+    """Ingress, HorizontalPodAutoscaler, PodDisruptionBudget, NetworkPolicy: only those asked for."""
+
+
+def parse_hpa(value: str, cpu_percent: int = 80) -> HpaSpec:
+    """``MIN:MAX`` (``2:5``) as an autoscaler spec; :class:`InvalidOption` otherwise."""
+    lo, sep, hi = value.partition(":")
+    try:
+        if not sep:
+            raise ValueError("no ':'")
+        return HpaSpec(min_replicas=int(lo), max_replicas=int(hi), cpu_percent=cpu_percent)
+    except ValidationError as exc:
+        msg = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+        raise InvalidOption(
+            f"--hpa {value!r}: {msg}",
+            hint="Give --hpa MIN:MAX with 1 <= MIN <= MAX (e.g. --hpa 2:5) and --hpa-cpu between 1 and 1000.",
+        ) from None
+    except ValueError as exc:
+        msg = str(exc)
+        raise InvalidOption(
+            f"--hpa {value!r}: {msg}",
+            hint="Give --hpa MIN:MAX with 1 <= MIN <= MAX (e.g. --hpa 2:5) and --hpa-cpu between 1 and 1000.",
+        ) from None
+
+
+def parse_min_available(value: str) -> str:
+    """A PodDisruptionBudget's ``minAvailable``: a count (``1``) or a share (``50%``)."""
+    v = value.strip()
+    if re.fullmatch(r"\d{1,4}", v) or (re.fullmatch(r"\d{1,3}%", v) and int(v[:-1]) <= 100):
+        return v
+    raise InvalidOption(
+        f"--pdb {value!r}: not a pod count or a percentage",
+        hint="Give --pdb the pods that must stay up during a drain: a count (--pdb 1) or a share (--pdb 50%).",
+    )
+
+
+def parse_ingress_host(value: str) -> str:
+    """A host name an Ingress can route (DNS-1123 subdomain, ``*.`` allowed in front)."""
+    v = value.strip().lower().rstrip(".")
+    if len(v) <= 253 and _HOST.match(v) and all(len(label) <= 63 for label in v.split(".")):
+        return v
+    raise InvalidOption(
+        f"--ingress-host {value!r}: not a DNS host name",
+        hint="Give --ingress-host a host name such as shop.example.com (no scheme, port or path).",
+    )
 
 
 _SECRET_WORDS = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|API_?KEY|PRIVATE|CREDENTIAL|_KEY$|DSN|DATABASE_URL", re.I)
@@ -91,7 +149,7 @@ def _volume_name(path: str) -> str:
 
 
 def generate_manifests(req: ManifestRequest) -> ManifestSet:
-    """A Deployment and a Service that pass Pod Security Standards ``restricted``.
+    """A Deployment and a Service that pass Pod Security Standards ``restricted`` (and the extras asked for).
 
     Non-root (the image's numeric uid), no privilege escalation, all capabilities dropped, seccomp
     ``RuntimeDefault``, a read-only root filesystem with an emptyDir for each writable path;
@@ -143,12 +201,13 @@ def generate_manifests(req: ManifestRequest) -> ManifestSet:
         ),
         volume_mounts=[k8s.V1VolumeMount(name=_volume_name(p), mount_path=p) for p in writable] or None,
     )
+    ex = req.extras
     deployment = k8s.V1Deployment(
         api_version="apps/v1",
         kind="Deployment",
         metadata=dep_meta,
         spec=k8s.V1DeploymentSpec(
-            replicas=req.replicas,
+            replicas=None if ex.hpa else req.replicas,  # the autoscaler owns the count: an apply never resets it
             selector=k8s.V1LabelSelector(match_labels={"app.kubernetes.io/name": name}),
             template=k8s.V1PodTemplateSpec(
                 metadata=k8s.V1ObjectMeta(labels=labels),
@@ -179,16 +238,100 @@ def generate_manifests(req: ManifestRequest) -> ManifestSet:
         ),
     )
     api = k8s.ApiClient()
+    objects: list[Any] = [deployment, service, *_extra_objects(name, labels, req)]
     docs: list[dict[str, Any]] = [
-        api.sanitize_for_serialization(deployment),  # type: ignore[no-untyped-call]
-        api.sanitize_for_serialization(service),  # type: ignore[no-untyped-call]
+        api.sanitize_for_serialization(o)  # type: ignore[no-untyped-call]
+        for o in objects
     ]
     for d in docs:
         validate_manifest(d)
     return ManifestSet(documents=docs)
 
 
-_MODELS = {("apps/v1", "Deployment"): "V1Deployment", ("v1", "Service"): "V1Service"}
+def _extra_objects(name: str, labels: dict[str, str], req: ManifestRequest) -> list[Any]:
+    """The Ingress, autoscaler, disruption budget and network policy the request asks for."""
+    ex = req.extras
+    meta = k8s.V1ObjectMeta(name=name, namespace=req.namespace, labels=labels)
+    selector = k8s.V1LabelSelector(match_labels={"app.kubernetes.io/name": name})
+    out: list[Any] = []
+    if ex.ingress_host:
+        backend = k8s.V1IngressBackend(
+            service=k8s.V1IngressServiceBackend(name=name, port=k8s.V1ServiceBackendPort(name="http"))
+        )
+        path = k8s.V1HTTPIngressPath(path="/", path_type="Prefix", backend=backend)
+        out.append(
+            k8s.V1Ingress(
+                api_version="networking.k8s.io/v1",
+                kind="Ingress",
+                metadata=meta,
+                spec=k8s.V1IngressSpec(
+                    ingress_class_name=ex.ingress_class,
+                    rules=[
+                        k8s.V1IngressRule(
+                            host=parse_ingress_host(ex.ingress_host), http=k8s.V1HTTPIngressRuleValue(paths=[path])
+                        )
+                    ],
+                ),
+            )
+        )
+    if ex.hpa:
+        metric = k8s.V2MetricSpec(
+            type="Resource",
+            resource=k8s.V2ResourceMetricSource(
+                name="cpu", target=k8s.V2MetricTarget(type="Utilization", average_utilization=ex.hpa.cpu_percent)
+            ),
+        )
+        out.append(
+            k8s.V2HorizontalPodAutoscaler(
+                api_version="autoscaling/v2",
+                kind="HorizontalPodAutoscaler",
+                metadata=meta,
+                spec=k8s.V2HorizontalPodAutoscalerSpec(
+                    scale_target_ref=k8s.V2CrossVersionObjectReference(
+                        api_version="apps/v1", kind="Deployment", name=name
+                    ),
+                    min_replicas=ex.hpa.min_replicas,
+                    max_replicas=ex.hpa.max_replicas,
+                    metrics=[metric],
+                ),
+            )
+        )
+    if ex.pdb_min_available:
+        v = parse_min_available(ex.pdb_min_available)
+        out.append(
+            k8s.V1PodDisruptionBudget(
+                api_version="policy/v1",
+                kind="PodDisruptionBudget",
+                metadata=meta,
+                spec=k8s.V1PodDisruptionBudgetSpec(min_available=v if v.endswith("%") else int(v), selector=selector),
+            )
+        )
+    if ex.network_policy:
+        out.append(
+            k8s.V1NetworkPolicy(
+                api_version="networking.k8s.io/v1",
+                kind="NetworkPolicy",
+                metadata=meta,
+                spec=k8s.V1NetworkPolicySpec(
+                    pod_selector=selector,
+                    policy_types=["Ingress"],
+                    ingress=[
+                        k8s.V1NetworkPolicyIngressRule(ports=[k8s.V1NetworkPolicyPort(port="http", protocol="TCP")])
+                    ],
+                ),
+            )
+        )
+    return out
+
+
+_MODELS = {
+    ("apps/v1", "Deployment"): "V1Deployment",
+    ("v1", "Service"): "V1Service",
+    ("networking.k8s.io/v1", "Ingress"): "V1Ingress",
+    ("autoscaling/v2", "HorizontalPodAutoscaler"): "V2HorizontalPodAutoscaler",
+    ("policy/v1", "PodDisruptionBudget"): "V1PodDisruptionBudget",
+    ("networking.k8s.io/v1", "NetworkPolicy"): "V1NetworkPolicy",
+}
 
 
 def validate_manifest(doc: dict[str, Any]) -> None:
@@ -216,6 +359,9 @@ def validate_manifest(doc: dict[str, Any]) -> None:
             for p in c.ports or []:
                 if not 1 <= p.container_port <= 65535:
                     raise ManifestInvalid(f"Deployment {name}: container port {p.container_port} out of range")
+    hpa = obj.spec if isinstance(obj, k8s.V2HorizontalPodAutoscaler) else None
+    if hpa is not None and (hpa.min_replicas or 1) > hpa.max_replicas:
+        raise ManifestInvalid(f"HorizontalPodAutoscaler {name}: minReplicas is above maxReplicas")
 
 
 def write_manifests(manifests: ManifestSet, out_dir: Path) -> list[Path]:

@@ -85,3 +85,18 @@ def test_catalog_is_configurable_from_the_config_file(tmp_path: Path) -> None:
     code, out, _ = _run("dockerfile", str(EXAMPLES / "node-http"), environ={"CONTAINERKIT_HOME": str(home)})
     assert code == 0
     assert "FROM mirror.local/node:22-slim" in out
+
+
+def test_bad_ingress_autoscaler_and_budget_options_are_bad_input_before_a_session_starts(tmp_path: Path) -> None:
+    home = {"CONTAINERKIT_HOME": str(tmp_path / "home")}
+    for args, word in (
+        (["--hpa", "5:2"], "--hpa"),
+        (["--hpa", "2:5", "--hpa-cpu", "0"], "--hpa"),
+        (["--pdb", "two"], "--pdb"),
+        (["--ingress-host", "http://shop.example.com"], "--ingress-host"),
+        (["--ingress-class", "nginx"], "--ingress-class"),
+    ):
+        code, _, err = _run("run", str(EXAMPLES / "python-http"), *args, environ=home)
+        assert code == 2, (args, err)
+        assert "CK106" in err and word in err, err
+    assert not (tmp_path / "home" / "sessions.sqlite").exists()

@@ -54,11 +54,44 @@ def test_a_crash_loop_reads_the_apps_log_as_verify_does() -> None:
     d = classify(FailureEvidence(stage="deploy", message=crash, log_tail=log))
     assert d.category in ("app_error", "crash_loop")
     assert any("CrashLoopBackOff" in e for e in d.evidence)
+    # a fault of the image gets verify's name, so the Dockerfile fixer mends it as it would at verify
     missing = classify(
         FailureEvidence(stage="deploy", message=crash, log_tail="ModuleNotFoundError: No module named 'flask'")
     )
-    assert missing.category == "crash_loop" and missing.subject == "missing_dependency"
-    assert any("flask" in e for e in missing.evidence)
+    assert missing.category == "missing_dependency"
+    assert any("flask" in e for e in missing.evidence) and any("CrashLoopBackOff" in e for e in missing.evidence)
+    # a fault of the pod's environment (a folder it cannot write) stays a crash loop, the cause as its subject
+    denied = classify(
+        FailureEvidence(
+            stage="deploy", message=crash, log_tail="PermissionError: [Errno 13] Permission denied: '/app/cache'"
+        )
+    )
+    assert denied.category == "crash_loop" and denied.subject == "permission_denied"
+
+
+@pytest.mark.parametrize(
+    ("log", "category"),
+    [
+        ("Error: Cannot find module '/app/server.js'\n    at Module._resolveFilename", "wrong_start_command"),
+        ("python: can't open file '/app/main.py': [Errno 2] No such file or directory", "wrong_start_command"),
+        ("ModuleNotFoundError: No module named 'flask'", "missing_dependency"),
+        ("error while loading shared libraries: libpq.so.5: cannot open shared object file", "missing_runtime_library"),
+    ],
+)
+def test_a_crash_loop_caused_by_the_image_goes_to_the_dockerfile_fixer(log: str, category: str) -> None:
+    from containerkit.agents.orch import _strategy
+
+    # as the cluster reports it: the crash loop, and the probes that failed while the app was down
+    crash = (
+        "the rollout of ns/web failed: CrashLoopBackOff: restarted 2 times\n"
+        "event Pod/web-1: Unhealthy: Startup probe failed: dial tcp 127.0.0.1:8080: connect: connection refused"
+    )
+    d = classify(FailureEvidence(stage="deploy", message=crash, log_tail=log))
+    assert d.category == category, d  # the crash, not the probes that failed because of it
+    assert "CrashLoopBackOff" in d.evidence[0]
+    row = _strategy(DEFAULT_RECOVERY, d.category, "deploy")
+    assert row is not None and (row.handling, row.agent) == ("fix", "analyze")
+    assert row == _strategy(DEFAULT_RECOVERY, d.category, "buildsec")  # the same row as at verify
 
 
 def test_every_deploy_category_has_a_row_for_the_deploy_stage() -> None:
@@ -160,3 +193,63 @@ def test_the_new_replicaset_is_the_one_with_the_deployments_template() -> None:
     old = {"spec": {"template": {**tpl, "spec": {"containers": [{"name": "a", "image": "a:1"}]}}}}
     assert _same_template(new, dep) and not _same_template(old, dep)
     assert dep["spec"]["template"]["metadata"]["labels"] == {"app": "a"}  # the Deployment is not touched
+
+
+def test_a_failing_probe_of_a_running_app_stays_a_probe_failure_whatever_its_log_mentions() -> None:
+    probe = "the rollout of ns/web failed: Startup probe failed: HTTP probe failed with statuscode: 404 (x3)"
+    log = "warning: optional ModuleNotFoundError: No module named 'ujson'\nServing on 8080\n"
+    d = classify(FailureEvidence(stage="deploy", message=probe, log_tail=log))
+    assert d.category == "probe_failing", d  # it never crashed: the path is wrong, not the image
+
+
+def test_a_crash_loop_whose_log_names_nothing_is_a_crash_loop_not_the_probes_it_failed() -> None:
+    msg = (
+        "the rollout of ns/web failed: CrashLoopBackOff: restarted 2 times\n"
+        "event Pod/web-1: Unhealthy: Startup probe failed: dial tcp 127.0.0.1:8080: connect: connection refused"
+    )
+    d = classify(FailureEvidence(stage="deploy", message=msg, log_tail="[INFO] Starting gunicorn 22.0.0\n"))
+    assert d.category == "crash_loop", d  # the deploy agent's probe fix would not help a crashing app
+
+
+def test_a_crash_for_a_variable_the_cluster_does_not_give_names_it_and_says_how_to_give_it() -> None:
+    from containerkit.agents.orch import _strategy
+
+    msg = "the rollout of ns/web failed: CrashLoopBackOff: restarted 2 times"
+    d = classify(FailureEvidence(stage="deploy", message=msg, log_tail="KeyError: 'API_TOKEN'\n"))
+    assert d.category == "missing_config" and d.names == ["API_TOKEN"], d
+    row = _strategy(DEFAULT_RECOVERY, "missing_config", "deploy")
+    assert row is not None and row.handling == "user" and "kubectl create secret" in row.hint
+    assert _strategy(DEFAULT_RECOVERY, "missing_config", "buildsec").handling == "config"  # type: ignore[union-attr]
+
+
+def test_a_crash_writing_to_the_read_only_root_goes_to_the_deploy_agent_which_gives_it_a_folder() -> None:
+    from containerkit.agents.deploy import _writable
+    from containerkit.agents.orch import _strategy
+    from containerkit.state import Attempt
+
+    msg = "the rollout of ns/web failed: CrashLoopBackOff: restarted 2 times"
+    log = "OSError: [Errno 30] Read-only file system: '/var/tmp/web-started'\n"
+    d = classify(FailureEvidence(stage="deploy", message=msg, log_tail=log))
+    assert (d.category, d.subject) == ("read_only_filesystem", "/var/tmp/web-started"), d
+    row = _strategy(DEFAULT_RECOVERY, d.category, "deploy")
+    assert row is not None and (row.handling, row.agent) == ("fix", "deploy")
+
+    def after(*subjects: str) -> tuple[list[str], bool]:
+        attempts = [
+            Attempt(
+                number=i + 1,
+                failed_stage="deploy",
+                code="CK404",
+                cause="read_only_filesystem",
+                action="fix_dockerfile",
+                detail="",
+                agent="deploy",
+                diagnosis=d.model_copy(update={"subject": s}),
+            )
+            for i, s in enumerate(subjects)
+        ]
+        return _writable(Session(session_id="s", repo_path="/r", recovery=attempts))
+
+    assert after() == (["/tmp"], True)
+    assert after("/var/tmp/web-started") == (["/tmp", "/var/tmp"], True)  # a scratch folder: an emptyDir
+    assert after("/app/data.db") == (["/tmp"], False)  # next to the code: the root becomes writable

@@ -121,3 +121,132 @@ def test_kubectl_kustomize_renders_what_containerkit_applies(tmp_path: Path) -> 
     theirs = {d["kind"]: d for d in yaml.safe_load_all(res.stdout)}
     ours = {d["kind"]: d for d in render(ms, ov).documents}
     assert theirs == ours
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl not installed")
+def test_kubectl_kustomize_renders_the_objects_on_request_as_containerkit_does(tmp_path: Path) -> None:
+    ms = _extras()
+    ov = local_overlay(ms, port=18128)
+    layout = write_layout(ms, tmp_path / "k8s", [ov])
+    for folder in (str(tmp_path / "k8s" / "base"), layout.overlays["local"]):
+        res = subprocess.run(["kubectl", "kustomize", folder], capture_output=True, text=True, timeout=60, check=False)
+        assert res.returncode == 0, res.stderr
+        theirs = {d["kind"]: d for d in yaml.safe_load_all(res.stdout)}
+        ours = {d["kind"]: d for d in render(ms, ov if folder.endswith("local") else None).documents}
+        assert theirs == ours
+
+
+def _extras(**kw: object):  # type: ignore[no-untyped-def]
+    from containerkit.tools.manifests import parse_hpa
+
+    extras = {"ingress_host": "shop.example.com", "hpa": parse_hpa("2:5", 70), "pdb_min_available": "1"}
+    return _manifests(extras={**extras, "network_policy": True, **kw})
+
+
+def test_ingress_autoscaler_disruption_budget_and_network_policy_on_request() -> None:
+    assert [d["kind"] for d in _manifests().documents] == ["Deployment", "Service"]  # nothing unasked
+    ms = _extras()
+    kinds = [d["kind"] for d in ms.documents]
+    assert kinds == [
+        "Deployment",
+        "Service",
+        "Ingress",
+        "HorizontalPodAutoscaler",
+        "PodDisruptionBudget",
+        "NetworkPolicy",
+    ]
+    for d in ms.documents:
+        validate_manifest(d)  # every one through the Kubernetes models
+        assert d["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "containerkit"
+    rule = ms.by_kind("Ingress")["spec"]["rules"][0]
+    assert rule["host"] == "shop.example.com"
+    assert rule["http"]["paths"][0]["backend"] == {"service": {"name": "shop", "port": {"name": "http"}}}
+    hpa = ms.by_kind("HorizontalPodAutoscaler")["spec"]
+    assert (hpa["minReplicas"], hpa["maxReplicas"]) == (2, 5)
+    assert hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "shop"}
+    assert hpa["metrics"][0]["resource"] == {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}
+    assert "replicas" not in ms.by_kind("Deployment")["spec"]  # the autoscaler owns the count
+    pdb = ms.by_kind("PodDisruptionBudget")["spec"]
+    assert pdb == {"minAvailable": 1, "selector": {"matchLabels": {"app.kubernetes.io/name": "shop"}}}
+    assert _extras(pdb_min_available="50%").by_kind("PodDisruptionBudget")["spec"]["minAvailable"] == "50%"
+    np = ms.by_kind("NetworkPolicy")["spec"]
+    assert np["policyTypes"] == ["Ingress"] and np["ingress"] == [{"ports": [{"port": "http", "protocol": "TCP"}]}]
+    # the pod still meets PSS restricted
+    sc = ms.by_kind("Deployment")["spec"]["template"]["spec"]["containers"][0]["securityContext"]
+    assert sc["runAsNonRoot"] and sc["capabilities"] == {"drop": ["ALL"]} and not sc["allowPrivilegeEscalation"]
+
+
+@pytest.mark.parametrize(
+    ("parse", "value", "code_word"),
+    [
+        ("parse_hpa", "5:2", "above"),
+        ("parse_hpa", "3", "':'"),
+        ("parse_hpa", "0:2", "greater than or equal to 1"),
+        ("parse_min_available", "150%", "percentage"),
+        ("parse_min_available", "-1", "percentage"),
+        ("parse_ingress_host", "https://shop.example.com/", "host name"),
+        ("parse_ingress_host", "shop_1.example.com", "host name"),
+    ],
+)
+def test_bad_extra_options_are_refused_with_a_hint(parse: str, value: str, code_word: str) -> None:
+    from containerkit import tools
+    from containerkit.errors import InvalidOption
+
+    with pytest.raises(InvalidOption) as info:
+        getattr(tools.manifests, parse)(value)
+    assert info.value.code == "CK106" and code_word in info.value.message and info.value.hint
+
+
+def test_models_refuse_an_autoscaler_whose_bounds_are_crossed() -> None:
+    from containerkit.errors import ManifestInvalid
+
+    hpa = _extras().by_kind("HorizontalPodAutoscaler")
+    hpa["spec"]["minReplicas"] = 9
+    with pytest.raises(ManifestInvalid) as info:
+        validate_manifest(hpa)
+    assert info.value.code == "CK401" and "minReplicas" in info.value.message
+
+
+def test_extras_in_the_layout_local_overlay_holds_one_pod_and_stale_files_go(tmp_path: Path) -> None:
+    ms = _extras()
+    out = tmp_path / "k8s"
+    layout = write_layout(ms, out, [local_overlay(ms, port=18126)])
+    names = sorted(p.name for p in (out / "base").glob("*.yaml"))
+    assert names == [
+        "deployment.yaml",
+        "horizontalpodautoscaler.yaml",
+        "ingress.yaml",
+        "kustomization.yaml",
+        "networkpolicy.yaml",
+        "poddisruptionbudget.yaml",
+        "service.yaml",
+    ]
+    assert len(yaml.safe_load((out / "base" / "kustomization.yaml").read_text())["resources"]) == 6
+    hpa = render(ms, local_overlay(ms, port=18126)).by_kind("HorizontalPodAutoscaler")["spec"]
+    assert (hpa["minReplicas"], hpa["maxReplicas"]) == (1, 1)  # one node, one fixed host port
+    assert layout.overlays["local"]
+    # a run without them: containerkit's files go, a file of the user's stays
+    (out / "base" / "notes.yaml").write_text("kind: Mine\n")
+    write_layout(_manifests(), out, [])
+    assert sorted(p.name for p in (out / "base").glob("*.yaml")) == [
+        "deployment.yaml",
+        "kustomization.yaml",
+        "notes.yaml",
+        "service.yaml",
+    ]
+
+
+def test_without_a_reachable_cluster_the_models_validate_and_say_why(tmp_path: Path) -> None:
+    from containerkit.tools.k8s.cluster import validate_on_cluster
+    from containerkit.tools.k8s.models import KubeTarget
+
+    v = validate_on_cluster(KubeTarget(kubeconfig=str(tmp_path / "no-kubeconfig")), _manifests().documents)
+    assert v.validated_by == "models" and v.validation_note and "no kubeconfig" in v.validation_note
+    dead = tmp_path / "kubeconfig"
+    dead.write_text(
+        "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'https://127.0.0.1:9'}}]\n"
+        "users: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\n"
+        "current-context: x\n"
+    )
+    v = validate_on_cluster(KubeTarget(kubeconfig=str(dead)), _manifests().documents)
+    assert v.validated_by == "models" and "cannot reach" in str(v.validation_note)

@@ -122,6 +122,23 @@ def test_build_failure_routes_to_analyze_until_the_category_bound_then_fails() -
     assert "evidence of native_build" in cmd.update["errors"][0].message
 
 
+def test_a_crash_loop_the_image_causes_at_deploy_goes_to_the_dockerfile_fixer_within_the_bounds() -> None:
+    orch = make_orch(DEFAULT_RECOVERY)
+    s = _failed("deploy", "CK404", "wrong_start_command")
+    cmd = orch(s)
+    assert cmd.goto == "analyze"
+    attempt = cmd.update["recovery"][0]
+    assert (attempt.failed_stage, attempt.cause, attempt.agent) == ("deploy", "wrong_start_command", "analyze")
+    # the same bound as at verify: the category's, then the run's
+    cmd = orch(s.model_copy(update={"attempts": {"fix:wrong_start_command": 2}}))
+    assert cmd.goto == END and cmd.update["errors"][0].code == "CK901"
+    cmd = orch(s.model_copy(update={"attempts": {"fix:native_build": 3}}))
+    assert cmd.goto == END and cmd.update["errors"][0].code == "CK901"
+    # a crash loop of the pod's environment stays the user's, with the table's hint
+    cmd = orch(_failed("deploy", "CK404", "crash_loop", subject="permission_denied"))
+    assert cmd.goto == END and "read-only root filesystem" in cmd.update["errors"][0].hint
+
+
 def test_the_run_wide_bound_holds_across_categories() -> None:
     orch = make_orch(DEFAULT_RECOVERY)
     s = _failed("buildsec", "CK206", "permission_denied").model_copy(

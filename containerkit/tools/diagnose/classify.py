@@ -553,23 +553,50 @@ def classify(evidence: FailureEvidence) -> Diagnosis:
     return _classify(evidence)
 
 
-# causes that read the same in a pod as at verify and need the same answer; any other cause the app's
-# log names (a missing package, a missing variable) stays a crash loop, with that cause as its subject
+# causes that read the same in a pod as at verify and need the same answer (the app's own error, the node's
+# resources); and, named so when the container crashed, faults of the image itself (its start command, a
+# library, a dependency, a build step, the runtime) that a new Dockerfile mends as it would at verify, and a
+# variable the app needs that its ConfigMap / Secret lacks. Any other cause the app's log names (a folder it
+# cannot write, a service it cannot reach) stays a crash loop, with that cause as its subject.
 _SAME_IN_A_POD = frozenset({"app_error", "port_in_use", "out_of_memory", "disk_full"})
+_NAMED_WHEN_CRASHED = frozenset(
+    {
+        "wrong_start_command",
+        "missing_runtime_library",
+        "missing_dependency",
+        "missing_build_step",
+        "dev_tool_at_runtime",
+        "runtime_version",
+        "missing_config",
+    }
+)
+_CRASHED = re.compile(r"\bCrashLoopBackOff\b|\bterminated\b|Back-off restarting failed container")
 
 
 def _classify_deploy(evidence: FailureEvidence) -> Diagnosis:
-    status = _classify(evidence.model_copy(update={"log_tail": ""}))
+    # the message's first line is why the rollout stopped (a crash loop, a pull error); the events after it
+    # may show consequences (probes refused while the app was down), so they count only when it names nothing
+    why = evidence.message.strip().split("\n", 1)[0]
+    status = _classify(evidence.model_copy(update={"message": why, "log_tail": ""}))
+    if status.category == "unknown":
+        status = _classify(evidence.model_copy(update={"log_tail": ""}))
     if status.category in ("crash_loop", "probe_failing", "rollout_timeout", "unknown") and evidence.log_tail:
         app = _classify(evidence.model_copy(update={"stage": "verify", "message": ""}))
-        if app.category in _SAME_IN_A_POD:
-            return app.model_copy(update={"evidence": [*status.evidence[:2], *app.evidence]})
+        # what the cluster saw (the message's first line: why the rollout stopped), then what decided it
+        seen = list(dict.fromkeys([*evidence.message.strip().splitlines()[:1], *status.evidence[:2]]))
+        crashed = status.category in ("crash_loop", "unknown") or bool(_CRASHED.search(evidence.message))
+        if crashed and app.category == "permission_denied" and "Read-only file system" in evidence.log_tail:
+            # the pod's read-only root filesystem (verify's container had a writable one): the manifests' to mend
+            return app.model_copy(update={"category": "read_only_filesystem", "evidence": [*seen, *app.evidence]})
+        if app.category in _SAME_IN_A_POD or (app.category in _NAMED_WHEN_CRASHED and crashed):
+            # a crash whose probes failed while the app was down is still the crash
+            return app.model_copy(update={"evidence": [*seen, *app.evidence]})
         if app.category not in ("unknown", "port_mismatch") and status.category in ("crash_loop", "unknown"):
             return app.model_copy(
                 update={
                     "category": "crash_loop",
                     "subject": app.category,
-                    "evidence": [*status.evidence[:2], *app.evidence],
+                    "evidence": [*seen, *app.evidence],
                     "detail": f"crash loop; the app's log says: {app.category} ({app.detail})"[:200],
                 }
             )

@@ -52,6 +52,7 @@ Category = Literal[
     "image_pull",
     "crash_loop",
     "probe_failing",
+    "read_only_filesystem",
     "unschedulable",
     "quota_exceeded",
     "admission_denied",

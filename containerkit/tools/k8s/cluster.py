@@ -26,8 +26,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from containerkit.errors import ApplyRejected, ClusterUnreachable, RolloutFailed
-from containerkit.tools.k8s.models import AppliedObject, KubeTarget, PodInfo
+from containerkit.errors import ApplyRejected, ClusterUnreachable, ManifestInvalid, RolloutFailed
+from containerkit.tools.k8s.models import AppliedObject, KubeTarget, PodInfo, Validation
 from containerkit.tools.progress import ProgressSink, null_sink
 
 __all__ = [
@@ -41,6 +41,7 @@ __all__ = [
     "connect",
     "previous_template",
     "revision_of",
+    "validate_on_cluster",
     "wait_rollout",
 ]
 
@@ -55,9 +56,27 @@ _PATHS: dict[tuple[str, str], str] = {
     ("v1", "ConfigMap"): "/api/v1/namespaces/{ns}/configmaps",
     ("v1", "Secret"): "/api/v1/namespaces/{ns}/secrets",
     ("networking.k8s.io/v1", "Ingress"): "/apis/networking.k8s.io/v1/namespaces/{ns}/ingresses",
+    ("policy/v1", "PodDisruptionBudget"): "/apis/policy/v1/namespaces/{ns}/poddisruptionbudgets",
     ("policy/v1beta1", "PodDisruptionBudget"): "/apis/policy/v1beta1/namespaces/{ns}/poddisruptionbudgets",
     ("networking.k8s.io/v1", "NetworkPolicy"): "/apis/networking.k8s.io/v1/namespaces/{ns}/networkpolicies",
     ("autoscaling/v1", "HorizontalPodAutoscaler"): "/apis/autoscaling/v1/namespaces/{ns}/horizontalpodautoscalers",
+    ("autoscaling/v2", "HorizontalPodAutoscaler"): "/apis/autoscaling/v2/namespaces/{ns}/horizontalpodautoscalers",
+    ("autoscaling/v2beta2", "HorizontalPodAutoscaler"): (
+        "/apis/autoscaling/v2beta2/namespaces/{ns}/horizontalpodautoscalers"
+    ),
+}
+# The manifests use the stable versions; a server too old for them (v1.20 has no policy/v1 nor autoscaling/v2)
+# gets the same object under the older version with the same schema.
+_OLDER: dict[tuple[str, str], str] = {
+    ("policy/v1", "PodDisruptionBudget"): "policy/v1beta1",
+    ("autoscaling/v2", "HorizontalPodAutoscaler"): "autoscaling/v2beta2",
+}
+# the kinds written only on request: a later run without the option removes them (one served version each)
+_PRUNABLE: dict[str, tuple[str, ...]] = {
+    "Ingress": ("networking.k8s.io/v1",),
+    "HorizontalPodAutoscaler": ("autoscaling/v1",),
+    "PodDisruptionBudget": ("policy/v1", "policy/v1beta1"),
+    "NetworkPolicy": ("networking.k8s.io/v1",),
 }
 _PROBE_HTTP_ERROR = re.compile(
     r"(?:Startup|Readiness) probe failed: HTTP probe failed with statuscode: (4\d\d).*?(?:\(x(\d+)\))?$"
@@ -79,6 +98,7 @@ class Cluster:
         self.namespace = namespace
         self.context = context
         self.server = server
+        self._served: dict[str, bool] = {}
 
     # -- plain JSON requests ------------------------------------------------------------------
 
@@ -139,28 +159,64 @@ class Cluster:
             raise ApplyRejected(f"containerkit does not apply {key[0]}/{key[1]} objects")
         return _PATHS[key].format(ns=namespace or self.namespace) + "/" + str(doc["metadata"]["name"])
 
-    def apply(self, doc: dict[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
-        """Server-side apply of one object (field manager ``containerkit``, conflicts forced)."""
-        body = json.loads(json.dumps(doc))
+    def serves(self, api_version: str) -> bool:
+        """The API server serves this group/version (discovery; remembered per client)."""
+        if api_version not in self._served:
+            path = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
+            self._served[api_version] = self.request("GET", path, timeout=10).status < 400
+        return self._served[api_version]
+
+    def served_form(self, doc: dict[str, Any]) -> dict[str, Any]:
+        """``doc`` under an older apiVersion of the same schema when the server lacks the stable one."""
+        key = (str(doc.get("apiVersion")), str(doc.get("kind")))
+        older = _OLDER.get(key)
+        if older is None or self.serves(key[0]) or not self.serves(older):
+            return doc
+        return {**doc, "apiVersion": older}
+
+    def apply(self, doc: dict[str, Any], *, dry_run: bool = False, timeout: float = 30.0) -> dict[str, Any]:
+        """Server-side apply of one object (field manager ``containerkit``, conflicts forced).
+
+        ``dry_run``: the API server validates, defaults and admits the object (``dryRun=All``) and stores
+        nothing; a refusal is :class:`ManifestInvalid` when the object itself is invalid (422).
+        """
+        body = json.loads(json.dumps(self.served_form(doc)))
         body.setdefault("metadata", {})["namespace"] = self.namespace
         query = [("fieldManager", FIELD_MANAGER), ("force", "true")]
         if dry_run:
             query.append(("dryRun", "All"))
         a = self.request(
-            "PATCH", self.object_path(body), query=query, body=body, content_type="application/apply-patch+yaml"
+            "PATCH",
+            self.object_path(body),
+            query=query,
+            body=body,
+            content_type="application/apply-patch+yaml",
+            timeout=timeout,
         )
-        if a.status == 422 and not dry_run and "more than 1 handler type" in _reason(a.data):
-            a = self._replace(body)
+        if a.status == 422 and "more than 1 handler type" in _reason(a.data):
+            a = self._replace(body, dry_run=dry_run)
         if a.status >= 400 or not isinstance(a.data, dict):
+            what = f"{doc.get('kind')} {self.namespace}/{doc['metadata']['name']}"
+            if dry_run and a.status == 422:
+                raise ManifestInvalid(
+                    f"the API server's dry run found {what} invalid: {_reason(a.data)}",
+                    hint="The manifest was not applied. Fix the field the API server names (in k8s/base or the "
+                    "option that produced it) and run again.",
+                    status=a.status,
+                    log_tail=_reason(a.data),
+                )
             raise ApplyRejected(
-                f"the API server refused {doc.get('kind')} {self.namespace}/{doc['metadata']['name']}: "
-                f"{_reason(a.data)}",
+                f"the API server refused {what}{' (dry run)' if dry_run else ''}: {_reason(a.data)}",
                 status=a.status,
                 log_tail=_reason(a.data),
             )
         return a.data
 
-    def _replace(self, body: dict[str, Any]) -> _Answer:
+    def dry_run(self, docs: list[dict[str, Any]], *, timeout: float = 30.0) -> list[dict[str, Any]]:
+        """Every object validated and admitted by the API server (``dryRun=All``), nothing stored."""
+        return [self.apply(d, dry_run=True, timeout=timeout) for d in docs]
+
+    def _replace(self, body: dict[str, Any], *, dry_run: bool = False) -> _Answer:
         """Replace the object's spec (an update owned by containerkit) when an apply cannot merge it.
 
         v1.20's server-side apply keeps a probe's defaulted fields when the applied probe switches handler
@@ -175,7 +231,8 @@ class Cluster:
             meta[key] = {**(meta.get(key) or {}), **((body.get("metadata") or {}).get(key) or {})}
         live["spec"] = body["spec"]
         live.pop("status", None)
-        return self.request("PUT", path, query=[("fieldManager", FIELD_MANAGER)], body=live)
+        query = [("fieldManager", FIELD_MANAGER)] + ([("dryRun", "All")] if dry_run else [])
+        return self.request("PUT", path, query=query, body=live)
 
     def delete(self, obj: AppliedObject) -> bool:
         """Delete one object if it is still containerkit's; True when it was deleted (or gone)."""
@@ -190,6 +247,25 @@ class Cluster:
             return False
         a = self.request("DELETE", path, body={"propagationPolicy": "Foreground"})
         return a.status < 400 or a.status == 404
+
+    def prune(self, name: str, keep: list[AppliedObject]) -> list[AppliedObject]:
+        """Delete the on-request objects of app ``name`` containerkit applied earlier and no longer applies
+        (an Ingress no longer asked for), as ``kubectl apply --prune`` would; only objects labelled ours."""
+        kept = {(o.kind, o.name) for o in keep}
+        selector = f"app.kubernetes.io/name={name},{MANAGED_BY[0]}={MANAGED_BY[1]}"
+        pruned: list[AppliedObject] = []
+        for kind, versions in _PRUNABLE.items():
+            api_version = next((v for v in versions if self.serves(v)), None)
+            if api_version is None:
+                continue
+            collection = _PATHS[(api_version, kind)].format(ns=self.namespace)
+            for live in self.items(collection, labelSelector=selector):
+                obj = AppliedObject(
+                    api_version=api_version, kind=kind, name=live["metadata"]["name"], namespace=self.namespace
+                )
+                if (kind, obj.name) not in kept and self.delete(obj):
+                    pruned.append(obj)
+        return pruned
 
     def namespace_exists(self) -> bool:
         return self.get(f"/api/v1/namespaces/{self.namespace}") is not None
@@ -233,6 +309,25 @@ def connect(target: KubeTarget) -> Cluster:
     namespace = target.namespace or str(((ctx or {}).get("context") or {}).get("namespace") or "default")
     server = str(api.configuration.host)
     return Cluster(api, namespace, context=(ctx or {}).get("name"), server=server)
+
+
+def validate_on_cluster(target: KubeTarget, documents: list[dict[str, Any]], *, timeout: float = 10.0) -> Validation:
+    """The API server's dry run of ``documents`` when the target cluster answers; the models' verdict otherwise.
+
+    Raises :class:`ManifestInvalid` when the server finds an object invalid. A cluster that is not
+    configured or does not answer, a missing namespace, or a dry run refused for another reason (RBAC,
+    admission) leave the Kubernetes models' check (done when the manifests were made) and say why.
+    """
+    try:
+        cluster = connect(target)
+        cluster.dry_run(documents, timeout=timeout)
+    except ManifestInvalid:
+        raise
+    except (ClusterUnreachable, ApplyRejected) as exc:
+        return Validation(validated_by="models", validation_note=f"no server-side dry run: {exc.message}")
+    return Validation(
+        validated_by="api-server", validation_note=f"dry run on {cluster.server}, namespace {cluster.namespace}"
+    )
 
 
 # -- rollout ----------------------------------------------------------------------------------
@@ -312,7 +407,8 @@ class _Rollout:
     def log(self, pod: dict[str, Any]) -> str:
         name = pod["metadata"]["name"]
         cs = ((pod.get("status") or {}).get("containerStatuses") or [{}])[0]
-        previous = bool(cs.get("restartCount")) and "running" not in (cs.get("state") or {})
+        # a container that restarted: the one that crashed wrote the cause (the running one may only be starting)
+        previous = bool(cs.get("restartCount"))
         for prev in [True, False] if previous else [False, True]:
             a = self.c.request(
                 "GET",

@@ -6,7 +6,8 @@ objects: what containerkit applies is what a user applying the folder gets.
 
 The ``local`` overlay fits a single node without kube-proxy or CNI (the test cluster of
 ``scripts/test-infra.sh up --k8s``): host networking on a free host port, ``Recreate`` (a fixed host
-port cannot be shared during a rolling update), and an image the node has or can pull from a
+port cannot be shared during a rolling update), an autoscaler held at one pod (one pod per node can
+hold the port), and an image the node has or can pull from a
 registry on 127.0.0.1 (``imagePullPolicy: Never`` otherwise). Host networking is not allowed by Pod
 Security Standards, which is why it is an overlay and never the base.
 
@@ -150,6 +151,9 @@ def local_overlay(manifests: ManifestSet, *, port: int) -> Overlay:
                     ops=[{"op": "replace", "path": "/spec/ports/0/port", "value": port}],
                 )
             )
+        elif doc["kind"] == "HorizontalPodAutoscaler":  # one pod per node holds a fixed host port
+            one = [{"op": "replace", "path": f"/spec/{k}", "value": 1} for k in ("minReplicas", "maxReplicas")]
+            patches.append(OverlayPatch(kind=doc["kind"], name=str(doc["metadata"]["name"]), ops=one))
     return Overlay(name="local", patches=patches, port=port)
 
 
@@ -199,6 +203,17 @@ def user_owned(out_dir: Path, rel_paths: list[str]) -> list[Path]:
     return mine
 
 
+def _drop_stale(out_dir: Path, files: dict[str, str]) -> None:
+    """Remove base object files containerkit wrote earlier that this layout no longer has (an Ingress no
+    longer asked for); files without its marker are the user's and stay."""
+    base = out_dir / "base"
+    if not base.is_dir():
+        return
+    for p in base.glob("*.yaml"):
+        if f"base/{p.name}" not in files and not user_owned(out_dir, [f"base/{p.name}"]):
+            p.unlink(missing_ok=True)
+
+
 def write_layout(manifests: ManifestSet, out_dir: Path, overlays: list[Overlay]) -> KustomizeLayout:
     """Write ``base/`` and ``overlays/<name>/`` under ``out_dir``; refuses to replace a user's file."""
     files = layout_files(manifests, overlays)
@@ -209,6 +224,7 @@ def write_layout(manifests: ManifestSet, out_dir: Path, overlays: list[Overlay])
             hint="Your own manifests are never overwritten; pass --out DIR to write containerkit's elsewhere.",
             paths=[str(p) for p in theirs],
         )
+    _drop_stale(out_dir, files)
     written = []
     for rel, text in files.items():
         try:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from typing import Literal
 
-__all__ = ["AppliedObject", "KubeTarget", "PodInfo"]
+from pydantic import BaseModel, Field, model_validator
+
+__all__ = ["AppliedObject", "ExtraObjects", "HpaSpec", "KubeTarget", "PodInfo", "Validation"]
 
 
 class KubeTarget(BaseModel):
@@ -32,3 +34,38 @@ class PodInfo(BaseModel):
     """Why it is not ready (a waiting or terminated reason), when it is not."""
     ip: str | None = None
     host_network: bool = False
+
+
+class HpaSpec(BaseModel):
+    """A HorizontalPodAutoscaler on CPU: between ``min_replicas`` and ``max_replicas`` pods."""
+
+    min_replicas: int = Field(ge=1, le=1000)
+    max_replicas: int = Field(ge=1, le=1000)
+    cpu_percent: int = Field(default=80, ge=1, le=1000)
+    """Target average CPU use, as a percentage of the containers' CPU request."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> HpaSpec:
+        if self.min_replicas > self.max_replicas:
+            raise ValueError(f"min replicas {self.min_replicas} is above max replicas {self.max_replicas}")
+        return self
+
+
+class ExtraObjects(BaseModel):
+    """The objects written only on request, beside the Deployment and the Service."""
+
+    ingress_host: str | None = None
+    """An Ingress routing this host name (path ``/``) to the Service."""
+    ingress_class: str | None = None
+    hpa: HpaSpec | None = None
+    pdb_min_available: str | None = None
+    """A PodDisruptionBudget keeping this many pods (``1``) or this share (``50%``) during voluntary disruptions."""
+    network_policy: bool = False
+    """A NetworkPolicy admitting traffic to the app's port only (every other port of its pods is closed)."""
+
+
+class Validation(BaseModel):
+    """Who validated a set of manifests, and why not the API server when it was not."""
+
+    validated_by: Literal["api-server", "models"] = "models"
+    validation_note: str | None = None

@@ -1,6 +1,7 @@
 """Deploy rendered manifests and prove the service runs: apply, wait, answer, or roll back.
 
-``deploy_manifests`` applies every object (server-side apply), waits for the Deployment's rollout,
+``deploy_manifests`` has the API server validate and admit every object first (a dry run: one refused
+object means none is applied), applies them (server-side apply), waits for the Deployment's rollout,
 then checks that the app answers HTTP where it can be reached from here (the pod's host port when
 it runs with host networking). A rollout of a new version that fails is rolled back to the
 revision that ran before (``kubectl rollout undo``'s choice: the newest older ReplicaSet's
@@ -27,7 +28,7 @@ from containerkit.tools.k8s.cluster import (
 )
 from containerkit.tools.progress import ProgressSink, null_sink
 
-__all__ = ["DeployRequest", "DeployResult", "deploy_manifests", "undeploy_objects"]
+__all__ = ["DeployRequest", "DeployResult", "config_gaps", "deploy_manifests", "undeploy_objects"]
 
 
 class DeployRequest(BaseModel):
@@ -54,6 +55,8 @@ class DeployResult(BaseModel):
     answered: bool | None = None
     """None: not checked (the pods are not reachable from here)."""
     rolled_back_to: int | None = None
+    missing_config: dict[str, list[str]] = Field(default_factory=dict)
+    """ConfigMap / Secret the pods read (envFrom) -> the variables the app needs that it does not hold."""
     duration_s: float = 0.0
 
 
@@ -89,6 +92,45 @@ def _answer(
     return result.model_copy(update={"url": url, "status_code": code, "answered": code is not None and code < 500})
 
 
+_NAMES_OF = {"configMapRef": "containerkit.io/config-names", "secretRef": "containerkit.io/secret-names"}
+
+
+def config_gaps(cluster: Cluster, dep_doc: dict[str, Any]) -> dict[str, list[str]]:
+    """For each ConfigMap / Secret the pods read (``envFrom``), the variables the app needs that it lacks.
+
+    The names come from the Deployment's annotations (what the analysis found, never values); of a
+    Secret only its keys are looked at. An object this user may not read is left out.
+    """
+    ann = (dep_doc.get("metadata") or {}).get("annotations") or {}
+    containers = ((dep_doc.get("spec") or {}).get("template") or {}).get("spec", {}).get("containers") or []
+    gaps: dict[str, list[str]] = {}
+    for ref in (containers[0].get("envFrom") or []) if containers else []:
+        kind = next((k for k in _NAMES_OF if k in ref), None)
+        if kind is None:
+            continue
+        wanted = [n for n in str(ann.get(_NAMES_OF[kind], "")).split(",") if n]
+        obj_name = str(ref[kind]["name"])
+        path = f"/api/v1/namespaces/{cluster.namespace}/{'configmaps' if kind == 'configMapRef' else 'secrets'}"
+        try:
+            live = cluster.get(f"{path}/{obj_name}")
+        except ContainerKitError:  # not allowed to read it (RBAC): what it holds is unknown, not missing
+            continue
+        keys = set(((live or {}).get("data") or {}).keys()) | set(((live or {}).get("stringData") or {}).keys())
+        lacking = [n for n in wanted if n not in keys]
+        if lacking:
+            gaps[obj_name] = lacking
+    return gaps
+
+
+def _config_hint(ns: str, gaps: dict[str, list[str]]) -> str:
+    cmds = []
+    for obj, names in gaps.items():
+        kind = "secret generic" if obj.endswith("-secrets") else "configmap"
+        lits = " ".join(f"--from-literal={n}=..." for n in names)
+        cmds.append(f"kubectl -n {ns} create {kind} {obj} {lits}")
+    return "; ".join(cmds)
+
+
 def deploy_manifests(cluster: Cluster, req: DeployRequest, *, on_progress: ProgressSink = null_sink) -> DeployResult:
     """Apply, wait for the rollout, check the answer; roll a failed new version back (see the module doc)."""
     t0 = time.monotonic()
@@ -99,23 +141,47 @@ def deploy_manifests(cluster: Cluster, req: DeployRequest, *, on_progress: Progr
     previous = revision_of(before)
     applied: list[AppliedObject] = []
     # the Deployment last: what it selects and what it reads exist before its pods start
-    for doc in sorted(req.documents, key=lambda d: d.get("kind") == "Deployment"):
+    ordered = sorted(req.documents, key=lambda d: d.get("kind") == "Deployment")
+    cluster.dry_run(ordered)  # all or nothing: an object the API server refuses stops the deploy before any change
+    on_progress(
+        {"kind": "deploy", "stage": "deploy", "message": f"{len(ordered)} objects pass the API server's dry run"}
+    )
+    for doc in ordered:
         live = cluster.apply(doc)
         applied.append(
             AppliedObject(
-                api_version=str(doc["apiVersion"]), kind=str(doc["kind"]), name=live["metadata"]["name"], namespace=ns
+                api_version=str(live.get("apiVersion") or doc["apiVersion"]),
+                kind=str(doc["kind"]),
+                name=live["metadata"]["name"],
+                namespace=ns,
             )
         )
         on_progress(
             {"kind": "deploy", "stage": "deploy", "message": f"applied {doc['kind']} {ns}/{live['metadata']['name']}"}
         )
+    for gone in cluster.prune(name, applied):
+        on_progress({"kind": "deploy", "stage": "deploy", "message": f"removed {gone.kind} {ns}/{gone.name}"})
     t_applied = time.monotonic()
-    result = DeployResult(namespace=ns, name=name, applied=applied, previous_revision=previous)
+    gaps = config_gaps(cluster, dep_doc)
+    if gaps:
+        on_progress(
+            {
+                "kind": "warning",
+                "stage": "deploy",
+                "message": "the app reads configuration the cluster does not hold: "
+                + ", ".join(f"{', '.join(v)} (from {k})" for k, v in gaps.items())
+                + f"; create it: {_config_hint(ns, gaps)}",
+            }
+        )
+    result = DeployResult(namespace=ns, name=name, applied=applied, previous_revision=previous, missing_config=gaps)
     try:
         dep, pods = wait_rollout(cluster, name, timeout_s=req.timeout_s, on_progress=on_progress)
     except RolloutFailed as exc:
         exc.context["applied"] = [a.model_dump() for a in applied]
         exc.context["previous_revision"] = previous
+        exc.context["missing_config"] = gaps
+        if gaps:
+            exc.hint = f"The app may need the configuration the cluster lacks: {_config_hint(ns, gaps)}. " + exc.hint
         if req.rollback and previous is not None:
             _roll_back(cluster, dep_doc, exc, req, on_progress)
         elif previous is not None:
