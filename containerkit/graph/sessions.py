@@ -16,7 +16,9 @@ import os
 import sqlite3
 import stat
 import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -27,7 +29,7 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from containerkit.errors import InvalidOption, SessionNotFound, SessionStoreUnusable
 from containerkit.state import STATE_MODELS, Session
 
-__all__ = ["DoctorReport", "SessionInfo", "SessionStore", "doctor"]
+__all__ = ["DoctorReport", "SessionFilter", "SessionInfo", "SessionStore", "doctor"]
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 OUR_TABLES = frozenset({"checkpoints", "writes"})
@@ -50,6 +52,45 @@ class SessionInfo:
     updated: str
     problem: str = ""
     """Why the session cannot be read (status ``unreadable``); empty for a healthy one."""
+    created: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, s: Session) -> SessionInfo:
+        return cls(
+            session_id=s.session_id,
+            status=s.status,
+            repo=s.repo_path,
+            updated=s.updated.isoformat(timespec="seconds"),
+            created=s.created.isoformat(timespec="seconds"),
+            labels=dict(s.labels),
+        )
+
+
+@dataclass(frozen=True)
+class SessionFilter:
+    """Which sessions ``sessions list`` (and ``prune``) select; every given condition must hold."""
+
+    statuses: frozenset[str] = frozenset()
+    labels: Mapping[str, str] = field(default_factory=dict)
+    older_than_s: float | None = None
+    """Last updated at least this many seconds ago."""
+    newer_than_s: float | None = None
+    """Last updated at most this many seconds ago."""
+
+    def matches(self, s: Session, now: datetime) -> bool:
+        if self.statuses and s.status not in self.statuses:
+            return False
+        if any(s.labels.get(k) != v for k, v in self.labels.items()):
+            return False
+        age = now - s.updated
+        if self.older_than_s is not None and age < timedelta(seconds=self.older_than_s):
+            return False
+        return not (self.newer_than_s is not None and age > timedelta(seconds=self.newer_than_s))
+
+    @property
+    def empty(self) -> bool:
+        return not (self.statuses or self.labels or self.older_than_s is not None or self.newer_than_s is not None)
 
 
 def _store_error(path: Path, exc: BaseException) -> SessionStoreUnusable:
@@ -250,24 +291,43 @@ class SessionStore:
             f"{prefix!r} matches {len(matches)} sessions", hint="Give more characters of the session id."
         )
 
-    def list(self) -> list[SessionInfo]:
-        """Every session, newest first; one that cannot be read is listed as ``unreadable``."""
+    def list(self, where: SessionFilter | None = None) -> list[SessionInfo]:
+        """Every session, newest first; one that cannot be read is listed as ``unreadable``.
+
+        With a filter, only the sessions it selects (an unreadable one only when nothing filters).
+        """
+        where = where or SessionFilter()
         out = []
+        at = datetime.now(UTC)
         for sid in self.ids():
             try:
                 s = self.load(sid)
             except SessionStoreUnusable as exc:
-                out.append(SessionInfo(session_id=sid, status="unreadable", repo="", updated="", problem=exc.message))
+                if where.empty or "unreadable" in where.statuses:
+                    out.append(
+                        SessionInfo(session_id=sid, status="unreadable", repo="", updated="", problem=exc.message)
+                    )
                 continue
-            out.append(
-                SessionInfo(
-                    session_id=sid,
-                    status=s.status,
-                    repo=s.repo_path,
-                    updated=s.updated.isoformat(timespec="seconds"),
-                )
-            )
+            if where.matches(s, at):
+                out.append(SessionInfo.of(s))
         return out
+
+    def sessions(self) -> Iterator[Session]:
+        """Every readable session, newest first (unreadable ones are skipped: `doctor` lists them)."""
+        for sid in self.ids():
+            try:
+                yield self.load(sid)
+            except SessionStoreUnusable as exc:
+                if "locked" in exc.message or "full" in exc.message:
+                    raise
+                continue
+
+    def delete(self, session_id: str) -> None:
+        """Remove every checkpoint of the session (one transaction: all or nothing)."""
+        try:
+            self.saver.delete_thread(session_id)
+        except sqlite3.Error as exc:
+            raise _store_error(self.path, exc) from None
 
 
 def _short(exc: BaseException) -> str:

@@ -38,6 +38,7 @@ from containerkit.errors import (
 from containerkit.tools.images import ImageRef
 from containerkit.tools.progress import ProgressSink, null_sink
 from containerkit.tools.registry import manifest_digest, ping_registry
+from containerkit.tools.tracing import traced
 
 __all__ = [
     "BuildRequest",
@@ -174,6 +175,7 @@ class BuildResult(BaseModel):
     step_details: list[BuildStep] = []
 
 
+@traced("build_image")
 def build_image(
     req: BuildRequest, *, docker_client: DockerClient, on_progress: ProgressSink = null_sink
 ) -> BuildResult:
@@ -407,6 +409,7 @@ def _build_buildkit(
     )
 
 
+@traced("tag_image")
 def tag_image(docker_client: DockerClient, image: str, ref: str) -> None:
     repo, _, tag = ref.rpartition(":") if ref.rfind(":") > ref.rfind("/") else (ref, "", "latest")
     docker_client.api.tag(image, repo, tag or "latest")
@@ -428,6 +431,7 @@ def _stream_errors(ev: dict[str, Any]) -> str | None:
     return None
 
 
+@traced("push_image")
 def push_image(
     docker_client: DockerClient,
     image: str,
@@ -475,6 +479,7 @@ def push_image(
     return PushResult(ref=f"{ref.name}:{tag}", digest=digest, size_bytes=size, verified=served == digest)
 
 
+@traced("pull_image")
 def pull_image(
     docker_client: DockerClient,
     ref: ImageRef,

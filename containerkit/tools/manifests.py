@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 
 from containerkit.errors import ManifestInvalid, OutputRefused, OutputUnwritable
 from containerkit.tools.fsio import write_text
+from containerkit.tools.tracing import traced
 
 __all__ = ["ManifestRequest", "ManifestSet", "generate_manifests", "validate_manifest", "write_manifests"]
 
@@ -90,6 +91,7 @@ def _volume_name(path: str) -> str:
     return k8s_name("w-" + path.strip("/").replace("/", "-"))[:63]
 
 
+@traced("generate_manifests")
 def generate_manifests(req: ManifestRequest) -> ManifestSet:
     """A Deployment and a Service that pass Pod Security Standards ``restricted``.
 

@@ -26,6 +26,7 @@ from pydantic import BaseModel, Field
 from containerkit.errors import OutputRefused, OutputUnwritable
 from containerkit.tools.fsio import write_text
 from containerkit.tools.manifests import ManifestSet
+from containerkit.tools.tracing import traced
 
 __all__ = [
     "MARK",
@@ -199,6 +200,7 @@ def user_owned(out_dir: Path, rel_paths: list[str]) -> list[Path]:
     return mine
 
 
+@traced("write_layout")
 def write_layout(manifests: ManifestSet, out_dir: Path, overlays: list[Overlay]) -> KustomizeLayout:
     """Write ``base/`` and ``overlays/<name>/`` under ``out_dir``; refuses to replace a user's file."""
     files = layout_files(manifests, overlays)
