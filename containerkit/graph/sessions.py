@@ -93,9 +93,31 @@ class SessionFilter:
         return not (self.statuses or self.labels or self.older_than_s is not None or self.newer_than_s is not None)
 
 
+_LOW_SPACE = 1024 * 1024
+
+
+def disk_full(path: Path) -> bool:
+    """Less than 1 MiB free on the file system holding ``path`` (SQLite then fails in several ways:
+    "database or disk is full", or "disk I/O error" when it cannot grow its shared-memory file)."""
+    for p in (path, *path.parents):
+        try:
+            st = os.statvfs(p)
+        except OSError:
+            continue
+        return st.f_bavail * st.f_frsize < _LOW_SPACE
+    return False
+
+
 def _store_error(path: Path, exc: BaseException) -> SessionStoreUnusable:
     """The typed error for a SQLite or OS failure on the store, with the way out in the hint."""
     text = str(exc).lower()
+    if ("full" in text or "i/o" in text or getattr(exc, "errno", None) == 28) and disk_full(path):
+        return SessionStoreUnusable(
+            f"the disk holding {path} is full; the store was not changed",
+            hint="Free some space (or point CONTAINERKIT_HOME at a folder on another disk), then run again: "
+            "a run that was interrupted carries on with `containerkit resume ID`.",
+            path=str(path),
+        )
     if "locked" in text or "busy" in text:
         return SessionStoreUnusable(
             f"the session store {path} is locked by another containerkit process",
@@ -411,7 +433,7 @@ def doctor(path: Path, *, repair: bool = True) -> DoctorReport:
         problem = exc
     except sqlite3.Error as exc:
         problem = _store_error(path, exc)
-    if problem is not None and "locked" in problem.message:
+    if problem is not None and ("locked" in problem.message or "is full" in problem.message):
         report.ok = False
         report.checks.append(problem.message)
         return report
