@@ -232,7 +232,7 @@ def deploy_session(
             "options": opts.model_dump(),
             "deployment": None,
         }
-        return _stream(store, deps, sid, update, on_event, approver, span_name="deploy")
+        return _stream(store, deps, sid, update, on_event, approver, span_name="deploy_session")
 
 
 def undeploy_session(
