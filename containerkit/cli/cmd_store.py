@@ -70,7 +70,7 @@ def sessions_prune(
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be deleted; delete nothing."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
-    """Delete old sessions: older than --older-than, or the TTL of config.toml's [sessions] ttl (30d)."""
+    """Delete old sessions: older than --older-than, else the TTL (sessions.ttl in config.toml, default 30d)."""
     from containerkit.graph.admin import prune_sessions
     from containerkit.settings import parse_duration
 

@@ -3,6 +3,7 @@
 :class:`SessionCollector` turns sessions into metric families at each scrape, so what is served is
 always what the store holds (a running session's checkpoints included):
 
+- ``containerkit_store_readable``: 1, or 0 when the store could not be read at this scrape;
 - ``containerkit_runs{status}``: sessions by status;
 - ``containerkit_stage_duration_seconds{stage}``: a histogram of every stage run;
 - ``containerkit_recovery_attempts_total{category,action}`` and ``containerkit_errors_total{code}``;
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from containerkit.errors import InvalidOption
+from containerkit.errors import ContainerKitError, InvalidOption
 from containerkit.state import Session
 from containerkit.tools.metrics import DURATION_BUCKETS, SEVERITIES, risk_score
 
@@ -60,7 +61,18 @@ class SessionCollector:
     def collect(self) -> Iterator[Any]:
         from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 
-        sessions = list(self.source())
+        readable = GaugeMetricFamily(
+            "containerkit_store_readable",
+            "1 when the session store could be read at this scrape (else 0: locked, full...).",
+        )
+        try:
+            sessions = list(self.source())
+        except ContainerKitError:  # a store being created, or locked past the busy timeout: say so, never a 500
+            readable.add_metric([], 0.0)
+            yield readable
+            return
+        readable.add_metric([], 1.0)
+        yield readable
         runs = GaugeMetricFamily("containerkit_runs", "Sessions in the store, by status.", labels=["status"])
         for status, n in sorted(Counter(str(s.summary()["status"]) for s in sessions).items()):
             runs.add_metric([status], n)

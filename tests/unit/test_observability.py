@@ -113,6 +113,7 @@ def serve(tmp_path: Path) -> Iterator[tuple[Settings, Any]]:
 def test_metrics_serve_exposes_the_store_history_over_http(serve: tuple[Settings, Any]) -> None:
     settings, scrape = serve
     s = _samples(scrape())
+    assert s[("containerkit_store_readable", ())] == 1
     assert s[("containerkit_runs", (("status", "succeeded"),))] == 2
     assert s[("containerkit_runs", (("status", "failed"),))] == 1
     # stage durations: one histogram series per stage, every run counted
@@ -135,6 +136,18 @@ def test_metrics_serve_exposes_the_store_history_over_http(serve: tuple[Settings
     # what is served is what the store holds now: a new session shows at the next scrape
     _fill(settings, _session("run003", status="needs_config"))
     assert _samples(scrape())[("containerkit_runs", (("status", "needs_config"),))] == 1
+
+
+def test_a_store_that_cannot_be_read_is_a_zero_gauge_not_a_failed_scrape(tmp_path: Path) -> None:
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from containerkit.graph.metrics_server import SessionCollector, store_sessions
+
+    (tmp_path / "sessions.sqlite").write_bytes(b"this is not a database, it was overwritten")
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(SessionCollector(store_sessions(tmp_path / "sessions.sqlite")))
+    s = _samples(generate_latest(registry).decode())
+    assert s == {("containerkit_store_readable", ()): 0.0}
 
 
 def test_risk_score_is_bounded_and_grows_with_every_finding() -> None:
