@@ -133,7 +133,7 @@ def sessions_stats(
     sessions = []
     if env.settings.sessions_db.exists():
         with SessionStore(env.settings.sessions_db) as store:
-            sessions = [store.load(i.session_id) for i in store.list(where) if i.status != "unreadable"]
+            sessions = list(store.sessions(where))
     stats = session_stats(sessions)
     if as_json:
         print(json.dumps(stats.to_dict(), indent=2), file=env.stdout)

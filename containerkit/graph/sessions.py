@@ -334,15 +334,18 @@ class SessionStore:
                 out.append(SessionInfo.of(s))
         return out
 
-    def sessions(self) -> Iterator[Session]:
-        """Every readable session, newest first (unreadable ones are skipped: `doctor` lists them)."""
+    def sessions(self, where: SessionFilter | None = None) -> Iterator[Session]:
+        """Every readable session ``where`` selects, newest first (unreadable ones are skipped: `doctor` lists them)."""
+        at = datetime.now(UTC)
         for sid in self.ids():
             try:
-                yield self.load(sid)
+                s = self.load(sid)
             except SessionStoreUnusable as exc:
                 if "locked" in exc.message or "full" in exc.message:
                     raise
                 continue
+            if where is None or where.matches(s, at):
+                yield s
 
     def delete(self, session_id: str) -> None:
         """Remove every checkpoint of the session (one transaction: all or nothing)."""
