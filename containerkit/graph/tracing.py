@@ -20,6 +20,7 @@ The SDK is imported only when an exporter is configured.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -27,6 +28,8 @@ from typing import Any
 __all__ = ["configure_tracing", "flush", "run_span"]
 
 _STATE: dict[str, Any] = {}
+DEFAULT_EXPORT_TIMEOUT_S = 3.0
+"""The exporter's time limit when ``OTEL_EXPORTER_OTLP_(TRACES_)TIMEOUT`` does not set one."""
 
 
 def _wants_export(env: Mapping[str, str]) -> str | None:
@@ -63,7 +66,12 @@ def _exporter(kind: str, env: Mapping[str, str], warn: Callable[[str], None]) ->
         extra = "opentelemetry-exporter-otlp-proto-grpc" if protocol == "grpc" else "containerkit[otlp]"
         warn(f"OTLP export is configured but its exporter is not installed: pip install {extra}")
         return None
-    return OTLPSpanExporter()
+    # a collector that is down costs a CLI run seconds, not the exporter's default 10 s of retries, and one
+    # line on stderr ("Failed to export spans batch"), not one per retry
+    logging.getLogger("opentelemetry.exporter.otlp").setLevel(logging.ERROR)
+    if env.get("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT") or env.get("OTEL_EXPORTER_OTLP_TIMEOUT"):
+        return OTLPSpanExporter()
+    return OTLPSpanExporter(timeout=DEFAULT_EXPORT_TIMEOUT_S)
 
 
 def configure_tracing(
@@ -97,7 +105,7 @@ def configure_tracing(
     return True
 
 
-def flush(timeout_s: float = 10.0) -> None:
+def flush(timeout_s: float = 5.0) -> None:
     """Send the spans still queued (a CLI process exits right after its run)."""
     provider = _STATE.get("provider")
     if provider is not None:
