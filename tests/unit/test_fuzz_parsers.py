@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from containerkit.errors import ContainerKitError
@@ -386,6 +386,8 @@ DOCKERFILES = st.one_of(
 
 @FUZZ
 @given(text=DOCKERFILES)
+@example(text="FROM debian:12 AS " + "a" * 300)  # one line longer than a file name: text, not a path
+@example(text="FROM debian:12\x00")
 def test_dockerfile_parsers_and_the_linter_parse_or_are_typed_errors(text: str) -> None:
     from containerkit.tools.compliance._dockerfile import read_instructions
     from containerkit.tools.engine import base_images_of
