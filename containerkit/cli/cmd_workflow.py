@@ -547,6 +547,8 @@ def sessions_show(
         return
     summary = session.summary()
     env.out.print(f"[bold]{session.session_id}[/] {session.status}  {escape(session.repo_path)}")
+    if session.labels:
+        env.out.print(escape("labels: " + ", ".join(f"{k}={v}" for k, v in session.labels.items())))
     table = Table("stage", "ok", "duration", "note / error")
     for h in session.history:
         table.add_row(h.stage, "yes" if h.ok else "no", f"{h.duration_s:.1f}s", escape(h.error or h.note or ""))
