@@ -114,10 +114,9 @@ def _tmpfs(path: Path, size: str = "8m") -> Iterator[None]:
 
 def _fill(home: Path) -> Path:
     filler = home / "filler"
-    with filler.open("wb") as fh, contextlib.suppress(OSError):
+    with contextlib.suppress(OSError), filler.open("wb", buffering=0) as fh:  # unbuffered: nothing left to flush
         while True:
             fh.write(b"\0" * 65536)
-            fh.flush()
     return filler
 
 

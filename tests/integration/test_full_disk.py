@@ -39,11 +39,10 @@ def small_home(tmp_path: Path) -> Iterator[Path]:
 def _fill(home: Path) -> Path:
     """Write until the file system refuses (ENOSPC); returns the filler to delete later."""
     filler = home / "filler"
-    with filler.open("wb") as fh:
+    with filler.open("wb", buffering=0) as fh:  # unbuffered: closing has nothing left to flush
         try:
             while True:
                 fh.write(b"\0" * 65536)
-                fh.flush()
         except OSError as exc:
             assert exc.errno == 28
     return filler
