@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import shutil
 import statistics
 import tarfile
@@ -39,9 +40,20 @@ _MAX_BUNDLE_FILE = 16 * 1024 * 1024
 """A file in the session folder or the manifests larger than this is listed, not bundled."""
 
 
-def _remove_folder(settings: Settings, sid: str) -> None:
+_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+
+
+def _own_folder(settings: Settings, sid: str) -> Path | None:
+    """The session's own folder; None for an id that is not one plain name (``..``, ``a/b``)."""
+    if not _SAFE_ID.match(sid) or sid in (".", ".."):
+        return None
     folder = settings.session_dir(sid)
-    if folder.is_dir() and not folder.is_symlink():
+    return folder if folder.parent == settings.home / "sessions" else None
+
+
+def _remove_folder(settings: Settings, sid: str) -> None:
+    folder = _own_folder(settings, sid)
+    if folder is not None and folder.is_dir() and not folder.is_symlink():
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -188,7 +200,8 @@ def export_session(settings: Settings, session_id: str, out: Path | None = None)
     add_text("summary.json", json.dumps(session.summary(), indent=2, default=str))
     if session.dockerfile is not None:
         add_text("Dockerfile", session.dockerfile.content)
-    for rel, path in _readable_files(settings.session_dir(sid)):
+    folder = _own_folder(settings, sid)
+    for rel, path in _readable_files(folder) if folder is not None else ():
         add_file(f"session-folder/{rel}", path)
     if session.manifests is not None:
         if session.manifests.root:

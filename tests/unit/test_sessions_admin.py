@@ -307,3 +307,13 @@ def test_durations_parse_with_units() -> None:
     for bad in ("", "-1d", "d", "10y", "1e9w"):
         with pytest.raises(InvalidOption):
             parse_duration(bad)
+
+
+def test_deleting_a_session_whose_id_is_a_path_removes_no_other_folder(settings: Settings) -> None:
+    _fill(settings, _session(".."), _session("x"))
+    (settings.home / "sessions" / "x").mkdir(parents=True)
+    keep = settings.home / "keep.txt"
+    keep.write_text("mine")
+    assert delete_sessions(settings, [".."]) == [".."]
+    assert keep.read_text() == "mine" and (settings.home / "sessions" / "x").is_dir()
+    assert _ids(settings, SessionFilter()) == {"x"}
