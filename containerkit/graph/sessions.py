@@ -34,6 +34,7 @@ __all__ = ["DoctorReport", "SessionFilter", "SessionInfo", "SessionStore", "doct
 SQLITE_MAGIC = b"SQLite format 3\x00"
 OUR_TABLES = frozenset({"checkpoints", "writes"})
 DOCTOR = "containerkit sessions doctor"
+_FIELDS = frozenset(Session.model_fields)
 
 
 def _allowed() -> list[tuple[str, ...]]:
@@ -263,26 +264,53 @@ class SessionStore:
 
     def load(self, session_id: str) -> Session:
         try:
-            tup = self.saver.get_tuple({"configurable": {"thread_id": session_id, "checkpoint_ns": ""}})
+            row = self.conn.execute(
+                "SELECT type, checkpoint FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = '' "
+                "ORDER BY checkpoint_id DESC LIMIT 1",
+                (session_id,),
+            ).fetchone()
         except sqlite3.Error as exc:
             raise _store_error(self.path, exc) from None
+        if row is None:
+            raise SessionNotFound(f"no session {session_id!r} in {self.path}", session_id=session_id)
+        return self._decode(session_id, row[0], row[1])
+
+    def _decode(self, session_id: str, kind: str, blob: bytes) -> Session:
+        """The session state in one checkpoint row (its channel values, as LangGraph wrote them)."""
+        try:
+            checkpoint = self.saver.serde.loads_typed((kind, blob))
         except Exception as exc:  # noqa: BLE001 - any decoding failure of one row is that row's problem
             raise SessionStoreUnusable(
                 f"session {session_id}'s checkpoint cannot be read: {type(exc).__name__}: {_short(exc)}",
                 hint=f"The other sessions are intact; `{DOCTOR}` lists the unreadable ones.",
                 session_id=session_id,
             ) from None
-        if tup is None:
-            raise SessionNotFound(f"no session {session_id!r} in {self.path}", session_id=session_id)
         try:
-            values = tup.checkpoint.get("channel_values", {})
-            return Session.model_validate({k: v for k, v in values.items() if k in Session.model_fields})
+            values = checkpoint.get("channel_values", {})
+            return Session.model_validate({k: v for k, v in values.items() if k in _FIELDS})
         except Exception as exc:  # noqa: BLE001 - a checkpoint written by another version or damaged
             raise SessionStoreUnusable(
                 f"session {session_id}'s checkpoint does not hold a session: {_short(exc)}",
                 hint=f"The other sessions are intact; `{DOCTOR}` lists the unreadable ones.",
                 session_id=session_id,
             ) from None
+
+    def _latest(self) -> Iterator[tuple[str, Session | SessionStoreUnusable]]:
+        """Every session's latest checkpoint, newest first, read in one query (a store of thousands lists fast)."""
+        try:
+            rows = self.conn.execute(
+                "SELECT c.thread_id, c.type, c.checkpoint FROM checkpoints AS c JOIN "
+                "(SELECT thread_id, MAX(checkpoint_id) AS last FROM checkpoints WHERE checkpoint_ns = '' "
+                "GROUP BY thread_id) AS l ON c.thread_id = l.thread_id AND c.checkpoint_id = l.last "
+                "WHERE c.checkpoint_ns = '' ORDER BY c.checkpoint_id DESC"
+            ).fetchall()
+        except sqlite3.Error as exc:
+            raise _store_error(self.path, exc) from None
+        for sid, kind, blob in rows:
+            try:
+                yield str(sid), self._decode(str(sid), kind, blob)
+            except SessionStoreUnusable as exc:
+                yield str(sid), exc
 
     def ids(self) -> list[str]:
         try:
@@ -321,14 +349,10 @@ class SessionStore:
         where = where or SessionFilter()
         out = []
         at = datetime.now(UTC)
-        for sid in self.ids():
-            try:
-                s = self.load(sid)
-            except SessionStoreUnusable as exc:
+        for sid, s in self._latest():
+            if isinstance(s, SessionStoreUnusable):
                 if where.empty or "unreadable" in where.statuses:
-                    out.append(
-                        SessionInfo(session_id=sid, status="unreadable", repo="", updated="", problem=exc.message)
-                    )
+                    out.append(SessionInfo(session_id=sid, status="unreadable", repo="", updated="", problem=s.message))
                 continue
             if where.matches(s, at):
                 out.append(SessionInfo.of(s))
@@ -337,12 +361,8 @@ class SessionStore:
     def sessions(self, where: SessionFilter | None = None) -> Iterator[Session]:
         """Every readable session ``where`` selects, newest first (unreadable ones are skipped: `doctor` lists them)."""
         at = datetime.now(UTC)
-        for sid in self.ids():
-            try:
-                s = self.load(sid)
-            except SessionStoreUnusable as exc:
-                if "locked" in exc.message or "full" in exc.message:
-                    raise
+        for _sid, s in self._latest():
+            if isinstance(s, SessionStoreUnusable):
                 continue
             if where is None or where.matches(s, at):
                 yield s
