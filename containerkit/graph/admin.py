@@ -33,6 +33,7 @@ __all__ = [
     "delete_sessions",
     "export_session",
     "prune_sessions",
+    "redact_build_values",
     "session_stats",
 ]
 
@@ -154,6 +155,45 @@ def _readable_files(root: Path) -> Iterable[tuple[str, Path]]:
             yield path.relative_to(root).as_posix(), path
 
 
+_ENV_LINE = re.compile(r"(?P<head>(?:^[ \t]*|(?<=[ \t\]]))(?:ENV|ARG)[ \t]+)(?P<rest>.*)$", re.I | re.M)
+"""An ENV or ARG instruction: at a line's start (a Dockerfile) or after a build log's ``#6 [3/6]``."""
+_PAIR = re.compile(r"""(?P<key>[A-Za-z_][A-Za-z0-9_]*)=(?P<val>"(?:[^"\\]|\\.)*"|'[^']*'|\S+)""")
+
+
+def redact_build_values(text: str) -> tuple[str, int]:
+    """A Dockerfile with the values of ``ENV`` / ``ARG`` variables named like secrets replaced.
+
+    ``ENV DB_PASSWORD=hunter2`` is no credential the secret rules can recognise by its shape, but its
+    name says what it is. A reference (``ENV TOKEN=$TOKEN``) is kept: it holds no value.
+    """
+    from containerkit.tools.manifests import is_secret_name
+
+    count = 0
+
+    def secret(key: str, value: str) -> bool:
+        return is_secret_name(key) and not value.strip("\"'").startswith("$") and value.strip("\"'") != ""
+
+    def pair(m: re.Match[str]) -> str:
+        nonlocal count
+        if secret(m["key"], m["val"]):
+            count += 1
+            return f"{m['key']}=<redacted>"
+        return m.group(0)
+
+    def line(m: re.Match[str]) -> str:
+        nonlocal count
+        rest = m["rest"]
+        first, _, value = rest.strip().partition(" ")
+        if "=" not in first:  # the legacy form: ENV KEY VALUE
+            if secret(first, value.strip()):
+                count += 1
+                return f"{m['head']}{first} <redacted>"
+            return m.group(0)
+        return m["head"] + _PAIR.sub(pair, rest)
+
+    return _ENV_LINE.sub(line, text), count
+
+
 def export_session(settings: Settings, session_id: str, out: Path | None = None) -> ExportResult:
     """One ``.tar.gz`` with the session's state, summary, Dockerfile, reports and manifests.
 
@@ -176,10 +216,31 @@ def export_session(settings: Settings, session_id: str, out: Path | None = None)
     members: dict[str, bytes] = {}
     result = ExportResult(path=str(target.absolute()), session_id=sid)
 
+    def clean(text: str) -> str:
+        text, n = redact_secrets(text)
+        text, named = redact_build_values(text)
+        result.redacted += n + named
+        return text
+
+    def tree(value: Any) -> Any:
+        """Every string of a JSON document, cleaned before it is serialised (never regexes over escaped JSON)."""
+        if isinstance(value, dict):
+            return {k: tree(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [tree(v) for v in value]
+        return clean(value) if isinstance(value, str) else value
+
+    def add_json(name: str, doc: Any) -> None:
+        members[name] = json.dumps(tree(doc), indent=2, default=str).encode("utf-8", "surrogateescape")
+
     def add_text(name: str, text: str) -> None:
-        clean, n = redact_secrets(text)
-        result.redacted += n
-        members[name] = clean.encode("utf-8", "surrogateescape")
+        if name.endswith(".json"):
+            try:
+                add_json(name, json.loads(text))
+                return
+            except ValueError:
+                pass
+        members[name] = clean(text).encode("utf-8", "surrogateescape")
 
     def add_file(name: str, path: Path) -> None:
         try:
@@ -196,8 +257,8 @@ def export_session(settings: Settings, session_id: str, out: Path | None = None)
             return
         add_text(name, data.decode("utf-8", "replace"))
 
-    add_text("session.json", json.dumps(session.model_dump(mode="json"), indent=2, default=str))
-    add_text("summary.json", json.dumps(session.summary(), indent=2, default=str))
+    add_json("session.json", session.model_dump(mode="json"))
+    add_json("summary.json", json.loads(json.dumps(session.summary(), default=str)))
     if session.dockerfile is not None:
         add_text("Dockerfile", session.dockerfile.content)
     folder = _own_folder(settings, sid)

@@ -19,6 +19,7 @@ from containerkit.graph.sessions import SessionFilter, SessionStore
 from containerkit.settings import Settings, parse_duration
 from containerkit.state import (
     Attempt,
+    BuildInfo,
     DockerfileInfo,
     ErrorRecord,
     ManifestInfo,
@@ -207,10 +208,22 @@ def test_export_bundles_state_reports_dockerfile_and_manifests_without_secrets(
     (manifests / "base").mkdir(parents=True)
     (manifests / "base" / "deployment.yaml").write_text("kind: Deployment\n")
     (manifests / "base" / "kustomization.yaml").write_text("resources: [deployment.yaml]\n")
-    dockerfile = f'FROM python:3.12-slim\nENV AWS_ACCESS_KEY_ID={FAKE_AWS_KEY}\nCMD ["python", "app.py"]\n'
+    dockerfile = (
+        f"FROM python:3.12-slim\nENV AWS_ACCESS_KEY_ID={FAKE_AWS_KEY}\n"
+        "ENV PORT=8080 DB_PASSWORD=hunter2 \\\n    MODE=prod\nARG API_TOKEN='abc 123'\nenv LEGACY_SECRET hunter3\n"
+        "ARG NPM_TOKEN\nENV NPM_TOKEN=$NPM_TOKEN\n"
+        'CMD ["python", "app.py"]\n'
+    )
     session = _session(
         "ddd444",
         dockerfile=DockerfileInfo(content=dockerfile, path="/repos/ddd444/Dockerfile", origin="user"),
+        build=BuildInfo(
+            image_id="sha256:1",
+            tags=["a:1"],
+            size_bytes=1,
+            duration_s=1,
+            log_tail="#6 [3/6] ENV PORT=8080 DB_PASSWORD=hunter2\n#6 DONE 0.0s",
+        ),
         manifests=ManifestInfo(
             paths=[str(manifests / "base" / "deployment.yaml")], kinds=["Deployment"], root=str(manifests)
         ),
@@ -245,6 +258,12 @@ def test_export_bundles_state_reports_dockerfile_and_manifests_without_secrets(
     assert FAKE_AWS_KEY.encode() not in blob
     assert FAKE_AWS_SECRET.encode() not in blob
     assert b"<redacted AKIA" in blob
+    for value in (b"hunter2", b"abc 123", b"hunter3"):  # secrets by their variable's name, not their shape
+        assert value not in blob
+    with tarfile.open(result.path) as tar:
+        shipped = tar.extractfile("session-ddd444/Dockerfile").read().decode()  # type: ignore[union-attr]
+    assert "ENV PORT=8080 DB_PASSWORD=<redacted>" in shipped and "MODE=prod" in shipped
+    assert "ENV NPM_TOKEN=$NPM_TOKEN" in shipped and "ARG NPM_TOKEN\n" in shipped
     assert {f["name"] for f in index["files"]} == {n.split("/", 1)[1] for n in names} - {"MANIFEST.json"}
 
 
