@@ -20,7 +20,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.integration._cli import ck, last_json
-from tests.unit.test_observability import OtlpReceiver, otel_env
+from tests.integration.test_observability import OtlpReceiver, otel_env
 
 pytestmark = [pytest.mark.integration]
 

@@ -27,6 +27,8 @@ from containerkit.state import Attempt, BuildInfo, ErrorRecord, ScanSummary, Sta
 from containerkit.tools.metrics import risk_score
 from tests.unit.test_sessions_admin import _fill, _session
 
+pytestmark = [pytest.mark.integration]  # real processes and HTTP, no engine needed
+
 NOW = datetime.now(UTC)
 
 
