@@ -198,7 +198,8 @@ def export_session(settings: Settings, session_id: str, out: Path | None = None)
     """One ``.tar.gz`` with the session's state, summary, Dockerfile, reports and manifests.
 
     Values passed with ``--env`` never reach a session; anything in the bundled files that the
-    secret rules recognise as a credential is replaced by its redacted form (``sk_l***(32 chars)``).
+    secret rules recognise as a credential is replaced by its redacted form (``sk_l***(32 chars)``),
+    and so is the value of an ``ENV`` / ``ARG`` variable named like a secret (:func:`redact_build_values`).
     """
     from containerkit.tools.fsio import check_folder_target
     from containerkit.tools.secrets import redact_secrets
@@ -231,7 +232,7 @@ def export_session(settings: Settings, session_id: str, out: Path | None = None)
         return clean(value) if isinstance(value, str) else value
 
     def add_json(name: str, doc: Any) -> None:
-        members[name] = json.dumps(tree(doc), indent=2, default=str).encode("utf-8", "surrogateescape")
+        members[name] = json.dumps(tree(doc), indent=2, default=str).encode()  # ASCII: json escapes the rest
 
     def add_text(name: str, text: str) -> None:
         if name.endswith(".json"):
@@ -240,7 +241,7 @@ def export_session(settings: Settings, session_id: str, out: Path | None = None)
                 return
             except ValueError:
                 pass
-        members[name] = clean(text).encode("utf-8", "surrogateescape")
+        members[name] = clean(text).encode("utf-8", "replace")
 
     def add_file(name: str, path: Path) -> None:
         try:

@@ -9,11 +9,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from containerkit.cli import app
 from containerkit.errors import InvalidOption, RepoBusy, SessionNotFound
-from containerkit.graph.admin import delete_sessions, export_session, prune_sessions, session_stats
+from containerkit.graph.admin import (
+    delete_sessions,
+    export_session,
+    prune_sessions,
+    redact_build_values,
+    session_stats,
+)
 from containerkit.graph.locks import holder, repo_lock, running_sessions
 from containerkit.graph.sessions import SessionFilter, SessionStore
 from containerkit.settings import Settings, parse_duration
@@ -336,3 +345,21 @@ def test_deleting_a_session_whose_id_is_a_path_removes_no_other_folder(settings:
     assert delete_sessions(settings, [".."]) == [".."]
     assert keep.read_text() == "mine" and (settings.home / "sessions" / "x").is_dir()
     assert _ids(settings, SessionFilter()) == {"x"}
+
+
+@hsettings(max_examples=200, deadline=None)
+@given(
+    key=st.sampled_from(["DB_PASSWORD", "API_TOKEN", "STRIPE_SECRET", "AWS_SECRET_ACCESS_KEY", "github_token"]),
+    value=st.text(alphabet=st.characters(blacklist_categories=("Cs", "Zs", "Cc")), min_size=1, max_size=30).filter(
+        lambda v: not v.startswith(("$", '"', "'")) and "\\" not in v
+    ),
+    form=st.sampled_from(
+        ["ENV {k}={v}", "ARG {k}={v}", "ENV {k} {v}", "ENV PORT=1 {k}={v} MODE=x", "#5 [2/4] ENV {k}={v}"]
+    ),
+)
+def test_a_value_of_a_variable_named_like_a_secret_never_survives_export(key: str, value: str, form: str) -> None:
+    text = "FROM scratch\n" + form.format(k=key, v=value) + '\nCMD ["x"]\n'
+    cleaned, n = redact_build_values(text)
+    assert n == 1
+    assert f"{key}={value}" not in cleaned and f"{key} {value}" not in cleaned
+    assert cleaned.startswith("FROM scratch\n") and cleaned.endswith('CMD ["x"]\n')
