@@ -1,301 +1,253 @@
-"""Faults survived, measured: each fault is injected into real runs and the table says what happened.
+"""Faults survived, measured: each fault is injected into a real run, then the run (or its resume) is judged.
 
-Columns: the fault, the outcome a user sees (exit code, error code, what resume did), the data lost
-(sessions or finished stages missing afterwards, the store's integrity check: must be none), the time.
+Prints one row per fault: the outcome, the time against the same run without the fault (measured in
+this run, the baseline), the attempts containerkit recorded, and the data lost (stages redone, an
+analysis or an image changed, a digest the registry does not serve): it must be none.
 
-- full disk: ``CONTAINERKIT_HOME`` on a 8 MiB tmpfs (needs root), filled before a run and during a build;
-- SIGKILL as each stage starts (analyze -> buildsec, buildsec -> infra, infra -> deploy), then resume;
-- two runs of one repository at once;
-- fuzzing: every parser of a user's file with ``--fuzz N`` examples each (hypothesis, tests/unit/test_fuzz_parsers.py).
+- registry killed mid-push (SIGKILL after 6 MB of a 40 MB layer), back 1 s later;
+- registry killed mid-push for good: the run fails, the registry is started again, ``resume``;
+- dockerd stopped mid-build (a second engine of this script's own: the shared one is never touched),
+  started again, ``resume``;
+- dockerd restarted mid-build (SIGTERM, then started again at once).
 
-    python benchmarks/faults.py [--registry 127.0.0.1:5000] [--fuzz 10000] [--only disk,kill,twice,fuzz]
+    python benchmarks/faults.py            # needs the registry binary (docker-registry); the engine rows need root
+
+The session store's faults (a full disk, SIGKILL at each stage boundary, two runs of one repository)
+and the parsers' fuzzing are measured by ``benchmarks/faults_store.py``.
 """
 
 from __future__ import annotations
 
-import argparse
-import contextlib
-import json
+import dataclasses
 import os
-import re
 import shutil
-import signal
-import sqlite3
-import subprocess
 import sys
 import tempfile
+import threading
 import time
-import uuid
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-STAGES = ["analyze", "buildsec", "infra", "deploy"]
-Row = tuple[str, str, str, float]
+sys.path.insert(0, str(ROOT))
+
+from containerkit.agents import Deps  # noqa: E402
+from containerkit.graph import resume_session, run_session  # noqa: E402
+from containerkit.settings import Settings  # noqa: E402
+from containerkit.state import RunOptions, Session  # noqa: E402
+from containerkit.tools.images import parse_image_ref  # noqa: E402
+from containerkit.tools.registry import manifest_digest  # noqa: E402
+from containerkit.tools.retry import RetryPolicy  # noqa: E402
+from tests.integration._engines import SecondEngine  # noqa: E402
+from tests.integration._registries import Registry, untag  # noqa: E402
+
+LAYER = 40_000_000
+KILL_AT = 6_000_000
 
 
-def _env(home: Path) -> dict[str, str]:
-    return {**os.environ, "CONTAINERKIT_HOME": str(home), "CONTAINERKIT_PULL_POLICY": "never"}
+@dataclasses.dataclass
+class Row:
+    fault: str
+    outcome: str
+    seconds: float
+    baseline: float
+    attempts: str
+    lost: str
 
 
-def _ck(home: Path, *args: str) -> tuple[int, dict[str, Any] | list[Any] | None, str]:
-    res = subprocess.run(
-        [sys.executable, "-m", "containerkit", *args],
-        capture_output=True,
-        text=True,
-        env=_env(home),
-        timeout=1800,
-        check=False,
-    )
-    start = res.stdout.rfind("\n{")
-    text = res.stdout[start + 1 :] if start >= 0 and not res.stdout.lstrip().startswith("[") else res.stdout
-    try:
-        return res.returncode, json.loads(text), res.stderr
-    except ValueError:
-        return res.returncode, None, res.stderr
-
-
-def _start(home: Path, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "containerkit", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=_env(home),
-    )
-
-
-def _wait_for(proc: subprocess.Popen[str], pattern: str) -> list[str]:
-    assert proc.stderr is not None
-    seen = []
-    for line in proc.stderr:
-        seen.append(line)
-        if re.search(pattern, line):
-            return seen
-    raise RuntimeError(f"the run ended before {pattern!r}: {''.join(seen)[-1500:]}")
-
-
-def _integrity(home: Path) -> str:
-    conn = sqlite3.connect(f"file:{home / 'sessions.sqlite'}?mode=ro", uri=True)
-    try:
-        return str(conn.execute("PRAGMA integrity_check").fetchone()[0])
-    finally:
-        conn.close()
-
-
-def _sessions(home: Path) -> list[str]:
-    _rc, rows, _err = _ck(home, "sessions", "list", "--json")
-    return sorted(r["session_id"] for r in rows) if isinstance(rows, list) else []
-
-
-def _app(work: Path, slow_build: bool = False) -> Path:
-    app = work / f"app-{uuid.uuid4().hex[:6]}"
-    shutil.copytree(ROOT / "examples" / "python-http", app, ignore=shutil.ignore_patterns("Dockerfile", "k8s"))
-    if slow_build:
-        (app / "Dockerfile").write_text(
-            "FROM python:3.11-slim\nWORKDIR /app\n"
-            f"RUN echo {uuid.uuid4().hex} > /tmp/nonce && sleep 15\n"
-            "COPY requirements.txt .\nRUN pip install --no-cache-dir -r requirements.txt\n"
-            'COPY . .\nUSER 10001\nCMD ["gunicorn", "app:app"]\n'
-        )
+def _app(work: Path, name: str, run_step: str) -> Path:
+    app = work / name
+    app.mkdir()
+    (app / "Dockerfile").write_text(f'FROM busybox:1.35\nRUN {run_step}\nUSER 65534\nCMD ["sleep", "3600"]\n')
     return app
 
 
-@contextlib.contextmanager
-def _tmpfs(path: Path, size: str = "8m") -> Iterator[None]:
-    path.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], check=True)
+def _settings(home: Path, docker_host: str | None = None) -> Settings:
+    env = {"CONTAINERKIT_HOME": str(home), "CONTAINERKIT_PULL_POLICY": "never"}
+    if docker_host:
+        env["DOCKER_HOST"] = docker_host
+    return dataclasses.replace(Settings.load(env), retry=RetryPolicy(attempts=3, backoff_s=0.5))
+
+
+def _lost(before: Session | None, after: Session, *, pushed: bool) -> str:
+    """What the fault cost: stages done twice, an analysis or image that changed, a digest not served."""
+    problems: list[str] = []
+    stages = [h.stage for h in after.history if h.ok]
+    for stage in ("analyze", "buildsec"):
+        if stages.count(stage) > 1:
+            problems.append(f"{stage} redone")
+    if before is not None and before.analysis is not None and before.analysis != after.analysis:
+        problems.append("analysis changed")
+    old_image = before.build.image_id if before is not None and before.build is not None else None
+    if old_image and after.build is not None and old_image != after.build.image_id:
+        problems.append("image rebuilt")
+    if pushed:
+        assert after.images.pushed
+        if manifest_digest(parse_image_ref(after.images.pushed)) != after.images.digest:
+            problems.append("digest not served")
+    return ", ".join(problems) or "none"
+
+
+def _tries(session: Session) -> str:
+    ops = len(session.operations)
+    return f"{ops} push, {len(session.recovery)} stage" if ops else f"{len(session.recovery)} stage"
+
+
+def _on_push(registry: Registry, back_after: float | None) -> Callable[[dict[str, Any]], None]:
+    fired: list[bool] = []
+
+    def on_event(ev: dict[str, Any]) -> None:
+        if not fired and ev.get("kind") == "push" and int(ev.get("current") or 0) > KILL_AT:
+            fired.append(True)
+            registry.kill()
+            if back_after is not None:
+                threading.Timer(back_after, registry.start).start()
+
+    return on_event
+
+
+def registry_rows(work: Path) -> list[Row]:
+    rows: list[Row] = []
+    registry = Registry(work / "registry")
+    registry.start()
+
+    def step() -> str:  # a layer of its own for every run: nothing is "already there" in the registry
+        return f"head -c {LAYER} /dev/urandom > /blob && echo {os.urandom(4).hex()} > /nonce"
+
     try:
-        yield
+        base_settings = _settings(work / "home-base")
+        t0 = time.monotonic()
+        base = run_session(
+            _app(work, "base", step()),
+            RunOptions(registry=registry.address, scan=False, verify=False),
+            settings=base_settings,
+            deps=Deps(settings=base_settings),
+        )
+        baseline = time.monotonic() - t0
+        assert base.status == "succeeded", base.errors
+
+        settings = _settings(work / "home-1")
+        t0 = time.monotonic()
+        s = run_session(
+            _app(work, "back", step()),
+            RunOptions(registry=registry.address, scan=False, verify=False),
+            settings=settings,
+            deps=Deps(settings=settings),
+            on_event=_on_push(registry, back_after=1.0),
+        )
+        rows.append(
+            Row("registry SIGKILLed mid-push, back after 1 s", s.status, time.monotonic() - t0, baseline,
+                _tries(s), _lost(None, s, pushed=True))
+        )  # fmt: skip
+
+        settings = _settings(work / "home-2")
+        t0 = time.monotonic()
+        failed = run_session(
+            _app(work, "gone", step()),
+            RunOptions(registry=registry.address, scan=False, verify=False, push_timeout=8),
+            settings=settings,
+            deps=Deps(settings=settings),
+            on_event=_on_push(registry, back_after=None),
+        )
+        registry.start()
+        done = resume_session(failed.session_id, settings=settings, deps=Deps(settings=settings))
+        rows.append(
+            Row("registry SIGKILLed mid-push until the run failed; resume", f"{failed.status}, resume {done.status}",
+                time.monotonic() - t0, baseline, _tries(done), _lost(failed, done, pushed=True))
+        )  # fmt: skip
     finally:
-        subprocess.run(["umount", "-l", str(path)], check=False)
+        registry.stop()
+        import docker
 
-
-def _fill(home: Path) -> Path:
-    filler = home / "filler"
-    with contextlib.suppress(OSError), filler.open("wb", buffering=0) as fh:  # unbuffered: nothing left to flush
-        while True:
-            fh.write(b"\0" * 65536)
-    return filler
-
-
-def _error_code(doc: Any, err: str) -> str:
-    if isinstance(doc, dict) and doc.get("errors"):
-        return str(doc["errors"][-1].get("code"))
-    m = re.search(r"\[(CK\d+)\]", err)
-    return m.group(1) if m else "-"
-
-
-def disk(work: Path, registry: str) -> list[Row]:
-    rows: list[Row] = []
-    if os.geteuid() != 0:
-        return [("full disk under CONTAINERKIT_HOME", "skipped: mounting a tmpfs needs root", "-", 0.0)]
-    home = work / "disk-home"
-    with _tmpfs(home):
-        t0 = time.perf_counter()
-        empty = work / "empty"
-        empty.mkdir(exist_ok=True)
-        (empty / "README.md").write_text("nothing\n")
-        _ck(home, "run", str(empty), "--json")
-        before = _sessions(home)
-        filler = _fill(home)
-        rc, doc, err = _ck(home, "run", str(empty), "--json")
-        trace = "Traceback" in err
-        filler.unlink()
-        lost = set(before) - set(_sessions(home))
-        rows.append(
-            (
-                "full disk before a run",
-                f"exit {rc}, {_error_code(doc, err)}{', TRACEBACK' if trace else ''}",
-                f"{len(lost)} session(s); integrity {_integrity(home)}",
-                time.perf_counter() - t0,
-            )
-        )
-        t0 = time.perf_counter()
-        proc = _start(home, "run", str(_app(work)), "--registry", registry, "--json")
-        seen = _wait_for(proc, r"▶ buildsec")
-        sid = next(ln.split()[1] for ln in seen if ln.startswith("session "))
-        filler = _fill(home)
-        _out, err = proc.communicate(timeout=1800)
-        first = f"exit {proc.returncode}, {_error_code(None, err)}"
-        filler.unlink()
-        rc, doc, _err = _ck(home, "resume", sid, "--json")
-        stages = [s["stage"] for s in doc.get("stages", [])] if isinstance(doc, dict) else []
-        redone = sum(stages.count(s) - 1 for s in set(stages) if stages.count(s) > 1)
-        rows.append(
-            (
-                "full disk during a build",
-                f"{first}; resume: exit {rc}, {doc.get('status') if isinstance(doc, dict) else '?'}",
-                f"{'none' if stages[:1] == ['analyze'] else 'analysis lost'}; {redone} stage(s) redone; "
-                f"integrity {_integrity(home)}",
-                time.perf_counter() - t0,
-            )
-        )
+        untag(docker.from_env(), registry)
     return rows
 
 
-def kill(work: Path, registry: str) -> list[Row]:
+def engine_rows(work: Path) -> list[Row]:
+    if os.geteuid() != 0 or shutil.which("dockerd") is None:
+        print("(engine rows skipped: starting a second dockerd needs root)")
+        return []
+    import docker
+
+    engine = SecondEngine()
     rows: list[Row] = []
-    home = work / "kill-home"
-    proc = _start(home, "run", str(_app(work)), "--registry", registry, "--json")
-    sid = ""
-    for n, boundary in enumerate(STAGES[1:]):
-        t0 = time.perf_counter()
-        if n:
-            proc = _start(home, "resume", sid, "--json")
-        seen = _wait_for(proc, rf"▶ {boundary}\b")
-        sid = sid or next(ln.split()[1] for ln in seen if ln.startswith("session "))
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=60)
-        _rc, doc, _err = _ck(home, "sessions", "show", sid, "--json")
-        done = [h["stage"] for h in doc["history"]] if isinstance(doc, dict) else []
-        expected = STAGES[: STAGES.index(boundary)]
-        rows.append(
-            (
-                f"SIGKILL as {boundary} starts",
-                f"killed; checkpointed {', '.join(done)}",
-                "none" if done == expected else f"expected {expected}, found {done}",
-                time.perf_counter() - t0,
+    old_host = os.environ.get("DOCKER_HOST")
+    try:
+        engine.start()
+        client = docker.DockerClient(base_url=engine.url, timeout=120)
+        client.images.load(b"".join(docker.from_env().images.get("busybox:1.35").save(named="busybox:1.35")))
+        client.close()
+        os.environ["DOCKER_HOST"] = engine.url  # the BuildKit CLI builds where the client points
+
+        def run(name: str, action: Callable[[], None] | None) -> tuple[Session, float]:
+            settings = _settings(work / f"home-{name}", engine.url)
+            fired: list[bool] = []
+
+            def on_event(ev: dict[str, Any]) -> None:
+                if action and not fired and ev.get("kind") == "build" and "sleep" in str(ev.get("message")):
+                    fired.append(True)
+                    threading.Timer(1.5, action).start()
+
+            t0 = time.monotonic()
+            step = f"echo {os.urandom(4).hex()} > /nonce && sleep 8"
+            s = run_session(
+                _app(work, name, step),
+                RunOptions(scan=False, verify=False),
+                settings=settings,
+                deps=Deps(settings=settings),
+                on_event=on_event,
             )
-        )
-    t0 = time.perf_counter()
-    rc, doc, _err = _ck(home, "resume", sid, "--json")
-    stages = [s["stage"] for s in doc.get("stages", [])] if isinstance(doc, dict) else []
-    rows.append(
-        (
-            "resume after the three kills",
-            f"exit {rc}, {doc.get('status') if isinstance(doc, dict) else '?'}, stages {' '.join(stages)}",
-            f"{'none' if stages == STAGES else 'stages redone'}; integrity {_integrity(home)}",
-            time.perf_counter() - t0,
-        )
-    )
-    return rows
+            return s, time.monotonic() - t0
 
+        base, baseline = run("engine-base", None)
+        assert base.status == "succeeded", base.errors
 
-def twice(work: Path, registry: str) -> list[Row]:
-    home = work / "twice-home"
-    app = _app(work, slow_build=True)
-    t0 = time.perf_counter()
-    first = _start(home, "run", str(app), "--registry", registry, "--json", "--no-scan")
-    _wait_for(first, r"▶ buildsec")
-    rc, doc, err = _ck(home, "run", str(app), "--registry", registry, "--json")
-    first.communicate(timeout=1800)
-    ids = _sessions(home)
-    return [
-        (
-            "a second run of one repository during the first",
-            f"second: exit {rc}, {_error_code(doc, err)}; first: exit {first.returncode}",
-            f"{'none' if len(ids) == 1 else f'{len(ids)} sessions'}; integrity {_integrity(home)}",
-            time.perf_counter() - t0,
-        )
-    ]
-
-
-def fuzz(examples: int) -> list[Row]:
-    rows: list[Row] = []
-    tests = [
-        "test_repository_manifests_and_lockfiles_parse_or_are_typed_errors",
-        "test_dockerfile_parsers_and_the_linter_parse_or_are_typed_errors",
-        "test_env_files_parse_or_are_typed_errors",
-        "test_config_toml_parses_or_is_a_typed_error",
-        "test_dockerignore_files_parse_or_are_typed_errors",
-        "test_osv_records_parse_or_are_typed_errors",
-        "test_image_references_parse_or_are_typed_errors",
-    ]
-    for test in tests:
-        t0 = time.perf_counter()
-        res = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pytest",
-                "-q",
-                "-p",
-                "no:cacheprovider",
-                f"tests/unit/test_fuzz_parsers.py::{test}",
-            ],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            env={**os.environ, "CK_FUZZ_EXAMPLES": str(examples), "CK_FUZZ_RANDOM": "1"},
-            check=False,
-        )
-        name = test.removeprefix("test_").split("_parse")[0].replace("_", " ")
-        ok = res.returncode == 0
+        failed, took = run("engine-stop", engine.stop)
+        engine.start()
+        settings = _settings(work / "home-engine-stop", engine.url)
+        t0 = time.monotonic()
+        done = resume_session(failed.session_id, settings=settings, deps=Deps(settings=settings))
+        codes = sorted({e.code for e in failed.errors})
         rows.append(
-            (
-                f"fuzz: {name}",
-                f"{examples} examples, {'no uncaught exception' if ok else 'UNCAUGHT: ' + res.stdout[-300:]}",
-                "-",
-                time.perf_counter() - t0,
-            )
+            Row(f"dockerd stopped mid-build ({'/'.join(codes)}); resume", f"{failed.status}, resume {done.status}",
+                took + time.monotonic() - t0, baseline, _tries(done), _lost(failed, done, pushed=False))
+        )  # fmt: skip
+
+        s, took = run("engine-restart", engine.restart)
+        outcome = s.status
+        if s.status != "succeeded":
+            engine.start()
+            settings = _settings(work / "home-engine-restart", engine.url)
+            s = resume_session(s.session_id, settings=settings, deps=Deps(settings=settings))
+            outcome += f", resume {s.status}"
+        rows.append(
+            Row("dockerd restarted mid-build", outcome, took, baseline, _tries(s), _lost(None, s, pushed=False))
         )
+    finally:
+        if old_host is None:
+            os.environ.pop("DOCKER_HOST", None)
+        else:
+            os.environ["DOCKER_HOST"] = old_host
+        engine.stop()
+        shutil.rmtree(engine.root, ignore_errors=True)
     return rows
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--registry", default="127.0.0.1:5000")
-    ap.add_argument("--fuzz", type=int, default=10_000, help="Examples per parser.")
-    ap.add_argument("--only", default="disk,kill,twice,fuzz")
-    args = ap.parse_args()
-    chosen = {s.strip() for s in args.only.split(",")}
-    rows: list[Row] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        if "disk" in chosen:
-            rows += disk(work, args.registry)
-        if "kill" in chosen:
-            rows += kill(work, args.registry)
-        if "twice" in chosen:
-            rows += twice(work, args.registry)
-    if "fuzz" in chosen:
-        rows += fuzz(args.fuzz)
-    widths = [max(len(r[i]) for r in [("fault", "outcome", "data lost", 0.0), *rows]) for i in range(3)]
-    print(f"{'fault':<{widths[0]}}  {'outcome':<{widths[1]}}  {'data lost':<{widths[2]}}  time")
-    for fault, outcome, lost, took in rows:
-        print(f"{fault:<{widths[0]}}  {outcome:<{widths[1]}}  {lost:<{widths[2]}}  {took:6.1f}s")
+    work = Path(tempfile.mkdtemp(prefix="ck-faults-"))
+    try:
+        rows = registry_rows(work) + engine_rows(work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"\n{'fault':<58} {'outcome':<30} {'time':>7} {'no fault':>8} {'ratio':>6}  {'retries':<18} data lost")
+    for r in rows:
+        print(
+            f"{r.fault:<58} {r.outcome:<30} {r.seconds:6.1f}s {r.baseline:7.1f}s {r.seconds / r.baseline:6.2f}  "
+            f"{r.attempts:<18} {r.lost}"
+        )
+    if any(r.lost != "none" for r in rows):
+        sys.exit(1)
 
 
 if __name__ == "__main__":
