@@ -11,6 +11,9 @@ analysis or an image changed, a digest the registry does not serve): it must be 
 - dockerd restarted mid-build (SIGTERM, then started again at once).
 
     python benchmarks/faults.py            # needs the registry binary (docker-registry); the engine rows need root
+
+The session store's faults (a full disk, SIGKILL at each stage boundary, two runs of one repository)
+and the parsers' fuzzing are measured by ``benchmarks/faults_store.py``.
 """
 
 from __future__ import annotations

@@ -44,6 +44,7 @@ __all__ = [
     "RegistryForbidden",
     "RegistryTLSFailed",
     "RegistryUnreachable",
+    "RepoBusy",
     "RolloutFailed",
     "ScanGateFailed",
     "SessionNotFound",
@@ -350,6 +351,13 @@ class SessionStoreUnusable(ContainerKitError):
         "Run `containerkit sessions doctor` (it moves a corrupt store aside and starts a fresh one), "
         "or point CONTAINERKIT_HOME at another folder."
     )
+
+
+class RepoBusy(ContainerKitError):
+    """Another containerkit process is running a session on the same repository."""
+
+    code = "CK504"
+    default_hint = "Wait for the other run to finish (or stop it), then run again; two runs of one repository would overwrite each other's files."
 
 
 # -- CK9xx: workflow ---------------------------------------------------------------------------

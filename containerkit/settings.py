@@ -7,6 +7,7 @@ environment; passed explicitly to whatever needs them, so tests inject their own
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,26 @@ from containerkit.tools.retry import RetryPolicy, Timeouts
 if TYPE_CHECKING:
     from containerkit.tools.engine import PullPolicy
 
-__all__ = ["Settings"]
+__all__ = ["DEFAULT_SESSIONS_TTL_S", "Settings", "parse_duration"]
+
+DEFAULT_SESSIONS_TTL_S = 30 * 86400.0
+"""How old a session ``sessions prune`` removes when neither ``--older-than`` nor the config says."""
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)?\s*$")
+_UNIT_S = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 7 * 86400.0}
+
+
+def parse_duration(value: str, *, what: str = "duration") -> float:
+    """``"90s"``, ``"15m"``, ``"12h"``, ``"30d"``, ``"2w"`` (a bare number is seconds) -> seconds."""
+    m = _DURATION.match(value or "")
+    if m is None:
+        raise InvalidOption(
+            f"{what}: {value[:40]!r} is not a duration",
+            hint="Write a number with a unit: 90s, 15m, 12h, 30d or 2w.",
+        )
+    seconds = float(m.group(1)) * _UNIT_S[m.group(2) or "s"]
+    if seconds > 100 * 365 * 86400:
+        raise InvalidOption(f"{what}: {value!r} is more than a century", hint="Write a shorter duration.")
+    return seconds
 
 
 @dataclass(frozen=True)
@@ -32,6 +52,8 @@ class Settings:
     registry: str | None = None
     config_file: Path | None = None
     vuln_db_override: Path | None = None
+    sessions_ttl_s: float = DEFAULT_SESSIONS_TTL_S
+    """Age past which ``sessions prune`` removes a session (``[sessions] ttl`` or ``CONTAINERKIT_SESSIONS_TTL``)."""
     timeouts: Timeouts = field(default_factory=Timeouts)
     """Seconds a pull, push or tag may take (``[timeouts]``, ``CONTAINERKIT_{PULL,PUSH,TAG}_TIMEOUT``)."""
     retry: RetryPolicy = field(default_factory=RetryPolicy)
@@ -85,8 +107,11 @@ class Settings:
                 f"pull_policy must be 'missing' or 'never', not {policy!r}",
                 hint="Set CONTAINERKIT_PULL_POLICY or pull_policy in config.toml to missing|never.",
             )
+        ttl = env.get("CONTAINERKIT_SESSIONS_TTL") or (raw.get("sessions") or {}).get("ttl")
+        ttl_s = parse_duration(str(ttl), what="sessions ttl") if ttl else DEFAULT_SESSIONS_TTL_S
         return cls(
             home=home,
+            sessions_ttl_s=ttl_s,
             base_images=dict(raw.get("base_images") or {}),
             pull_policy=cast("PullPolicy", policy),
             docker_host=env.get("DOCKER_HOST") or raw.get("docker_host"),
@@ -124,6 +149,7 @@ _CONFIG_TYPES: dict[str, type] = {
     "docker_host": str,
     "base_images": dict,
     "llm": dict,
+    "sessions": dict,
     "timeouts": dict,
     "retries": dict,
 }

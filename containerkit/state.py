@@ -326,6 +326,8 @@ class Session(BaseModel):
     repo_path: str
     options: RunOptions = Field(default_factory=RunOptions)
     status: Status = "running"
+    labels: dict[str, str] = Field(default_factory=dict)
+    """The user's ``--label KEY=VALUE`` tags, to find sessions again (``sessions list --label``)."""
     analysis: RepoAnalysis | None = None
     dockerfile: DockerfileInfo | None = None
     build: BuildInfo | None = None
@@ -358,6 +360,7 @@ class Session(BaseModel):
             "status": "awaiting_approval" if self.awaiting and self.status == "running" else self.status,
             "awaiting": self.awaiting,
             "repo": self.repo_path,
+            "labels": dict(self.labels),
             "image": self.images.pushed or self.images.local,
             "digest": self.images.digest,
             "image_id": self.build.image_id if self.build else None,

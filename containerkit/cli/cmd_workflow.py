@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -226,14 +228,21 @@ def run_cmd(
     push_timeout: float | None = typer.Option(
         None, "--push-timeout", min=1, max=24 * 3600, help="Seconds one push attempt may take (default 900)."
     ),
+    label: list[str] = typer.Option(
+        [], "--label", "-l", help="KEY=VALUE tag for the session (repeatable; `sessions list --label` finds it)."
+    ),
+    metrics_port: int | None = typer.Option(
+        None, "--metrics-port", min=0, max=65535, help="Serve Prometheus metrics of this run on 127.0.0.1:PORT."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show the build log."),
 ) -> None:
     """Analyze, write a Dockerfile, build, verify, scan, push, write manifests (and deploy): one session."""
-    from containerkit.graph import run_session
+    from containerkit.graph import new_session_id, run_session
     from containerkit.state import RunOptions
 
     env = current_env()
+    labels = parse_labels(label)
     app_env = _app_env(env_file, env_items)
     if image is not None:
         from containerkit.tools.images import parse_image_ref
@@ -267,14 +276,23 @@ def run_cmd(
         push_timeout=push_timeout,
     )
     auth = _stdin_auth(registry_user, options.registry) if password_stdin else None
-    with ProgressRenderer(env.err, verbose=verbose) as render:
+    sid = new_session_id()
+    deps = _deps(app_env, auth)
+    with contextlib.ExitStack() as stack:
+        if metrics_port is not None:
+            server = _serve_run_metrics(sid, deps, metrics_port)
+            stack.callback(server.close)
+            env.err.print(f"metrics: {server.url}")
+        render = stack.enter_context(ProgressRenderer(env.err, verbose=verbose))
         session = run_session(
             path,
             options,
             settings=env.settings,
-            deps=_deps(app_env, auth),
+            deps=deps,
             on_event=render,
             approver=_approver(yes, render),
+            session_id=sid,
+            labels=labels,
         )
     _finish(session, as_json)
 
@@ -299,6 +317,38 @@ def _extras(
         "pdb_min_available": parse_min_available(pdb) if pdb else None,
         "network_policy": network_policy,
     }
+
+
+def _serve_run_metrics(session_id: str, deps: Deps, port: int) -> Any:
+    """This run's session (read from the store at each scrape) and the live build and scan collectors."""
+    from containerkit.graph.metrics_server import SessionCollector, serve_metrics, store_sessions
+    from containerkit.tools.metrics import BuildSecMetrics
+
+    deps.metrics = deps.metrics or BuildSecMetrics()
+    collector = SessionCollector(store_sessions(deps.settings.sessions_db, session_id))
+    return serve_metrics([collector, deps.metrics.registry], port=port)
+
+
+_LABEL_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-/]{0,62}$")
+
+
+def parse_labels(items: list[str]) -> dict[str, str]:
+    """``["team=shop", "env=dev"]`` -> a dict; keys as Kubernetes label keys, values one printable line."""
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not _LABEL_KEY.match(key):
+            raise InvalidOption(
+                f"--label {item[:60]!r} is not KEY=VALUE",
+                hint="Write --label team=shop: a key of letters, digits, '_', '-', '.', '/' (63 at most).",
+            )
+        if len(value) > 256 or not value.isprintable():
+            raise InvalidOption(
+                f"--label {key}: the value must be one printable line of at most 256 characters",
+                hint="Write --label team=shop.",
+            )
+        out[key] = value
+    return out
 
 
 def _registry(value: str) -> str:
@@ -533,24 +583,56 @@ def undeploy_cmd(
         raise typer.Exit(1)
 
 
+STATUSES = ("running", "succeeded", "failed", "needs_config", "stopped", "unreadable")
+
+
+def session_filter(status: list[str], label: list[str], older_than: str | None, newer_than: str | None) -> Any:
+    """The --status / --label / --older-than / --newer-than options as a SessionFilter."""
+    from containerkit.graph.sessions import SessionFilter
+    from containerkit.settings import parse_duration
+
+    statuses = {s.strip() for item in status for s in item.split(",") if s.strip()}
+    bad = sorted(statuses - set(STATUSES))
+    if bad:
+        raise InvalidOption(f"--status: no status {bad[0]!r}", hint="Statuses: " + ", ".join(STATUSES) + ".")
+    return SessionFilter(
+        statuses=frozenset(statuses),
+        labels=parse_labels(label),
+        older_than_s=parse_duration(older_than, what="--older-than") if older_than else None,
+        newer_than_s=parse_duration(newer_than, what="--newer-than") if newer_than else None,
+    )
+
+
 @sessions_app.command("list")
 @handle_errors
-def sessions_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """Saved sessions, newest first."""
+def sessions_list(
+    status: list[str] = typer.Option([], "--status", help="Only these statuses (repeatable or comma-separated)."),
+    label: list[str] = typer.Option([], "--label", "-l", help="Only sessions with this KEY=VALUE label (repeatable)."),
+    older_than: str | None = typer.Option(None, "--older-than", help="Only sessions last updated before: 30d, 12h..."),
+    newer_than: str | None = typer.Option(None, "--newer-than", help="Only sessions updated within: 1h, 7d..."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Saved sessions, newest first (filtered by status, label and age)."""
     from containerkit.graph import SessionStore
+    from containerkit.graph.locks import running_sessions
 
     env = current_env()
+    where = session_filter(status, label, older_than, newer_than)
     if not env.settings.sessions_db.exists():
         infos = []
     else:
         with SessionStore(env.settings.sessions_db) as store:
-            infos = store.list()
+            infos = store.list(where)
+    live = running_sessions(env.settings.home)
     if as_json:
-        _print_json([i.__dict__ for i in infos])
+        _print_json([{**i.__dict__, "live": i.session_id in live} for i in infos])
         return
-    table = Table("session", "status", "updated", "repo")
+    table = Table("session", "status", "updated", "labels", "repo")
     for i in infos:
-        table.add_row(i.session_id, i.status, i.updated, i.repo)
+        shown = f"{i.status} (live)" if i.session_id in live else i.status
+        table.add_row(
+            i.session_id, shown, i.updated, escape(",".join(f"{k}={v}" for k, v in i.labels.items())), escape(i.repo)
+        )
     env.out.print(table)
     for problem in [i.problem for i in infos if i.problem]:  # reported; never hides the others
         env.err.print(f"[yellow]warning:[/] {escape(problem)}; see `containerkit sessions doctor`")
@@ -573,6 +655,8 @@ def sessions_show(
         return
     summary = session.summary()
     env.out.print(f"[bold]{session.session_id}[/] {session.status}  {escape(session.repo_path)}")
+    if session.labels:
+        env.out.print(escape("labels: " + ", ".join(f"{k}={v}" for k, v in session.labels.items())))
     table = Table("stage", "ok", "duration", "note / error")
     for h in session.history:
         table.add_row(h.stage, "yes" if h.ok else "no", f"{h.duration_s:.1f}s", escape(h.error or h.note or ""))

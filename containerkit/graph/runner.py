@@ -19,7 +19,9 @@ from langgraph.types import Command
 from containerkit.agents import Deps
 from containerkit.errors import InvalidOption, SessionNotResumable
 from containerkit.graph._builder import build_graph
+from containerkit.graph.locks import repo_lock
 from containerkit.graph.sessions import SessionStore
+from containerkit.graph.tracing import configure_tracing, run_span
 from containerkit.settings import Settings
 from containerkit.state import RunOptions, Session
 from containerkit.tools.analyze import check_repo_path
@@ -60,6 +62,10 @@ def pending_question(graph: Any, session_id: str) -> dict[str, Any] | None:
     return _pending(graph, {"configurable": {"thread_id": session_id}})
 
 
+def _warn(on_event: EventHandler) -> Callable[[str], None]:
+    return lambda message: on_event({"kind": "warning", "stage": "orch", "message": message})
+
+
 def _stream(
     store: SessionStore,
     deps: Deps,
@@ -67,6 +73,23 @@ def _stream(
     inputs: Any,
     on_event: EventHandler,
     approver: Approver | None = None,
+    *,
+    span_name: str = "run",
+) -> Session:
+    configure_tracing(warn=_warn(on_event))
+    with run_span(span_name, session_id) as span:
+        session = _stream_graph(store, deps, session_id, inputs, on_event, approver)
+        span.set_attribute("containerkit.status", str(session.summary()["status"]))
+        return session
+
+
+def _stream_graph(
+    store: SessionStore,
+    deps: Deps,
+    session_id: str,
+    inputs: Any,
+    on_event: EventHandler,
+    approver: Approver | None,
 ) -> Session:
     graph = build_graph(checkpointer=store.saver)
     config: RunnableConfig = {"configurable": {"thread_id": session_id}, "recursion_limit": RECURSION_LIMIT}
@@ -102,17 +125,22 @@ def run_session(
     on_event: EventHandler = lambda _e: None,
     session_id: str | None = None,
     approver: Approver | None = None,
+    labels: Mapping[str, str] | None = None,
 ) -> Session:
-    """Start a session for ``repo``; the session is saved even when the input is bad."""
+    """Start a session for ``repo``; the session is saved even when the input is bad.
+
+    Another run of the same repository in progress (any process) is :class:`RepoBusy`, raised
+    before anything is written; runs of other repositories share the store.
+    """
     sid = session_id or new_session_id()
     path = Path(repo).expanduser()
     try:
         repo_path = str(check_repo_path(path))
     except Exception:  # noqa: BLE001 - the analyze agent records the typed error in the session
         repo_path = str(path.absolute())
-    on_event({"kind": "session", "status": "started", "message": sid})
-    initial = Session(session_id=sid, repo_path=repo_path, options=options)
-    with SessionStore(settings.sessions_db) as store:
+    initial = Session(session_id=sid, repo_path=repo_path, options=options, labels=dict(labels or {}))
+    with repo_lock(settings.home, repo_path, sid), SessionStore(settings.sessions_db) as store:
+        on_event({"kind": "session", "status": "started", "message": sid})
         return _stream(store, deps or Deps(settings=settings), sid, initial.model_dump(), on_event, approver)
 
 
@@ -137,6 +165,8 @@ def resume_session(
     with SessionStore(settings.sessions_db) as store:
         sid = store.resolve(session_id)
         state = store.load(sid)
+    with repo_lock(settings.home, state.repo_path, sid), SessionStore(settings.sessions_db) as store:
+        state = store.load(sid)  # what the store holds now that no other run can change it
         if state.status in ("succeeded", "stopped"):
             raise SessionNotResumable(f"session {sid} has {state.status}; there is nothing to resume", session_id=sid)
         if state.status in ("failed", "needs_config"):
@@ -144,7 +174,7 @@ def resume_session(
             update: dict[str, Any] = {"status": "running", "failure": None}
             if options:
                 update["options"] = state.options.model_copy(update=dict(options)).model_dump()
-            return _stream(store, deps, sid, update, on_event, approver)
+            return _stream(store, deps, sid, update, on_event, approver, span_name="resume")
         graph = build_graph(checkpointer=store.saver)
         config: RunnableConfig = {"configurable": {"thread_id": sid}}
         question = _pending(graph, config)
@@ -153,12 +183,12 @@ def resume_session(
                 return state.model_copy(update={"awaiting": question})
             answer = decision if decision is not None else approver(question)  # type: ignore[misc]
             on_event({"kind": "session", "status": "resumed", "message": sid, "data": {"answer": str(answer)}})
-            return _stream(store, deps, sid, Command(resume=answer), on_event, approver)
+            return _stream(store, deps, sid, Command(resume=answer), on_event, approver, span_name="resume")
         snapshot = graph.get_state(config)
         if not snapshot.next:
             raise SessionNotResumable(f"session {sid} has no pending stage", session_id=sid)
         on_event({"kind": "session", "status": "resumed", "message": sid, "data": {"next": list(snapshot.next)}})
-        return _stream(store, deps, sid, None, on_event, approver)
+        return _stream(store, deps, sid, None, on_event, approver, span_name="resume")
 
 
 def deploy_session(
@@ -180,6 +210,8 @@ def deploy_session(
     with SessionStore(settings.sessions_db) as store:
         sid = store.resolve(session_id)
         state = store.load(sid)
+    with repo_lock(settings.home, state.repo_path, sid), SessionStore(settings.sessions_db) as store:
+        state = store.load(sid)
         if not (state.images.pushed or state.images.local) or state.analysis is None:
             raise InvalidOption(
                 f"session {sid} has no image to deploy (status {state.status})",
@@ -200,7 +232,7 @@ def deploy_session(
             "options": opts.model_dump(),
             "deployment": None,
         }
-        return _stream(store, deps, sid, update, on_event, approver)
+        return _stream(store, deps, sid, update, on_event, approver, span_name="deploy_session")
 
 
 def undeploy_session(

@@ -16,7 +16,9 @@ import os
 import sqlite3
 import stat
 import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -27,11 +29,12 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from containerkit.errors import InvalidOption, SessionNotFound, SessionStoreUnusable
 from containerkit.state import STATE_MODELS, Session
 
-__all__ = ["DoctorReport", "SessionInfo", "SessionStore", "doctor"]
+__all__ = ["DoctorReport", "SessionFilter", "SessionInfo", "SessionStore", "doctor"]
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 OUR_TABLES = frozenset({"checkpoints", "writes"})
 DOCTOR = "containerkit sessions doctor"
+_FIELDS = frozenset(Session.model_fields)
 
 
 def _allowed() -> list[tuple[str, ...]]:
@@ -50,11 +53,72 @@ class SessionInfo:
     updated: str
     problem: str = ""
     """Why the session cannot be read (status ``unreadable``); empty for a healthy one."""
+    created: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, s: Session) -> SessionInfo:
+        return cls(
+            session_id=s.session_id,
+            status=s.status,
+            repo=s.repo_path,
+            updated=s.updated.isoformat(timespec="seconds"),
+            created=s.created.isoformat(timespec="seconds"),
+            labels=dict(s.labels),
+        )
+
+
+@dataclass(frozen=True)
+class SessionFilter:
+    """Which sessions ``sessions list`` (and ``prune``) select; every given condition must hold."""
+
+    statuses: frozenset[str] = frozenset()
+    labels: Mapping[str, str] = field(default_factory=dict)
+    older_than_s: float | None = None
+    """Last updated at least this many seconds ago."""
+    newer_than_s: float | None = None
+    """Last updated at most this many seconds ago."""
+
+    def matches(self, s: Session, now: datetime) -> bool:
+        if self.statuses and s.status not in self.statuses:
+            return False
+        if any(s.labels.get(k) != v for k, v in self.labels.items()):
+            return False
+        age = now - s.updated
+        if self.older_than_s is not None and age < timedelta(seconds=self.older_than_s):
+            return False
+        return not (self.newer_than_s is not None and age > timedelta(seconds=self.newer_than_s))
+
+    @property
+    def empty(self) -> bool:
+        return not (self.statuses or self.labels or self.older_than_s is not None or self.newer_than_s is not None)
+
+
+_LOW_SPACE = 1024 * 1024
+
+
+def disk_full(path: Path) -> bool:
+    """Less than 1 MiB free on the file system holding ``path`` (SQLite then fails in several ways:
+    "database or disk is full", or "disk I/O error" when it cannot grow its shared-memory file)."""
+    for p in (path, *path.parents):
+        try:
+            st = os.statvfs(p)
+        except OSError:
+            continue
+        return st.f_bavail * st.f_frsize < _LOW_SPACE
+    return False
 
 
 def _store_error(path: Path, exc: BaseException) -> SessionStoreUnusable:
     """The typed error for a SQLite or OS failure on the store, with the way out in the hint."""
     text = str(exc).lower()
+    if ("full" in text or "i/o" in text or getattr(exc, "errno", None) == 28) and disk_full(path):
+        return SessionStoreUnusable(
+            f"the disk holding {path} is full; the store was not changed",
+            hint="Free some space (or point CONTAINERKIT_HOME at a folder on another disk), then run again: "
+            "a run that was interrupted carries on with `containerkit resume ID`.",
+            path=str(path),
+        )
     if "locked" in text or "busy" in text:
         return SessionStoreUnusable(
             f"the session store {path} is locked by another containerkit process",
@@ -200,26 +264,53 @@ class SessionStore:
 
     def load(self, session_id: str) -> Session:
         try:
-            tup = self.saver.get_tuple({"configurable": {"thread_id": session_id, "checkpoint_ns": ""}})
+            row = self.conn.execute(
+                "SELECT type, checkpoint FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = '' "
+                "ORDER BY checkpoint_id DESC LIMIT 1",
+                (session_id,),
+            ).fetchone()
         except sqlite3.Error as exc:
             raise _store_error(self.path, exc) from None
+        if row is None:
+            raise SessionNotFound(f"no session {session_id!r} in {self.path}", session_id=session_id)
+        return self._decode(session_id, row[0], row[1])
+
+    def _decode(self, session_id: str, kind: str, blob: bytes) -> Session:
+        """The session state in one checkpoint row (its channel values, as LangGraph wrote them)."""
+        try:
+            checkpoint = self.saver.serde.loads_typed((kind, blob))
         except Exception as exc:  # noqa: BLE001 - any decoding failure of one row is that row's problem
             raise SessionStoreUnusable(
                 f"session {session_id}'s checkpoint cannot be read: {type(exc).__name__}: {_short(exc)}",
                 hint=f"The other sessions are intact; `{DOCTOR}` lists the unreadable ones.",
                 session_id=session_id,
             ) from None
-        if tup is None:
-            raise SessionNotFound(f"no session {session_id!r} in {self.path}", session_id=session_id)
         try:
-            values = tup.checkpoint.get("channel_values", {})
-            return Session.model_validate({k: v for k, v in values.items() if k in Session.model_fields})
+            values = checkpoint.get("channel_values", {})
+            return Session.model_validate({k: v for k, v in values.items() if k in _FIELDS})
         except Exception as exc:  # noqa: BLE001 - a checkpoint written by another version or damaged
             raise SessionStoreUnusable(
                 f"session {session_id}'s checkpoint does not hold a session: {_short(exc)}",
                 hint=f"The other sessions are intact; `{DOCTOR}` lists the unreadable ones.",
                 session_id=session_id,
             ) from None
+
+    def _latest(self) -> Iterator[tuple[str, Session | SessionStoreUnusable]]:
+        """Every session's latest checkpoint, newest first, read in one query (a store of thousands lists fast)."""
+        try:
+            rows = self.conn.execute(
+                "SELECT c.thread_id, c.type, c.checkpoint FROM checkpoints AS c JOIN "
+                "(SELECT thread_id, MAX(checkpoint_id) AS last FROM checkpoints WHERE checkpoint_ns = '' "
+                "GROUP BY thread_id) AS l ON c.thread_id = l.thread_id AND c.checkpoint_id = l.last "
+                "WHERE c.checkpoint_ns = '' ORDER BY c.checkpoint_id DESC"
+            ).fetchall()
+        except sqlite3.Error as exc:
+            raise _store_error(self.path, exc) from None
+        for sid, kind, blob in rows:
+            try:
+                yield str(sid), self._decode(str(sid), kind, blob)
+            except SessionStoreUnusable as exc:
+                yield str(sid), exc
 
     def ids(self) -> list[str]:
         try:
@@ -250,24 +341,38 @@ class SessionStore:
             f"{prefix!r} matches {len(matches)} sessions", hint="Give more characters of the session id."
         )
 
-    def list(self) -> list[SessionInfo]:
-        """Every session, newest first; one that cannot be read is listed as ``unreadable``."""
+    def list(self, where: SessionFilter | None = None) -> list[SessionInfo]:
+        """Every session, newest first; one that cannot be read is listed as ``unreadable``.
+
+        With a filter, only the sessions it selects (an unreadable one only when nothing filters).
+        """
+        where = where or SessionFilter()
         out = []
-        for sid in self.ids():
-            try:
-                s = self.load(sid)
-            except SessionStoreUnusable as exc:
-                out.append(SessionInfo(session_id=sid, status="unreadable", repo="", updated="", problem=exc.message))
+        at = datetime.now(UTC)
+        for sid, s in self._latest():
+            if isinstance(s, SessionStoreUnusable):
+                if where.empty or "unreadable" in where.statuses:
+                    out.append(SessionInfo(session_id=sid, status="unreadable", repo="", updated="", problem=s.message))
                 continue
-            out.append(
-                SessionInfo(
-                    session_id=sid,
-                    status=s.status,
-                    repo=s.repo_path,
-                    updated=s.updated.isoformat(timespec="seconds"),
-                )
-            )
+            if where.matches(s, at):
+                out.append(SessionInfo.of(s))
         return out
+
+    def sessions(self, where: SessionFilter | None = None) -> Iterator[Session]:
+        """Every readable session ``where`` selects, newest first (unreadable ones are skipped: `doctor` lists them)."""
+        at = datetime.now(UTC)
+        for _sid, s in self._latest():
+            if isinstance(s, SessionStoreUnusable):
+                continue
+            if where is None or where.matches(s, at):
+                yield s
+
+    def delete(self, session_id: str) -> None:
+        """Remove every checkpoint of the session (one transaction: all or nothing)."""
+        try:
+            self.saver.delete_thread(session_id)
+        except sqlite3.Error as exc:
+            raise _store_error(self.path, exc) from None
 
 
 def _short(exc: BaseException) -> str:
@@ -351,7 +456,7 @@ def doctor(path: Path, *, repair: bool = True) -> DoctorReport:
         problem = exc
     except sqlite3.Error as exc:
         problem = _store_error(path, exc)
-    if problem is not None and "locked" in problem.message:
+    if problem is not None and ("locked" in problem.message or "is full" in problem.message):
         report.ok = False
         report.checks.append(problem.message)
         return report

@@ -35,6 +35,7 @@ from containerkit.errors import (
     InvalidDockerfile,
 )
 from containerkit.tools.progress import ProgressSink, null_sink
+from containerkit.tools.tracing import traced
 from containerkit.tools.transfer import PullResult, PushResult, TagResult, Timeouts, pull_image, push_image, tag_image
 
 __all__ = [
@@ -175,6 +176,7 @@ class BuildResult(BaseModel):
     step_details: list[BuildStep] = []
 
 
+@traced("build_image")
 def build_image(
     req: BuildRequest, *, docker_client: DockerClient, on_progress: ProgressSink = null_sink
 ) -> BuildResult:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from containerkit.tools.analyze.models import ModuleAnalysis
 from containerkit.tools.diagnose.models import Diagnosis
+from containerkit.tools.tracing import traced
 
 __all__ = [
     "DockerfileProposal",
@@ -124,6 +125,7 @@ def validate_dockerfile_proposal(proposal: str, current: str) -> str | None:
     return None
 
 
+@traced("llm_propose_dockerfile_fix")
 def propose_dockerfile_fix(
     llm: Any, *, dockerfile: str, diagnosis: Diagnosis | None, log_tail: str, module: ModuleAnalysis
 ) -> LlmAnswer:
@@ -144,6 +146,7 @@ def propose_dockerfile_fix(
     return answer
 
 
+@traced("llm_choose_step")
 def choose_step(llm: Any, *, allowed: list[str], situation: str) -> LlmAnswer:
     """Ask the model to pick one of ``allowed``; anything else is refused."""
     human = f"Allowed next steps: {', '.join(allowed)}\n\nSituation:\n{situation[-4000:]}"

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field, ValidationError
 from containerkit.errors import InvalidOption, ManifestInvalid, OutputRefused, OutputUnwritable
 from containerkit.tools.fsio import write_text
 from containerkit.tools.k8s.models import ExtraObjects, HpaSpec
+from containerkit.tools.tracing import traced
 
 __all__ = [
     "ExtraObjects",
@@ -148,6 +149,7 @@ def _volume_name(path: str) -> str:
     return k8s_name("w-" + path.strip("/").replace("/", "-"))[:63]
 
 
+@traced("generate_manifests")
 def generate_manifests(req: ManifestRequest) -> ManifestSet:
     """A Deployment and a Service that pass Pod Security Standards ``restricted`` (and the extras asked for).
 

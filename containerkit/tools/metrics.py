@@ -7,19 +7,36 @@ agents call ``record_*`` with what the tools returned.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Gauge, Histogram, generate_latest
 
 __all__ = [
+    "DURATION_BUCKETS",
     "SEVERITIES",
     "BuildSecMetrics",
     "render",
+    "risk_score",
 ]
 
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN")
 _DURATION_BUCKETS = (0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800)
+DURATION_BUCKETS: tuple[float, ...] = tuple(float(b) for b in _DURATION_BUCKETS)
+_RISK_WEIGHTS = {"CRITICAL": 10.0, "HIGH": 5.0, "MEDIUM": 2.0, "LOW": 0.5}
+
+
+def risk_score(vulnerabilities: Mapping[str, int], *, secrets: int = 0, policy_violations: int = 0) -> float:
+    """0 (nothing found) to 100: weighted findings, saturating.
+
+    Each critical vulnerability weighs 10, high 5, medium 2, low 0.5, a credential 15 and a policy
+    violation 5; the score is ``100 * (1 - exp(-weight / 50))``: one critical gives 18, five 63,
+    and it never passes 100. Monotone: a finding more never lowers it.
+    """
+    weight = sum(_RISK_WEIGHTS.get(k.upper(), 0.0) * max(0, n) for k, n in vulnerabilities.items())
+    weight += 15.0 * max(0, secrets) + 5.0 * max(0, policy_violations)
+    return round(100.0 * (1.0 - math.exp(-weight / 50.0)), 1)
 
 
 @dataclass

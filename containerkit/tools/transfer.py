@@ -38,6 +38,7 @@ from containerkit.tools.images import ImageRef
 from containerkit.tools.progress import ProgressSink, null_sink
 from containerkit.tools.registry import RegistryAccess, engine_error, manifest_digest, ping_registry
 from containerkit.tools.retry import OperationAttempt, RetryPolicy, Timeouts, with_retries
+from containerkit.tools.tracing import traced
 
 __all__ = [
     "PullResult",
@@ -163,6 +164,7 @@ def _tag_once(api: Any, image: str, ref: str) -> None:
         raise PushFailed(f"the engine refused to tag {image} as {ref}: {exc.explanation or exc}") from None
 
 
+@traced("tag_image")
 def tag_image(
     docker_client: DockerClient,
     image: str,
@@ -237,6 +239,7 @@ def _push_events(
     return digest, size
 
 
+@traced("push_image")
 def push_image(
     docker_client: DockerClient,
     image: str,
@@ -297,6 +300,7 @@ def push_image(
     )
 
 
+@traced("pull_image")
 def pull_image(
     docker_client: DockerClient,
     ref: ImageRef,

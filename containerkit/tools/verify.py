@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field
 
 from containerkit.errors import DockerUnavailable, InvalidOption
 from containerkit.tools.progress import ProgressSink, null_sink
+from containerkit.tools.tracing import traced
 
 if TYPE_CHECKING:  # the docker SDK is imported when an image is verified, not with the session state
     from docker import DockerClient
@@ -229,6 +230,7 @@ def _pids(container: object) -> list[int]:
     return out
 
 
+@traced("verify_image")
 def verify_image(
     req: VerifyRequest,
     *,

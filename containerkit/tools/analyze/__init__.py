@@ -10,6 +10,7 @@ from containerkit.tools.analyze._modules import find_modules
 from containerkit.tools.analyze._walk import build_index
 from containerkit.tools.analyze.models import Evidence, ModuleAnalysis, RepoAnalysis
 from containerkit.tools.fsio import exists, is_dir
+from containerkit.tools.tracing import traced
 
 __all__ = ["Evidence", "ModuleAnalysis", "RepoAnalysis", "analyze_repo", "check_repo_path"]
 
@@ -23,6 +24,7 @@ def check_repo_path(path: Path) -> Path:
     return path.resolve()
 
 
+@traced("analyze_repo")
 def analyze_repo(path: Path | str) -> RepoAnalysis:
     """Every deployable module (and shared library) under ``path``, with the build order between them."""
     t0 = time.perf_counter()

@@ -37,6 +37,7 @@ from containerkit.tools.dockerfile._workspace import NodeWorkspace, node_workspa
 from containerkit.tools.dockerfile.catalog import BaseImageCatalog, ImageProbe
 from containerkit.tools.dockerignore import anchored_patterns
 from containerkit.tools.escape import safe_module
+from containerkit.tools.tracing import traced
 
 __all__ = [
     "APP_UID",
@@ -269,6 +270,7 @@ def _from_lockfile(
     return module.model_copy(update=update), {LOCK_REQUIREMENTS: body}  # the context is the module's folder
 
 
+@traced("generate_dockerfile")
 def generate_dockerfile(
     module: ModuleAnalysis,
     catalog: BaseImageCatalog,

@@ -27,6 +27,7 @@ from pydantic import BaseModel, Field
 from containerkit.errors import OutputRefused, OutputUnwritable
 from containerkit.tools.fsio import write_text
 from containerkit.tools.manifests import ManifestSet
+from containerkit.tools.tracing import traced
 
 __all__ = [
     "MARK",
@@ -214,6 +215,7 @@ def _drop_stale(out_dir: Path, files: dict[str, str]) -> None:
             p.unlink(missing_ok=True)
 
 
+@traced("write_layout")
 def write_layout(manifests: ManifestSet, out_dir: Path, overlays: list[Overlay]) -> KustomizeLayout:
     """Write ``base/`` and ``overlays/<name>/`` under ``out_dir``; refuses to replace a user's file."""
     files = layout_files(manifests, overlays)

@@ -27,6 +27,7 @@ from containerkit.tools.k8s.cluster import (
     wait_rollout,
 )
 from containerkit.tools.progress import ProgressSink, null_sink
+from containerkit.tools.tracing import traced
 
 __all__ = ["DeployRequest", "DeployResult", "config_gaps", "deploy_manifests", "undeploy_objects"]
 
@@ -131,6 +132,7 @@ def _config_hint(ns: str, gaps: dict[str, list[str]]) -> str:
     return "; ".join(cmds)
 
 
+@traced("deploy_manifests")
 def deploy_manifests(cluster: Cluster, req: DeployRequest, *, on_progress: ProgressSink = null_sink) -> DeployResult:
     """Apply, wait for the rollout, check the answer; roll a failed new version back (see the module doc)."""
     t0 = time.monotonic()
@@ -240,6 +242,7 @@ def _roll_back(
     exc.hint = "The failed version was rolled back (pass --no-rollback to keep it for debugging). " + exc.hint
 
 
+@traced("undeploy_objects")
 def undeploy_objects(cluster: Cluster, objects: list[AppliedObject]) -> tuple[list[AppliedObject], list[AppliedObject]]:
     """Delete the objects that are still containerkit's; (deleted, kept because they are not ours)."""
     deleted: list[AppliedObject] = []

@@ -98,6 +98,14 @@ def _filter_theirs(findings: list[Finding], parsed: ParsedDockerfile, config: Li
     return out
 
 
+def _names_a_file(text: str) -> bool:
+    """A one-line text too long for a file name, or holding a NUL byte, is Dockerfile text, not a path."""
+    try:
+        return Path(text).is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def lint_dockerfile(source: str | Path, config: LintConfig | None = None) -> LintReport:
     """Lint a Dockerfile given as a Path, a path string, or its text.
 
@@ -105,7 +113,7 @@ def lint_dockerfile(source: str | Path, config: LintConfig | None = None) -> Lin
     """
     config = config or LintConfig()
     path: str | None = None
-    if isinstance(source, Path) or ("\n" not in source and Path(source).is_file()):
+    if isinstance(source, Path) or ("\n" not in source and _names_a_file(source)):
         path = str(source)
         text = read_dockerfile(Path(source))
     else:

@@ -39,11 +39,13 @@ from containerkit.tools.sbom import Sbom, sbom_from_fs
 from containerkit.tools.scan.errors import VulnDbUnreadable
 from containerkit.tools.scan.models import ScanOptions, ScanReport
 from containerkit.tools.secrets import SecretScanReport, scan_context_secrets, scan_image_secrets
+from containerkit.tools.tracing import traced
 from containerkit.tools.vulns import VulnDB, VulnDbError, VulnReport, match, merge_external, run_external_scanners
 
 __all__ = ["scan_image"]
 
 
+@traced("scan_image")
 def scan_image(
     image: str,
     options: ScanOptions,

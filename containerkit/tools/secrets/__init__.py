@@ -17,6 +17,7 @@ each layer's redacted findings are cached by diff id, stamped with the rules' di
 
 from __future__ import annotations
 
+from containerkit.tools.secrets._detect import redact_secrets
 from containerkit.tools.secrets.errors import ImageArchiveInvalid, ImageNotAvailableForScan
 from containerkit.tools.secrets.models import LayerRef, SecretFinding, SecretScanReport, SkippedFile
 from containerkit.tools.secrets.scan import (
@@ -34,6 +35,7 @@ __all__ = [
     "SecretFinding",
     "SecretScanReport",
     "SkippedFile",
+    "redact_secrets",
     "scan_context_secrets",
     "scan_image_secrets",
     "scan_text_secrets",

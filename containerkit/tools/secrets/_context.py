@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pathspec
 
+from containerkit.errors import InputParseError
 from containerkit.tools.dockerignore import anchored_patterns
 
 __all__ = ["context_files", "dockerignore_spec"]
@@ -20,7 +22,25 @@ def dockerignore_spec(root: Path) -> pathspec.GitIgnoreSpec | None:
     except OSError:
         return None
     lines = anchored_patterns(text.splitlines())
-    return pathspec.GitIgnoreSpec.from_lines(lines) if lines else None
+    if not lines:
+        return None
+    try:
+        return pathspec.GitIgnoreSpec.from_lines(lines)
+    except (re.error, ValueError, TypeError):
+        bad = next((ln for ln in lines if not _compiles(ln)), "?")
+        raise InputParseError(
+            f"{path}: {bad[:80]!r} is not a valid pattern",
+            hint="Fix or remove that line of .dockerignore (Docker refuses the build context with it too).",
+            path=str(path),
+        ) from None
+
+
+def _compiles(line: str) -> bool:
+    try:
+        pathspec.GitIgnoreSpec.from_lines([line])
+    except (re.error, ValueError, TypeError):
+        return False
+    return True
 
 
 def context_files(root: Path) -> Iterator[tuple[str, Path]]:

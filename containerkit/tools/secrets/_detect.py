@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 from containerkit.tools.secrets._rules import PLACEHOLDER_MARKERS, RULES, Rule
 
-__all__ = ["BINARY_SNIFF_BYTES", "Hit", "entropy", "find_hits", "fingerprint", "is_binary", "redact"]
+__all__ = ["BINARY_SNIFF_BYTES", "Hit", "entropy", "find_hits", "fingerprint", "is_binary", "redact", "redact_secrets"]
 
 BINARY_SNIFF_BYTES = 8192
 
@@ -56,9 +56,25 @@ def _is_placeholder(value: str) -> bool:
 
 def find_hits(text: str) -> list[Hit]:
     """Every rule's matches in ``text``, most specific rule first, each span reported once."""
+    return [hit for hit, _span in _matches(text)]
+
+
+def redact_secrets(text: str) -> tuple[str, int]:
+    """``text`` with every credential a rule finds replaced by its redacted form; and how many."""
+    spans = sorted((span, hit.redacted) for hit, span in _matches(text))
+    out, pos = [], 0
+    for (start, end), shown in spans:
+        out.append(text[pos:start])
+        out.append(f"<redacted {shown}>")
+        pos = end
+    out.append(text[pos:])
+    return "".join(out), len(spans)
+
+
+def _matches(text: str) -> list[tuple[Hit, tuple[int, int]]]:
     low = text.lower()
     taken: list[tuple[int, int]] = []
-    hits: list[Hit] = []
+    hits: list[tuple[Hit, tuple[int, int]]] = []
     for rule in RULES:
         if not any(k in low for k in rule.keywords):
             continue
@@ -79,5 +95,5 @@ def find_hits(text: str) -> list[Hit]:
                 continue
             taken.append((start, end))
             line = text.count("\n", 0, start) + 1
-            hits.append(Hit(rule, line, redact(secret), fingerprint(secret), len(secret)))
+            hits.append((Hit(rule, line, redact(secret), fingerprint(secret), len(secret)), (start, end)))
     return hits
