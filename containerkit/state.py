@@ -193,6 +193,8 @@ class ScanSummary(BaseModel):
     notes: list[str] = Field(default_factory=list)
     duration_s: float = 0.0
     report_path: str | None = None
+    remediation: list[dict[str, object]] = Field(default_factory=list)
+    """The scan's remediation plan, its actions most severe first (the whole plan is in the report)."""
 
 
 class ImageRefs(BaseModel):
