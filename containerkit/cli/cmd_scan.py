@@ -97,6 +97,10 @@ def scan(
             write_text(output, body if body.endswith("\n") else body + "\n", inputs=inputs)
     if fmt != "table" or output is not None:
         env.err.print(verdict_line(report, threshold))
+        plan = report.remediation
+        if plan is not None and (plan.actions or plan.unresolved):
+            first = f"; first: {escape(plan.actions[0].title)}" if plan.actions else ""
+            env.err.print(f"remediation: {len(plan.actions)} actions, {len(plan.unresolved)} without a fix{first}")
         for note in report.notes:
             env.err.print(f"[yellow]note:[/] {escape(note)}")
     if report.failed(threshold):

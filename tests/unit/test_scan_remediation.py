@@ -11,7 +11,8 @@ from typing import Any
 import jsonschema  # type: ignore[import-untyped]
 import pytest
 
-from containerkit.state import ScanSummary
+from containerkit.agents.buildsec import _first_fix
+from containerkit.state import ScanSummary, Session
 from containerkit.tools.compliance import BuildFacts, DockerfileFacts, dockerfile_facts, evaluate_compliance
 from containerkit.tools.lint import LintConfig, lint_dockerfile
 from containerkit.tools.sbom import Component, OsInfo, Sbom
@@ -221,3 +222,15 @@ def test_manifests_are_read_from_the_context(tmp_path: Path) -> None:
     (tmp_path / "node_modules" / "x").mkdir(parents=True)
     (tmp_path / "node_modules" / "x" / "package.json").write_text("{}")
     assert set(read_manifests(tmp_path, None)) == {"requirements.txt", "web/package.json"}
+
+
+def test_the_plan_reaches_run_json_and_the_gate_hint(db: VulnDB, tmp_path: Path) -> None:
+    report = _report(db, tmp_path)
+    report.remediation = _plan(report)
+    scan = ScanSummary.model_validate(report.summary("critical"))
+    session = Session(session_id="s", repo_path="/repo", scan=scan)
+    out = json.loads(json.dumps(session.summary()))
+    upgrade = next(a for a in out["scan"]["remediation"] if a["title"] == "Upgrade PyYAML 5.3.1 to 5.4")
+    assert upgrade["fixed_version"] == "5.4" and upgrade["changes"][0]["after"] == "PyYAML==5.4"
+    assert "first: Take the AWS access key id out of the image" in _first_fix(scan)
+    assert _first_fix(ScanSummary()) == ""

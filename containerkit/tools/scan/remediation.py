@@ -723,7 +723,19 @@ def remediate(
     return plan_remediation(
         report,
         dockerfile_text=text,
-        dockerfile_name=report.dockerfile or "Dockerfile",
+        dockerfile_name=_relative(dockerfile, context) if dockerfile is not None else "Dockerfile",
         manifests=read_manifests(context, dockerfile),
         base=base,
     )
+
+
+def _relative(path: Path, context: Path | None) -> str:
+    """The Dockerfile named as the manifests are: relative to the build context when inside it."""
+    for root in (context, path.parent):
+        if root is None:
+            continue
+        try:
+            return path.resolve().relative_to(root.resolve()).as_posix()
+        except (ValueError, OSError):
+            continue
+    return str(path)
