@@ -93,6 +93,10 @@ def test_scan_plans_the_pinned_upgrade_and_the_base_image(
         ]
         option = next(o for o in plan["base_options"] if o["image"] == "python:3.13-slim")
         assert apt in option["removes"]
+        # the candidate's findings are kept by image id: a rerun does not export it again
+        candidate = docker_client.images.get("python:3.13-slim").id.removeprefix("sha256:")
+        cached = json.loads((tmp_path / "cache" / "scan" / f"{candidate}.json").read_text())
+        assert "base-vulns" in cached
     else:
         assert apt in [u["finding"] for u in plan["unresolved"]]
 

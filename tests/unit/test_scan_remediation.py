@@ -234,3 +234,61 @@ def test_the_plan_reaches_run_json_and_the_gate_hint(db: VulnDB, tmp_path: Path)
     assert upgrade["fixed_version"] == "5.4" and upgrade["changes"][0]["after"] == "PyYAML==5.4"
     assert "first: Take the AWS access key id out of the image" in _first_fix(scan)
     assert _first_fix(ScanSummary()) == ""
+
+
+def _finding(**kw: Any) -> Any:
+    from containerkit.tools.vulns import Finding
+
+    return Finding(**kw)
+
+
+def test_npm_scoped_dependency_and_apt_install_lines_are_pinned() -> None:
+    from containerkit.tools.vulns import VulnReport
+
+    dockerfile = (
+        "FROM node:22-slim\n"
+        "RUN apt-get update && apt-get install -y --no-install-recommends \\\n"
+        "    curl \\\n"
+        "    && rm -rf /var/lib/apt/lists/*\n"
+        "COPY package.json .\n"
+        "RUN npm install -g @scope/cli@1.0.0\n"
+    )
+    package_json = '{\n  "dependencies": {\n    "@scope/cli": "^1.0.0",\n    "cli": "1.0.0"\n  }\n}\n'
+    vulns = VulnReport(
+        findings=[
+            _finding(
+                id="GHSA-xxxx-npm",
+                severity="HIGH",
+                package="cli",
+                version="1.0.0",
+                purl="pkg:npm/%40scope/cli@1.0.0",
+                ecosystem="npm",
+                fixed_version="1.2.0",
+            ),
+            _finding(
+                id="DEBIAN-CVE-2099-1",
+                severity="MEDIUM",
+                package="curl",
+                version="7.88.1-10",
+                purl="pkg:deb/debian/curl@7.88.1-10",
+                ecosystem="Debian:12",
+                fixed_version="7.88.1-10+deb12u5",
+                layer_diff_id=APP_LAYER,
+            ),
+        ]
+    )
+    report = ScanReport(image="x", image_id="sha256:" + "e" * 64, duration_s=0.1, vulnerabilities=vulns)
+    plan = plan_remediation(
+        report,
+        dockerfile_text=dockerfile,
+        manifests={"package.json": package_json},
+        base=BaseCheck(image="node:22-slim", layers=frozenset({BASE_LAYER}), options=[]),
+    )
+    npm = next(a for a in plan.actions if a.key == "upgrade:npm:cli")
+    assert [(c.file, c.line, c.after) for c in npm.changes] == [
+        ("package.json", 3, '    "@scope/cli": "^1.2.0",'),
+        ("Dockerfile", 6, "RUN npm install -g @scope/cli@1.2.0"),
+    ]
+    curl = next(a for a in plan.actions if a.key == "upgrade:Debian:12:curl")
+    assert [(c.line, c.after) for c in curl.changes] == [(3, "    curl=7.88.1-10+deb12u5 \\")]
+    assert "Not apt-get upgrade" in curl.detail

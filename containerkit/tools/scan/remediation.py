@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 from urllib.parse import unquote
 
 from containerkit.errors import ContainerKitError
+from containerkit.tools.image_fs import LayerCache
 from containerkit.tools.lint import Finding as LintFinding
 from containerkit.tools.lint.models import ParsedDockerfile
 from containerkit.tools.scan.models import LEVELS, Level, ScanReport, secret_level
@@ -56,6 +57,7 @@ _KIND_ORDER: dict[str, int] = {
 _MANIFESTS = ("requirements*.txt", "pyproject.toml", "package.json", "go.mod")
 _MAX_MANIFEST_BYTES = 1_000_000
 _MAX_BASE_CANDIDATES = 3
+_CANDIDATE_FORMAT = 1
 
 # Failed controls and policy rules whose fix is another action's, or a sentence of their own.
 _ROOT_IDS = frozenset({"CIS-4.1", "CKP001", "DL3002", "CK1003"})
@@ -659,10 +661,6 @@ def check_base(
 ) -> BaseCheck | None:
     """The base's layers, and how each candidate base fares on the same database; None when the
     base is not on the engine."""
-    from containerkit.tools.image_fs import open_image
-    from containerkit.tools.sbom import sbom_from_fs
-    from containerkit.tools.vulns import match
-
     try:
         img = docker_client.images.get(base)
     except Exception:  # noqa: BLE001 - a base the engine does not have: no base facts
@@ -674,14 +672,13 @@ def check_base(
     if db is None or not ours:
         return BaseCheck(image=base, layers=layers, options=options)
     all_ids = {i for f in vulns for i in f.ids}
+    cache = LayerCache(cache_dir)
+    stamp = _db_stamp(db)
     for ref, source in candidates(docker_client, base, img.id):
-        try:
-            with open_image(docker_client, ref) as fs:
-                sbom = sbom_from_fs(fs, image_ref=ref, cache_dir=cache_dir)
-            theirs = match(sbom, db).findings
-        except ContainerKitError:
+        theirs = _candidate_findings(docker_client, ref, db, cache, stamp, cache_dir)
+        if theirs is None:
             continue
-        still = {(f.package, i) for f in theirs for i in f.ids}
+        still = {(package, i) for package, ids in theirs for i in ids}
         removes = [
             finding_key("vulnerabilities", f.id, f.package)
             for f in ours
@@ -693,10 +690,45 @@ def check_base(
                 source="catalog" if source == "catalog" else "engine",
                 removes=removes,
                 remaining=len(ours) - len(removes),
-                introduces=sorted({f.id for f in theirs if not (f.ids & all_ids)}),
+                introduces=sorted({ids[0] for _, ids in theirs if not (set(ids) & all_ids)}),
             )
         )
     return BaseCheck(image=base, layers=layers, options=options)
+
+
+def _db_stamp(db: VulnDB) -> str:
+    """What a candidate's findings depend on besides the image: the database file as it is now."""
+    try:
+        st = db.path.stat()
+    except OSError:
+        return "none"
+    return f"{_CANDIDATE_FORMAT}:{st.st_size}:{st.st_mtime_ns}"
+
+
+def _candidate_findings(
+    docker_client: Any, ref: str, db: VulnDB, cache: LayerCache, stamp: str, cache_dir: Path | None
+) -> list[tuple[str, list[str]]] | None:
+    """(package, [advisory id, aliases...]) of every finding in a candidate base; kept per image id
+    and database stamp, so a rerun does not export the candidate again. None when it cannot be read."""
+    from containerkit.tools.image_fs import open_image
+    from containerkit.tools.sbom import sbom_from_fs
+    from containerkit.tools.vulns import match
+
+    try:
+        image_id = str(docker_client.images.get(ref).id)
+    except Exception:  # noqa: BLE001 - gone since it was listed
+        return None
+    data = cache.get(image_id, "base-vulns", stamp)
+    if isinstance(data, list):
+        return [(str(p), [str(i) for i in ids]) for p, ids in data]
+    try:
+        with open_image(docker_client, ref) as fs:
+            sbom = sbom_from_fs(fs, image_ref=ref, cache_dir=cache_dir)
+        found = [(f.package, [f.id, *f.aliases]) for f in match(sbom, db).findings]
+    except ContainerKitError:
+        return None
+    cache.put(image_id, "base-vulns", stamp, [[p, ids] for p, ids in found])
+    return found
 
 
 def remediate(
