@@ -133,12 +133,12 @@ class ScanReport(BaseModel):
     """Image layers, config and history, plus the build context when one was given (``source``)."""
     compliance: ComplianceReport | None = None
     policy: PolicyResult | None = None
+    remediation: RemediationPlan | None = None
+    """The fix of every finding, grouped into actions (``remediation.py``)."""
     notes: list[str] = Field(default_factory=list)
     """What was skipped or partial, and why: a part not run must never read as a clean part."""
     durations: dict[str, float] = Field(default_factory=dict)
     dockerfile: str | None = None
-    remediation: RemediationPlan | None = None
-    """The fix of every finding, grouped into actions (``remediation.py``)."""
 
     def findings(self) -> list[ScanFinding]:
         """Every finding of every part, most severe first."""
