@@ -292,3 +292,28 @@ def test_npm_scoped_dependency_and_apt_install_lines_are_pinned() -> None:
     curl = next(a for a in plan.actions if a.key == "upgrade:Debian:12:curl")
     assert [(c.line, c.after) for c in curl.changes] == [(3, "    curl=7.88.1-10+deb12u5 \\")]
     assert "Not apt-get upgrade" in curl.detail
+
+
+def test_every_finding_is_resolved_by_an_action_or_listed_without_a_fix(db: VulnDB, tmp_path: Path) -> None:
+    report = _report(db, tmp_path)
+    plan = _plan(report, BaseCheck(image="python:3.11-slim", layers=frozenset({BASE_LAYER}), options=[]))
+    covered = [k for a in plan.actions for k in a.resolves] + [u.finding for u in plan.unresolved]
+    assert len(covered) == len(set(covered)) == len(report.findings()) == 10
+    assert {k.split(":", 1)[0] for k in covered} == {"vulnerabilities", "secrets", "lint", "compliance"}
+
+
+def test_an_apk_pin_is_quoted_so_the_shell_does_not_redirect() -> None:
+    from containerkit.tools.vulns import VulnReport
+
+    finding = _finding(
+        id="ALPINE-CVE-2099-2",
+        severity="HIGH",
+        package="curl",
+        version="8.5.0-r0",
+        ecosystem="Alpine:v3.19",
+        fixed_version="8.9.0-r0",
+    )
+    report = ScanReport(image="x", image_id="", duration_s=0.1, vulnerabilities=VulnReport(findings=[finding]))
+    plan = plan_remediation(report, dockerfile_text="FROM alpine:3.19\nRUN apk add --no-cache curl\n")
+    (change,) = next(a for a in plan.actions if a.kind == "upgrade").changes
+    assert change.after == "RUN apk add --no-cache 'curl>=8.9.0-r0'"

@@ -410,7 +410,8 @@ def _pin_changes(
         installs = df.find(re.compile(rf"(?<![\w.+-]){re.escape(f.package)}(?![\w.+=-])"))
         for n, line in installs:
             if re.search(r"\b(apt-get|apt|apk)\b", " ".join(df.lines[max(0, n - 5) : n])):
-                sep = "=" if eco == "Debian" else ">="
+                # apt pins exactly; apk takes a lower bound, quoted (a bare > is a shell redirection)
+                pinned = f"{f.package}={fixed}" if eco == "Debian" else f"'{f.package}>={fixed}'"
                 changes.append(
                     FileChange(
                         file=df.name,
@@ -418,7 +419,7 @@ def _pin_changes(
                         before=line,
                         after=re.sub(
                             rf"(?<![\w.+-]){re.escape(f.package)}(?![\w.+=-])",
-                            f"{f.package}{sep}{fixed}",
+                            pinned.replace("\\", "\\\\"),
                             line,
                             count=1,
                         ),
@@ -752,13 +753,19 @@ def remediate(
     base = None
     if base_ref is not None:
         base = check_base(report, base_ref, docker_client=docker_client, db=db, cache_dir=cache_dir)
-    return plan_remediation(
+    plan = plan_remediation(
         report,
         dockerfile_text=text,
         dockerfile_name=_relative(dockerfile, context) if dockerfile is not None else "Dockerfile",
         manifests=read_manifests(context, dockerfile),
         base=base,
     )
+    if base_ref is not None and base is None:
+        plan.notes.append(
+            f"base image {base_ref} is not on the engine: its packages are not told from the app's, "
+            "and no other base image was compared"
+        )
+    return plan
 
 
 def _relative(path: Path, context: Path | None) -> str:
