@@ -317,3 +317,30 @@ def test_an_apk_pin_is_quoted_so_the_shell_does_not_redirect() -> None:
     plan = plan_remediation(report, dockerfile_text="FROM alpine:3.19\nRUN apk add --no-cache curl\n")
     (change,) = next(a for a in plan.actions if a.kind == "upgrade").changes
     assert change.after == "RUN apk add --no-cache 'curl>=8.9.0-r0'"
+
+
+def test_a_secret_in_app_code_copied_with_the_app_is_not_fixed_by_dropping_the_copy() -> None:
+    secret = SecretFinding(
+        rule_id="aws-access-key-id",
+        description="AWS access key id",
+        source="layer",
+        path="app/settings.py",
+        line=1,
+        redacted="AKIA***(20 chars)",
+        fingerprint="f" * 64,
+        length=20,
+        layer=LayerRef(index=3, diff_id="sha256:" + "d" * 64, created_by="COPY . . # buildkit"),
+    )
+    secrets = SecretScanReport(
+        target="x",
+        kind="image",
+        findings=[secret],
+        files_scanned=1,
+        bytes_scanned=1,
+        max_file_bytes=1,
+        duration_s=0.0,
+    )
+    report = ScanReport(image="x", image_id="", duration_s=0.1, secrets=secrets)
+    plan = plan_remediation(report, dockerfile_text=DOCKERFILE)
+    (action,) = plan.actions
+    assert action.changes == [] and "take the value out of the file" in action.detail

@@ -57,6 +57,7 @@ _KIND_ORDER: dict[str, int] = {
 _MANIFESTS = ("requirements*.txt", "pyproject.toml", "package.json", "go.mod")
 _MAX_MANIFEST_BYTES = 1_000_000
 _MAX_BASE_CANDIDATES = 3
+_SECRET_NAME = re.compile(r"(?i)(password|passwd|secret|token|api[_-]?key|private[_-]?key|credential|access[_-]?key)")
 _CANDIDATE_FORMAT = 1
 
 # Failed controls and policy rules whose fix is another action's, or a sentence of their own.
@@ -451,16 +452,28 @@ def _secret(plan: _Plan, s: SecretFinding, df: _Dockerfile) -> None:
         return
     changes: list[FileChange] = []
     where = s.layer.created_by if s.layer is not None else ""
+    copied_alone = False
     if df.parsed is not None and s.source == "layer":
-        path = "/" + s.path.lstrip("/")
         for ins in df.parsed.instructions:
-            if ins.keyword.upper() in ("COPY", "ADD") and (path in ins.value or (where and ins.value in where)):
+            if ins.keyword.upper() in ("COPY", "ADD") and _copies_file(ins.json_args or ins.value.split(), s.path):
+                copied_alone = True
                 changes.append(FileChange(file=df.name, line=ins.line, before=df.line(ins.line), after=""))
     if df.parsed is not None and s.source in ("image-config", "image-history"):
         for ins in df.parsed.instructions:
-            if ins.keyword.upper() in ("ENV", "ARG") and s.path.split("/")[-1] in ins.value:
+            if ins.keyword.upper() in ("ENV", "ARG") and _SECRET_NAME.search(ins.value.split("=", 1)[0]):
                 changes.append(FileChange(file=df.name, line=ins.line, before=df.line(ins.line), after=""))
     deleted = "" if s.in_final_image else " A later RUN rm does not remove it: the layer keeps it."
+    if s.source == "layer" and not copied_alone:
+        how = (
+            "Rotate it and take the value out of the file (read it from the environment at run time), "
+            "or list the file in .dockerignore if the app does not need it."
+        )
+    else:
+        how = (
+            "Rotate it; give the step that needs it a build secret "
+            f"(RUN --mount=type=secret,id=creds,target=/{s.path.lstrip('/')} ...) "
+            "and pass run-time credentials as environment or mounted secrets."
+        )
     plan.add(
         f"secret:image:{s.path}",
         "secret",
@@ -468,11 +481,21 @@ def _secret(plan: _Plan, s: SecretFinding, df: _Dockerfile) -> None:
         level,
         key,
         layer=where[:200],
-        detail="Rotate it; give the step that needs it a build secret "
-        f"(RUN --mount=type=secret,id=creds,target=/{s.path.lstrip('/')} ...) "
-        f"and pass run-time credentials as environment or mounted secrets.{deleted}",
+        detail=how + deleted,
         changes=changes,
     )
+
+
+def _copies_file(args: list[str], path: str) -> bool:
+    """Whether COPY/ADD ``args`` (sources then destination) name the file itself, not a folder it is in."""
+    words = [a for a in args if not a.startswith("--")]
+    if len(words) < 2:
+        return False
+    name = path.rstrip("/").rsplit("/", 1)[-1]
+    *sources, dest = words
+    if "/" + path.lstrip("/") == dest:
+        return True
+    return any(src.rstrip("/").rsplit("/", 1)[-1] == name for src in sources)
 
 
 def _user_action(plan: _Plan, key: str, severity: Level, df: _Dockerfile) -> None:
