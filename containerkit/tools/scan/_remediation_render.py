@@ -14,10 +14,15 @@ from rich.table import Table
 from containerkit.tools.escape import markdown_code, markdown_text
 from containerkit.tools.scan.remediation_models import FileChange, RemediationAction, RemediationPlan
 
-__all__ = ["plan_markdown", "plan_table", "sarif_fixes", "sarif_help"]
+__all__ = ["count_text", "plan_markdown", "plan_table", "sarif_fixes", "sarif_help"]
 
 _STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
 _MAX_ROWS = 50
+
+
+def count_text(n: int, noun: str) -> str:
+    """``1 action``, ``2 actions``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _where(c: FileChange) -> str:
@@ -42,7 +47,7 @@ def _change_text(c: FileChange) -> str:
 
 def plan_markdown(plan: RemediationPlan) -> list[str]:
     """The ``## Remediation plan`` section: one row per action, then what has no fix."""
-    lines = [f"## Remediation plan ({len(plan.actions)} actions)", ""]
+    lines = [f"## Remediation plan ({count_text(len(plan.actions), 'action')})", ""]
     if plan.base_image:
         lines += [f"Final stage base image: {markdown_code(plan.base_image)}.", ""]
     if plan.actions:
@@ -75,7 +80,8 @@ def plan_markdown(plan: RemediationPlan) -> list[str]:
         lines += ["No fix yet:", ""]
         lines += [f"- {markdown_text(u.finding)}: {markdown_text(u.reason)}" for u in plan.unresolved]
         lines.append("")
-    lines += [f"- {markdown_text(n)}" for n in plan.notes]
+    if plan.notes:
+        lines += [*(f"Note: {markdown_text(n)}." for n in plan.notes), ""]
     return lines
 
 

@@ -50,7 +50,7 @@ def report_tables(report: ScanReport, fail_on: str = "high") -> RenderableType:
         parts.append(table)
         if len(findings) > _MAX_ROWS:
             parts.append(Text(f"... and {len(findings) - _MAX_ROWS} more (use --format json or markdown for all)"))
-    if report.remediation is not None and report.remediation.actions:
+    if report.remediation is not None and (report.remediation.actions or report.remediation.unresolved):
         parts.append(plan_table(report.remediation))
     parts += [Text(f"note: {n}", style="yellow") for n in report.notes]
     return Group(*parts)
