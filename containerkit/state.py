@@ -197,6 +197,8 @@ class ScanSummary(BaseModel):
     policy_violations: int = 0
     checked: dict[str, bool] = Field(default_factory=dict)
     findings: list[dict[str, object]] = Field(default_factory=list)
+    remediation: list[dict[str, object]] = Field(default_factory=list)
+    """The scan's remediation plan, its actions most severe first (the whole plan is in the report)."""
     notes: list[str] = Field(default_factory=list)
     duration_s: float = 0.0
     report_path: str | None = None

@@ -62,6 +62,13 @@ def _scan(
     return summary
 
 
+def _first_fix(scan: ScanSummary) -> str:
+    """The plan's most severe action, for the gate's hint (the whole plan is in the report)."""
+    if not scan.remediation:
+        return ""
+    return f" (remediation plan: {len(scan.remediation)} actions, first: {scan.remediation[0].get('title')})"
+
+
 def _scan_note(scan: ScanSummary) -> str:
     counts = ", ".join(f"{v} {k}" for k, v in scan.counts.items() if v) or "no findings"
     return f"scan: {counts} ({scan.duration_s:.1f}s)"
@@ -214,7 +221,8 @@ def buildsec(state: Session, deps: Deps, sink: ProgressSink) -> dict[str, Any]:
             counts = ", ".join(f"{k}: {v}" for k, v in scan.counts.items() if v)
             update["_error"] = ScanGateFailed(
                 f"the image has findings at or above {state.options.fail_on} ({counts or 'scan incomplete'})",
-                hint=f"See {scan.report_path or 'the scan notes'}; fix them, or lower --fail-on (none turns it off).",
+                hint=f"See {scan.report_path or 'the scan notes'}{_first_fix(scan)}; fix them, "
+                "or lower --fail-on (none turns it off).",
             )
     update["_note"] = "; ".join(notes) or None
     return update

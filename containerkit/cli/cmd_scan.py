@@ -46,6 +46,7 @@ def scan(
     """Lint, SBOM, vulnerabilities, secrets, compliance and policy of an image, as one verdict."""
     from containerkit.tools.engine import connect_docker
     from containerkit.tools.scan import ScanOptions, UnknownReportFormat, check_fail_on, render_report, scan_image
+    from containerkit.tools.scan._remediation_render import count_text
     from containerkit.tools.scan._table import report_tables, verdict_line
     from containerkit.tools.vulns import VulnDB
 
@@ -97,6 +98,13 @@ def scan(
             write_text(output, body if body.endswith("\n") else body + "\n", inputs=inputs)
     if fmt != "table" or output is not None:
         env.err.print(verdict_line(report, threshold))
+        plan = report.remediation
+        if plan is not None and (plan.actions or plan.unresolved):
+            first = f"; first: {escape(plan.actions[0].title)}" if plan.actions else ""
+            env.err.print(
+                f"remediation: {count_text(len(plan.actions), 'action')}, "
+                f"{count_text(len(plan.unresolved), 'finding')} without a fix{first}"
+            )
         for note in report.notes:
             env.err.print(f"[yellow]note:[/] {escape(note)}")
     if report.failed(threshold):

@@ -193,7 +193,8 @@ DEFAULT_RECOVERY: tuple[Strategy, ...] = (
         "policy_violation",
         _BUILD,
         "user",
-        hint="See the scan report; fix the findings, or lower the gate with --fail-on (none turns it off).",
+        hint="Apply the scan's remediation plan (scan.remediation in run --json; every fix in the scan report), "
+        "or lower the gate with --fail-on (none turns it off).",
     ),
     # -- a rollout on the cluster (the deploy agent rolls a failed new version back before these apply)
     # the probes' health path never answered while the app ran: the deploy agent probes the port instead

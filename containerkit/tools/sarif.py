@@ -75,6 +75,8 @@ class SarifResult(BaseModel):
     """None means the rule's default level applies."""
     locations: list[SarifLocation] = []
     properties: dict[str, Any] = {}
+    fixes: list[dict[str, Any]] = []
+    """SARIF ``fix`` objects (description, artifactChanges) proposing the change that resolves it."""
 
 
 class SarifRun(BaseModel):
@@ -133,6 +135,8 @@ def _run(run: SarifRun) -> dict[str, Any]:
             item["locations"] = [_location(loc) for loc in res.locations]
         if res.properties:
             item["properties"] = res.properties
+        if res.fixes:
+            item["fixes"] = res.fixes
         results.append(item)
     return {"tool": {"driver": driver}, "results": results}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,12 @@ def test_run_records_the_scan_and_the_gate_fails_on_a_leaked_secret(example_copy
     assert scan["compliance"]  # CIS / NIST scores per framework
     report = Path(scan["report_path"])
     assert report.is_file()
+    # the remediation plan rides along: the secret's fix first, named in the gate's hint
+    secret_fix = next(a for a in scan["remediation"] if a["kind"] == "secret")
+    assert secret_fix["severity"] in ("critical", "high") and "settings.py" in secret_fix["title"]
+    assert "remediation plan" in out["errors"][-1]["hint"]
+    plan = json.loads(report.read_text())["remediation"]
+    assert any(a["kind"] == "secret" for a in plan["actions"])
 
     # the secret is reported, but never stored: not in the report, the session, or the output
     shown = ck("sessions", "show", out["session_id"], "--json", home=home)

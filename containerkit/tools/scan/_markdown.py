@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from containerkit.tools.escape import markdown_code, markdown_text
+from containerkit.tools.scan._remediation_render import plan_markdown
 from containerkit.tools.scan.models import LEVELS, ScanReport
 
 __all__ = ["report_to_markdown"]
@@ -38,6 +39,8 @@ def report_to_markdown(report: ScanReport, fail_on: str = "high") -> str:
         "",
         *_table(["Part", *LEVELS], _counts_by_part(report)),
     ]
+    if report.remediation is not None:
+        lines += plan_markdown(report.remediation)
     if report.notes:
         lines += ["## Not checked / notes", "", *(f"- {_cell(n)}" for n in report.notes), ""]
     if report.vulnerabilities is not None:

@@ -10,7 +10,10 @@ from typing import Any
 
 from containerkit.tools.lint.report import report_to_sarif
 from containerkit.tools.sarif import SarifLocation, SarifResult, SarifRule, SarifRun, level_for, to_sarif
+from containerkit.tools.scan._remediation_render import action_for, sarif_fixes, sarif_help
 from containerkit.tools.scan.models import ScanReport, secret_level
+from containerkit.tools.scan.remediation import finding_key
+from containerkit.tools.scan.remediation_models import RemediationAction
 from containerkit.tools.secrets import SecretFinding
 from containerkit.tools.vulns import Finding as VulnFinding
 
@@ -45,13 +48,18 @@ def _path_uri(path: str) -> str:
     return path.lstrip("/").replace(" ", "%20") or "."
 
 
-def _vuln_rule(f: VulnFinding) -> SarifRule:
+def _fix(report: ScanReport, key: str) -> RemediationAction | None:
+    return action_for(report.remediation, key)
+
+
+def _vuln_rule(f: VulnFinding, action: RemediationAction | None = None) -> SarifRule:
     score = f"{f.cvss_score:.1f}" if f.cvss_score is not None else _CVSS_FOR_LEVEL[f.severity]
     return SarifRule(
         id=f.id,
         short_description=f.summary or f.id,
         help_text=f"{f.id} ({', '.join(f.aliases) or 'no aliases'}); "
-        + (f"fixed in {f.fixed_version}" if f.fixed_version else "no fixed version known"),
+        + (f"fixed in {f.fixed_version}" if f.fixed_version else "no fixed version known")
+        + sarif_help(action),
         help_uri=f"https://osv.dev/vulnerability/{f.id}",
         level=level_for(f.severity),
         properties={"security-severity": score, "tags": ["security", "vulnerability"], "aliases": f.aliases},
@@ -80,13 +88,14 @@ def _vuln_run(report: ScanReport) -> SarifRun:
                 "scanners": f.scanners,
                 "image": report.image,
             },
+            fixes=sarif_fixes(_fix(report, finding_key("vulnerabilities", f.id, f.package))),
         )
         for f in findings
     ]
     return SarifRun(
         tool_name="containerkit-vulnerabilities",
         information_uri="https://osv.dev",
-        rules=[_vuln_rule(f) for f in findings],
+        rules=[_vuln_rule(f, _fix(report, finding_key("vulnerabilities", f.id, f.package))) for f in findings],
         results=results,
     )
 
@@ -112,6 +121,7 @@ def _secret_result(report: ScanReport, s: SecretFinding) -> SarifResult:
         level="error",
         locations=[SarifLocation(uri=_path_uri(s.path), start_line=s.line or None)],
         properties=props,
+        fixes=sarif_fixes(_fix(report, finding_key("secrets", s.rule_id, s.path))),
     )
 
 
@@ -142,7 +152,8 @@ def _policy_run(report: ScanReport) -> SarifRun:
         SarifRule(
             id=v.rule_id,
             short_description=v.message,
-            help_text=f"Rego policy {v.package} ({v.policy_file})",
+            help_text=f"Rego policy {v.package} ({v.policy_file})"
+            + sarif_help(_fix(report, finding_key("policy", v.rule_id))),
             level="error" if v.level == "deny" else "warning",
             properties={"tags": ["security", "policy"]},
         )
@@ -155,6 +166,7 @@ def _policy_run(report: ScanReport) -> SarifRun:
             level="error" if v.level == "deny" else "warning",
             locations=[SarifLocation(uri=where)],
             properties={"package": v.package, "policyFile": v.policy_file, "decision": v.level},
+            fixes=sarif_fixes(_fix(report, finding_key("policy", v.rule_id))),
         )
         for v in items
     ]
@@ -167,7 +179,11 @@ def _compliance_run(report: ScanReport) -> SarifRun:
     where = report.dockerfile or _image_uri(report)
     rules = [
         SarifRule(
-            id=c.id, short_description=c.title, help_text=c.framework, level="warning", name=c.id.replace(".", "_")
+            id=c.id,
+            short_description=c.title,
+            help_text=c.framework + sarif_help(_fix(report, finding_key("compliance", c.id))),
+            level="warning",
+            name=c.id.replace(".", "_"),
         )
         for c in failed
     ]
@@ -178,6 +194,7 @@ def _compliance_run(report: ScanReport) -> SarifRun:
             level="warning",
             locations=[SarifLocation(uri=where)],
             properties={"framework": c.framework},
+            fixes=sarif_fixes(_fix(report, finding_key("compliance", c.id))),
         )
         for c in failed
     ]

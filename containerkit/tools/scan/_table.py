@@ -7,6 +7,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from containerkit.tools.scan._remediation_render import plan_table
 from containerkit.tools.scan.models import LEVELS, ScanReport
 
 __all__ = ["report_tables"]
@@ -49,6 +50,8 @@ def report_tables(report: ScanReport, fail_on: str = "high") -> RenderableType:
         parts.append(table)
         if len(findings) > _MAX_ROWS:
             parts.append(Text(f"... and {len(findings) - _MAX_ROWS} more (use --format json or markdown for all)"))
+    if report.remediation is not None and (report.remediation.actions or report.remediation.unresolved):
+        parts.append(plan_table(report.remediation))
     parts += [Text(f"note: {n}", style="yellow") for n in report.notes]
     return Group(*parts)
 

@@ -31,6 +31,7 @@ from containerkit.tools.lint import LintReport
 from containerkit.tools.policy import PolicyResult
 from containerkit.tools.sbom import Sbom
 from containerkit.tools.scan.errors import UnknownFailOn
+from containerkit.tools.scan.remediation_models import RemediationPlan
 from containerkit.tools.secrets import SecretFinding, SecretScanReport
 from containerkit.tools.vulns import VulnReport
 
@@ -132,6 +133,8 @@ class ScanReport(BaseModel):
     """Image layers, config and history, plus the build context when one was given (``source``)."""
     compliance: ComplianceReport | None = None
     policy: PolicyResult | None = None
+    remediation: RemediationPlan | None = None
+    """The fix of every finding, grouped into actions (``remediation.py``)."""
     notes: list[str] = Field(default_factory=list)
     """What was skipped or partial, and why: a part not run must never read as a clean part."""
     durations: dict[str, float] = Field(default_factory=dict)
@@ -244,4 +247,5 @@ class ScanReport(BaseModel):
             "findings": [f.model_dump(mode="json") for f in findings[:max_findings]],
             "notes": list(self.notes),
             "duration_s": self.duration_s,
+            "remediation": self.remediation.brief() if self.remediation is not None else [],
         }

@@ -38,6 +38,7 @@ from containerkit.tools.progress import ProgressSink, null_sink
 from containerkit.tools.sbom import Sbom, sbom_from_fs
 from containerkit.tools.scan.errors import VulnDbUnreadable
 from containerkit.tools.scan.models import ScanOptions, ScanReport
+from containerkit.tools.scan.remediation import remediate
 from containerkit.tools.secrets import SecretScanReport, scan_context_secrets, scan_image_secrets
 from containerkit.tools.tracing import traced
 from containerkit.tools.vulns import VulnDB, VulnDbError, VulnReport, match, merge_external, run_external_scanners
@@ -160,6 +161,14 @@ def scan_image(
         notes=notes,
         durations=durations,
         dockerfile=str(options.dockerfile) if options.dockerfile is not None else None,
+    )
+    report.remediation = remediate(
+        report,
+        dockerfile=options.dockerfile,
+        context=options.context,
+        docker_client=docker_client,
+        db=db,
+        cache_dir=options.cache_dir,
     )
     if metrics is not None:
         _record(metrics, report)
