@@ -18,6 +18,9 @@ from containerkit.tools.images import parse_image_ref
 APP_UID = 10001
 """Fixed uid of the runtime user, so Kubernetes can verify runAsNonRoot."""
 
+APT_CLEAN = "rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin"
+"""After an apt install: the package lists and apt's caches (a base without the official images'
+docker-clean hook keeps 80 MB of them)."""
 HEALTH = "HEALTHCHECK --interval=30s --timeout=3s --start-period=20s --retries=3"
 _SHELL_CHARS = re.compile(r"[|&;<>$`*(){}]")
 
@@ -83,9 +86,7 @@ def install_packages(image: str, packages: list[str] | set[str]) -> list[str]:
     if is_alpine(image):
         return [f"RUN apk add --no-cache {' '.join(pkgs)}"]
     return [
-        "RUN apt-get update \\\n"
-        f" && apt-get install -y --no-install-recommends {' '.join(pkgs)} \\\n"
-        " && rm -rf /var/lib/apt/lists/*"
+        f"RUN apt-get update \\\n && apt-get install -y --no-install-recommends {' '.join(pkgs)} \\\n && {APT_CLEAN}"
     ]
 
 
