@@ -37,6 +37,9 @@ class Ctx:
     """Set when a node workspace member is built from the workspace root."""
     path_deps: PythonPathDeps | None = None
     """Set when a Python module is built from the folder holding it and its sibling path dependencies."""
+    next_standalone: bool = False
+    """A Next.js app whose config leaves ``output`` unset and that starts with ``next start``: built as
+    Next's standalone server (``NEXT_PRIVATE_STANDALONE`` in the build, the user's config untouched)."""
 
     def resolve(self, key: str, version: str | None, tool: str | None = None) -> ResolvedBase:
         r = self.catalog.resolve(key, version, self.probe, tool=tool)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import posixpath
+import re
+from pathlib import Path
 
 from containerkit.tools.analyze.models import ModuleAnalysis
 from containerkit.tools.dockerfile._common import (
@@ -248,6 +250,65 @@ def _bundled_output(m: ModuleAnalysis, start: str) -> bool:
     return len(argv) == 2 and argv[0] == "node" and argv[1].removeprefix("./").startswith(".output/server/")
 
 
+_NEXT_CONFIGS = ("next.config.js", "next.config.mjs", "next.config.cjs", "next.config.ts", "next.config.mts")
+_PM_START = {"npm start", "npm run start", "yarn start", "yarn run start", "pnpm start", "pnpm run start"}
+
+
+def next_standalone(m: ModuleAnalysis, folder: Path | None) -> bool:
+    """Next.js writes a standalone server (the traced ``node_modules`` only) when its config leaves
+    ``output`` unset (its default reads ``NEXT_PRIVATE_STANDALONE``; relied on from Next 13) and the app
+    starts with ``next start``, not a custom server. ``folder`` is the module's folder, when readable."""
+    if m.framework != "next" or not m.build_command or m.dev_dependencies_at_runtime:
+        return False
+    major = (m.pins.get("next") or "").lstrip("^~=v ").split(".")[0]
+    if major.isdigit() and int(major) < 13:
+        return False
+    start = " ".join((m.start_command or "").split())
+    if folder is None:
+        return start.startswith("next start")
+    if start in _PM_START:
+        try:
+            scripts = json.loads((folder / "package.json").read_text("utf-8-sig")).get("scripts") or {}
+        except (OSError, ValueError, AttributeError):
+            return False
+        start = " ".join(str(scripts.get("start", "")).split()) if isinstance(scripts, dict) else ""
+    if not start.startswith("next start"):
+        return False
+    for name in _NEXT_CONFIGS:
+        try:
+            text = (folder / name).read_text("utf-8", "replace")
+        except OSError:
+            continue
+        if re.search(r"\boutput\s*:", text) and not re.search(r"\boutput\s*:\s*['\"`]standalone", text):
+            return False  # 'export' (a static site) or a value computed in the config: left as it is
+    return True
+
+
+def _next_standalone_stages(
+    m: ModuleAnalysis, base_image: str, runtime: str, ctx: Ctx, manifests: list[str], port: int
+) -> list[str]:
+    """Next's standalone server: ``server.js`` with the traced dependencies, plus the static assets
+    and ``public`` it serves; no ``node_modules`` install in the final stage."""
+    missing = "echo 'next build wrote no .next/standalone/server.js (is output set in next.config?)' >&2; exit 1"
+    return [
+        f"FROM {base_image} AS build",
+        "WORKDIR /app",
+        *install_packages(base_image, ctx.extra_build_packages),
+        *_manifest_copy(m, manifests),
+        f"RUN {native_headers(ctx.extra_build_packages)}{install_command(m, production=False)}",
+        "COPY . .",
+        "ENV NEXT_TELEMETRY_DISABLED=1",
+        f"RUN NEXT_PRIVATE_STANDALONE=true {m.build_command} \\\n"
+        f" && {{ test -f .next/standalone/server.js || {{ {missing}; }}; }} \\\n"
+        " && cp -r .next/static .next/standalone/.next/static \\\n"
+        " && if [ -d public ]; then cp -r public .next/standalone/public; fi",
+        "",
+        *_runtime_head(m, runtime, "node server.js", port),
+        "ENV HOSTNAME=0.0.0.0 NEXT_TELEMETRY_DISABLED=1",
+        "COPY --from=build /app/.next/standalone ./",
+    ]
+
+
 def render_node(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
     base = ctx.resolve("node", m.language_version)
     port = m.port or 3000
@@ -264,6 +325,9 @@ def render_node(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
             *_workspace_runtime_copy(m, ws),
             f"WORKDIR /app/{ws.member}",
         ]
+    elif ctx.next_standalone:
+        start = "node server.js"
+        lines += _next_standalone_stages(m, base.image, base.runtime, ctx, manifests, port)
     elif m.build_command and _bundled_output(m, start):
         # Nuxt/Nitro (and SvelteKit/Solid on Nitro) bundle the server with its dependencies into .output
         lines += [

@@ -23,7 +23,7 @@ from containerkit.tools.dockerfile._dotnet import render_dotnet
 from containerkit.tools.dockerfile._elixir import render_elixir
 from containerkit.tools.dockerfile._go import render_go
 from containerkit.tools.dockerfile._jvm import render_java
-from containerkit.tools.dockerfile._node import render_node
+from containerkit.tools.dockerfile._node import next_standalone, render_node
 from containerkit.tools.dockerfile._pathdeps import PythonPathDeps, python_path_deps
 from containerkit.tools.dockerfile._php import render_php
 from containerkit.tools.dockerfile._pylock import LOCKFILES, lock_wheel_pythons, locked_requirements
@@ -311,6 +311,9 @@ def generate_dockerfile(
     if module.language in ("node", "static"):
         ctx.workspace = node_workspace(module, Path(repo_root) if repo_root is not None else None)
     ctx.path_deps = python_path_deps(module)
+    if module.language == "node" and ctx.workspace is None:
+        folder = Path(repo_root) / module.path if repo_root is not None else None
+        ctx.next_standalone = next_standalone(module, folder)
     ws = ctx.workspace
     if ws is not None and ws.inferred:
         ctx.warnings.append(
