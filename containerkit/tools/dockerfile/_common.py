@@ -56,6 +56,8 @@ class Rendered:
     base_image: str
     uid: int = APP_UID
     port: int | None = None
+    base_reason: str = ""
+    """Why the final stage runs on ``base_image`` (the rule that picked it)."""
 
 
 def _check_base(image: str) -> None:

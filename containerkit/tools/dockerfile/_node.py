@@ -17,6 +17,7 @@ from containerkit.tools.dockerfile._common import (
     header,
     healthcheck_exec,
     install_packages,
+    is_alpine,
     join,
     user_lines,
 )
@@ -220,15 +221,34 @@ def _health(port: int) -> str:
     return healthcheck_exec(["node", "-e", code])
 
 
-def _runtime_head(m: ModuleAnalysis, image: str, start: str, port: int) -> list[str]:
+def _runtime_head(m: ModuleAnalysis, image: str, start: str, port: int, node_from: str | None = None) -> list[str]:
+    """The final stage's first lines; with ``node_from`` (a stage) the image is a plain Debian one
+    and the node binary comes from that stage."""
     return [
         f"FROM {image}",
         "WORKDIR /app",
         *install_packages(image, m.system_packages),
         *user_lines(image),
+        *([f"COPY --from={node_from} /usr/local/bin/node /usr/local/bin/node"] if node_from else []),
         *_needs_global(m, start),
         f"ENV NODE_ENV=production PORT={port}",
     ]
+
+
+def node_only_base(m: ModuleAnalysis, ctx: Ctx, start: str, node_image: str) -> str | None:
+    """The Debian image a node app runs on with only the node binary, when nothing else from the node
+    image is needed: the start command runs plain ``node`` (no npm, yarn, pnpm or npx at run time),
+    no workspace, no forced base, a glibc node image, and the Debian image is available."""
+    words = start.split()
+    entry = ctx.catalog.entries.get("debian")
+    if not words or words[0] != "node" or ctx.workspace is not None or ctx.catalog.override or entry is None:
+        return None
+    if is_alpine(node_image) or m.dev_dependencies_at_runtime:
+        return None
+    image = ctx.catalog.resolve("debian", None).image
+    if ctx.probe is not None and not ctx.probe(image):
+        return None
+    return image
 
 
 def _check_built(start: str) -> str:
@@ -285,7 +305,7 @@ def next_standalone(m: ModuleAnalysis, folder: Path | None) -> bool:
 
 
 def _next_standalone_stages(
-    m: ModuleAnalysis, base_image: str, runtime: str, ctx: Ctx, manifests: list[str], port: int
+    m: ModuleAnalysis, base_image: str, head: list[str], ctx: Ctx, manifests: list[str]
 ) -> list[str]:
     """Next's standalone server: ``server.js`` with the traced dependencies, plus the static assets
     and ``public`` it serves; no ``node_modules`` install in the final stage."""
@@ -303,7 +323,7 @@ def _next_standalone_stages(
         " && cp -r .next/static .next/standalone/.next/static \\\n"
         " && if [ -d public ]; then cp -r public .next/standalone/public; fi",
         "",
-        *_runtime_head(m, runtime, "node server.js", port),
+        *head,
         "ENV HOSTNAME=0.0.0.0 NEXT_TELEMETRY_DISABLED=1",
         "COPY --from=build /app/.next/standalone ./",
     ]
@@ -312,22 +332,36 @@ def _next_standalone_stages(
 def render_node(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
     base = ctx.resolve("node", m.language_version)
     port = m.port or 3000
-    start = m.start_command or f"node {m.entrypoint or 'index.js'}"
+    start = "node server.js" if ctx.next_standalone else m.start_command or f"node {m.entrypoint or 'index.js'}"
     manifests = m.dependency_files or ["package.json"]
     ws = ctx.workspace
     what = f"node {base.version}, {m.package_manager or 'npm'}"
     lines = [header(m, what + (f" workspace {ws.member}, built from the workspace root" if ws else ""))]
+    lean = node_only_base(m, ctx, start, base.runtime)
+    runtime = lean or base.runtime
+    if lean:
+        reason = (
+            f"{lean} with the node binary of {base.image}: the app starts with plain node, so npm, yarn,"
+            " corepack and the C headers stay out (no alpine or distroless node image in the catalog)"
+        )
+    else:
+        reason = f"{base.runtime}: the catalog's slim node image" + (
+            f" (the start command runs {start.split()[0]})" if start.split() and start.split()[0] != "node" else ""
+        )
+
+    def head(stage: str) -> list[str]:
+        return _runtime_head(m, runtime, start, port, node_from=stage if lean else None)
+
     if ws is not None:
         lines += [
             *workspace_build_stage(m, ws, base.image, ctx, prune=True),
             "",
-            *_runtime_head(m, base.runtime, start, port),
+            *head("build"),
             *_workspace_runtime_copy(m, ws),
             f"WORKDIR /app/{ws.member}",
         ]
     elif ctx.next_standalone:
-        start = "node server.js"
-        lines += _next_standalone_stages(m, base.image, base.runtime, ctx, manifests, port)
+        lines += _next_standalone_stages(m, base.image, head("build"), ctx, manifests)
     elif m.build_command and _bundled_output(m, start):
         # Nuxt/Nitro (and SvelteKit/Solid on Nitro) bundle the server with its dependencies into .output
         lines += [
@@ -339,7 +373,7 @@ def render_node(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
             "COPY . .",
             f"RUN {m.build_command}",
             "",
-            *_runtime_head(m, base.runtime, start, port),
+            *head("build"),
             "ENV HOST=0.0.0.0",
             "COPY --from=build /app/.output ./.output",
         ]
@@ -353,11 +387,12 @@ def render_node(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
             "COPY . .",
             f"RUN {m.build_command}{_check_built(start)} \\\n && {prune_command(m)}",
             "",
-            *_runtime_head(m, base.runtime, start, port),
+            *head("build"),
             "COPY --from=build /app ./",
         ]
-    elif ctx.extra_build_packages:
-        # native addons: compilers stay in the build stage, only node_modules moves on
+    elif ctx.extra_build_packages or lean:
+        # native addons: compilers stay in the build stage, only node_modules moves on (and node itself,
+        # onto a plain Debian image)
         lines += [
             f"FROM {base.image} AS deps",
             "WORKDIR /app",
@@ -365,7 +400,7 @@ def render_node(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
             *_manifest_copy(m, manifests),
             f"RUN {native_headers(ctx.extra_build_packages)}{install_command(m, production=True)}",
             "",
-            *_runtime_head(m, base.runtime, start, port),
+            *head("deps"),
             "COPY --from=deps /app/node_modules ./node_modules",
             "COPY . .",
         ]
@@ -382,4 +417,4 @@ def render_node(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
         _health(port),
         exec_form(start),
     ]
-    return Rendered(join(_once_per_stage(lines)), base.runtime, APP_UID, port)
+    return Rendered(join(_once_per_stage(lines)), runtime, APP_UID, port, base_reason=reason)

@@ -288,7 +288,12 @@ def render_python(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
         _health(port, m.health_path),
         exec_form(_start(m)),
     ]
-    return Rendered(join(lines), base.runtime, APP_UID, port)
+    reason = f"{base.runtime}: the slim image of the Python the project asks for" + (
+        ", with the run-time libraries its native packages load"
+        if native or m.system_packages
+        else " (glibc: the manylinux wheels run as built; the catalog has no distroless Python)"
+    )
+    return Rendered(join(lines), base.runtime, APP_UID, port, base_reason=reason)
 
 
 def _conda(m: ModuleAnalysis, ctx: Ctx) -> Rendered:

@@ -124,6 +124,8 @@ class GeneratedDockerfile(BaseModel):
     user_uid: int = APP_UID
     """The uid the container runs as (for the manifests' runAsUser)."""
     port: int | None = None
+    base_reason: str = ""
+    """Why the final stage runs on ``base_image``: the rule that picked the smallest base the app allows."""
     context: str = "."
     """Build context relative to the repository root: the module's folder, the workspace root for a
     workspace member built from there, or for a Python module with sibling path dependencies the
@@ -329,5 +331,6 @@ def generate_dockerfile(
         warnings=ctx.warnings,
         user_uid=out.uid,
         port=out.port,
+        base_reason=out.base_reason,
         context=build_context(module),
     )
