@@ -3,6 +3,7 @@ the build stage. The builds themselves are checked in tests/integration/test_lea
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import pytest
 
 from containerkit.tools.analyze.models import ModuleAnalysis
 from containerkit.tools.dockerfile import generate_dockerfile, load_catalog
+from containerkit.tools.dockerfile.naive import build_stage_packages, naive_dockerfile
 
 
 def _py(**kw: object) -> ModuleAnalysis:
@@ -94,3 +96,58 @@ def test_setuptools_is_kept_only_when_an_unguarded_import_needs_it(tmp_path: Pat
     (app / "setuptools" / "__init__.py").write_text("import pkg_resources\n")
     rc = subprocess.run([sys.executable, str(script), str(app)], check=False).returncode
     assert rc == (0 if needed else 1)
+
+
+def _next(tmp_path: Path, config: str | None = None, start: str = "next start") -> tuple[ModuleAnalysis, Path]:
+    (tmp_path / "package.json").write_text(
+        json.dumps({"scripts": {"build": "next build", "start": start}, "dependencies": {"next": "14.2.18"}})
+    )
+    if config is not None:
+        (tmp_path / "next.config.mjs").write_text(config)
+    m = ModuleAnalysis(
+        path=".",
+        name="web",
+        language="node",
+        framework="next",
+        package_manager="npm",
+        lockfile="package-lock.json",
+        dependency_files=["package.json", "package-lock.json"],
+        build_command="npm run build",
+        start_command="npm start",
+        pins={"next": "14.2.18"},
+    )
+    return m, tmp_path
+
+
+def test_next_app_is_built_as_the_standalone_server_without_touching_its_config(tmp_path: Path) -> None:
+    m, repo = _next(tmp_path, "export default { reactStrictMode: true }\n")
+    text = generate_dockerfile(m, load_catalog(), repo_root=repo).content
+    build, final = _stages(text)
+    assert "RUN NEXT_PRIVATE_STANDALONE=true npm run build" in build and "test -f .next/standalone/server.js" in build
+    assert "cp -r .next/static .next/standalone/.next/static" in build
+    assert "COPY --from=build /app/.next/standalone ./" in final and "node_modules" not in final
+    assert "HOSTNAME=0.0.0.0" in final and final.rstrip().endswith('CMD ["node", "server.js"]')
+    assert (repo / "next.config.mjs").read_text() == "export default { reactStrictMode: true }\n"
+
+
+@pytest.mark.parametrize(
+    ("config", "start"),
+    [
+        ("export default { output: process.env.OUT }\n", "next start"),  # the config decides: left alone
+        (None, "node server.js"),  # a custom server
+    ],
+)
+def test_next_app_keeps_next_start_with_pruned_modules_when_standalone_does_not_fit(
+    tmp_path: Path, config: str | None, start: str
+) -> None:
+    m, repo = _next(tmp_path, config, start)
+    text = generate_dockerfile(m, load_catalog(), repo_root=repo).content
+    assert "NEXT_PRIVATE_STANDALONE" not in text and "npm prune --omit=dev" in text
+
+
+def test_naive_dockerfile_is_one_stage_with_the_build_toolchain() -> None:
+    m = _py(build_packages=["gcc", "libpq-dev"], dependencies=["psycopg2"])
+    gen = generate_dockerfile(m, load_catalog()).content
+    naive = naive_dockerfile(m, "python:3.11-slim", build_stage_packages(gen))
+    assert naive.count("FROM ") == 1 and "gcc libpq-dev" in naive and "COPY . ." in naive
+    assert "pip install --no-cache-dir -r requirements.txt" in naive and "USER" not in naive
