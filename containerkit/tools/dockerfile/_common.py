@@ -96,13 +96,14 @@ def install_packages(image: str, packages: list[str] | set[str]) -> list[str]:
 
 
 def user_lines(image: str, uid: int = APP_UID, home: bool = True) -> list[str]:
-    """A named user with a fixed uid (and a home, so npm/bundler/mix can write their caches)."""
+    """A named user with a fixed uid (and an empty home, so npm/bundler/mix can write their caches:
+    no shell start-up files, the user has no login shell)."""
     if is_alpine(image):
         return [f"RUN addgroup -S -g {uid} app && adduser -S -D {'' if home else '-H '}-u {uid} -G app app"]
     return [
         f"RUN groupadd --system --gid {uid} app \\\n"
-        f" && useradd --system --uid {uid} --gid app {'--create-home' if home else '--no-create-home'}"
-        " --shell /usr/sbin/nologin app"
+        f" && useradd --system --no-log-init --uid {uid} --gid app"
+        f" {'--create-home --skel /dev/null' if home else '--no-create-home'} --shell /usr/sbin/nologin app"
     ]
 
 
