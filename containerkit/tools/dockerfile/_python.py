@@ -201,6 +201,11 @@ def _lean_venv(m: ModuleAnalysis, native: bool) -> str:
     elif tools:
         parts.append(f"python -m {LEAN_STEP} {tools}")
     parts.append(f"{LEAN_MARK}* /opt/venv/bin/Activate.ps1")  # PATH names the venv
+    # the installer's bookkeeping (PEP 376/627: what to uninstall) goes with the installer; METADATA and
+    # entry_points.txt, what importlib.metadata reads at run time, stay
+    parts.append(
+        r"find /opt/venv -path '*.dist-info/*' \( -name RECORD -o -name INSTALLER -o -name REQUESTED \) -delete"
+    )
     if native:
         parts.append(_NEEDED_PACKAGES)
     return "RUN " + " \\\n && ".join(parts)
