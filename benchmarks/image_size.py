@@ -52,11 +52,12 @@ APPS = [
 TARGETS = {"interpreted": "<= 1.0x", "build": "<= 0.5x", "next": "<= 0.2x", "static": "< 20 MB"}
 
 
-def _meets(kind: str, size: int, ratio: float | None) -> bool:
+def _meets(kind: str, size: int, naive: int | None) -> bool:
+    """Judged on the bytes, not the rounded ratio."""
     if kind == "static":
         return size < 20_000_000
     limit = {"interpreted": 1.0, "build": 0.5, "next": 0.2}[kind]
-    return ratio is not None and ratio <= limit
+    return naive is not None and size <= naive * limit
 
 
 def _last_json(text: str) -> dict[str, Any] | None:
@@ -89,17 +90,23 @@ def _run(app: App, work: Path, env: dict[str, str]) -> dict[str, Any]:
         "status": out.get("status", f"exit {res.returncode}"),
         "verified": bool(verify.get("passed")),
         "base": size.get("base_image"),
+        "naive_base": size.get("naive_base_image"),
         "size_bytes": size.get("size_bytes"),
         "naive_size_bytes": size.get("naive_size_bytes"),
         "ratio": size.get("ratio_to_naive"),
+        "delta_bytes": size["size_bytes"] - size["naive_size_bytes"] if size.get("naive_size_bytes") else None,
         "duration_s": round(time.monotonic() - t0, 1),
     }
     if row["size_bytes"] is None:
         row["error"] = (res.stderr or res.stdout)[-600:]
-    row["meets_target"] = row["size_bytes"] is not None and _meets(app.kind, row["size_bytes"], row["ratio"])
+    row["meets_target"] = row["size_bytes"] is not None and _meets(app.kind, row["size_bytes"], row["naive_size_bytes"])
     if out.get("image_id"):
         subprocess.run(["docker", "image", "rm", "-f", str(out["image_id"])], capture_output=True, check=False)
     return row
+
+
+def _delta(n: int | None) -> str:
+    return f"({'+' if n > 0 else '-'}{abs(n) / 1e6:.2f} MB)" if n is not None else ""
 
 
 def _mb(n: int | None) -> str:
@@ -125,8 +132,9 @@ def main() -> None:
                 ratio = f"{r['ratio']:.2f}x" if r["ratio"] else "-"
                 print(
                     f"{r['app']:<20} {r['kind']:<11} {_mb(r['size_bytes'])} MB {_mb(r['naive_size_bytes'])} MB"
-                    f" {ratio:>7}  {TARGETS[r['kind']]:<8} {'ok ' if r['meets_target'] else 'NO '}"
-                    f" verify {'passed' if r['verified'] else 'FAILED'}  {r['base'] or ''}  ({r['duration_s']}s)"
+                    f" {ratio:>7} {_delta(r['delta_bytes'])}  {TARGETS[r['kind']]:<8} {'ok ' if r['meets_target'] else 'NO '}"
+                    f" verify {'passed' if r['verified'] else 'FAILED'}  {r['base'] or ''} (naive: {r['naive_base'] or '-'})"
+                    f"  ({r['duration_s']}s)"
                     + (f"\n    {r['error'].strip().splitlines()[-1]}" if r.get("error") else ""),
                     flush=True,
                 )

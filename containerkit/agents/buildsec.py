@@ -147,8 +147,9 @@ def _size_report(
         return None
     if not state.options.compare_naive or base is None or module.language not in ("python", "node"):
         return size
+    # the naive image starts from the language's image: the first stage's (a lean final stage may be Debian or busybox)
     path = session_dir(state, deps) / "Dockerfile.naive"
-    write_text(path, naive_dockerfile(module, base, build_stage_packages(state.dockerfile.content)))
+    write_text(path, naive_dockerfile(module, bases[0], build_stage_packages(state.dockerfile.content)))
     tag = f"containerkit-naive:{state.session_id[:12].lower()}"
     sink({"kind": "log", "stage": "buildsec", "message": "building a naive single-stage image to compare sizes"})
     try:
@@ -156,7 +157,7 @@ def _size_report(
             BuildRequest(context=context, dockerfile=path, tags=[tag], pull_policy=deps.settings.pull_policy),
             docker_client=deps.docker,
         )
-        size.naive_size_bytes = naive.size_bytes
+        size.naive_size_bytes, size.naive_base_image = naive.size_bytes, bases[0]
     except ContainerKitError as exc:
         sink({"kind": "warning", "stage": "buildsec", "message": f"the naive image did not build: {exc.message}"})
     finally:
@@ -228,7 +229,7 @@ def buildsec(state: Session, deps: Deps, sink: ProgressSink) -> dict[str, Any]:
             if size.naive_size_bytes:
                 notes.append(
                     f"{size.size_bytes / 1e6:.1f} MB against {size.naive_size_bytes / 1e6:.1f} MB for a naive"
-                    f" single-stage image on {size.base_image} ({size.ratio_to_naive:.2f}x)"
+                    f" single-stage image on {size.naive_base_image} ({size.ratio_to_naive:.2f}x)"
                 )
         # scan now when it must gate the push or nothing is pushed; otherwise it runs beside the push
         scan_now = state.options.scan and bool(state.options.fail_on or not state.options.registry)

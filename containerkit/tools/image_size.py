@@ -32,6 +32,8 @@ class ImageSize(BaseModel):
     base_image: str | None = None
     base_size_bytes: int | None = None
     naive_size_bytes: int | None = None
+    naive_base_image: str | None = None
+    """The image the naive Dockerfile starts from: the language's image (the first stage's)."""
     """A naive single-stage image of the same app on the same base, built in the same run (when asked)."""
 
     @property
