@@ -151,3 +151,41 @@ def test_naive_dockerfile_is_one_stage_with_the_build_toolchain() -> None:
     naive = naive_dockerfile(m, "python:3.11-slim", build_stage_packages(gen))
     assert naive.count("FROM ") == 1 and "gcc libpq-dev" in naive and "COPY . ." in naive
     assert "pip install --no-cache-dir -r requirements.txt" in naive and "USER" not in naive
+
+
+@pytest.mark.parametrize(
+    ("framework", "start", "deps"),
+    [
+        ("cra", "react-scripts start", ["react", "react-scripts"]),
+        ("vite", "vite", ["vite"]),
+        ("vite", "npx vite dev --host", ["vite"]),
+        ("angular", "ng serve", ["@angular/core"]),
+    ],
+)
+def test_a_dev_server_is_never_the_production_command_of_a_static_front_end(
+    framework: str, start: str, deps: list[str]
+) -> None:
+    m = ModuleAnalysis(
+        path=".",
+        name="ui",
+        language="node",
+        framework=framework,
+        package_manager="npm",
+        dependency_files=["package.json"],
+        build_command="npm run build",
+        start_command=start,
+        dependencies=deps,
+        dev_dependencies_at_runtime=True,
+        static_dir="dist",
+    )
+    gen = generate_dockerfile(m, load_catalog())
+    assert "httpd" in gen.content or "nginx" in gen.content
+    assert start not in gen.content.split("\n\nFROM ")[-1]
+    assert any("dev server" in w for w in gen.warnings)
+
+
+def test_next_dev_becomes_next_start_of_the_production_build(tmp_path: Path) -> None:
+    m, _ = _next(tmp_path)
+    m = m.model_copy(update={"start_command": "next dev", "dev_dependencies_at_runtime": True})
+    gen = generate_dockerfile(m, load_catalog())
+    assert "next dev" not in gen.content and gen.content.rstrip().endswith('CMD ["node", "server.js"]')

@@ -270,6 +270,28 @@ def _bundled_output(m: ModuleAnalysis, start: str) -> bool:
     return len(argv) == 2 and argv[0] == "node" and argv[1].removeprefix("./").startswith(".output/server/")
 
 
+_DEV_SERVER = re.compile(
+    r"(?:^|&&\s*|;\s*)(?:npx\s+|yarn\s+|pnpm\s+(?:exec\s+)?|bunx\s+)?"
+    r"(react-scripts start|vite(?:\s+(?:dev|serve))?(?=\s|$)|ng serve|next dev|vue-cli-service serve"
+    r"|nuxi? dev|astro dev|gatsby develop|svelte-kit dev)"
+)
+
+
+def without_dev_server(m: ModuleAnalysis) -> tuple[ModuleAnalysis, str | None]:
+    """A dev server is never the production command when there is a production build: ``next dev``
+    becomes ``next start``; a static front end's dev server gives way to its built files, served."""
+    start = m.start_command or ""
+    found = _DEV_SERVER.search(start) if m.language == "node" and m.build_command else None
+    if found is None:
+        return m, None
+    tool = found.group(1)
+    new = start.replace("next dev", "next start") if tool == "next dev" else None
+    note = f"the start command runs a dev server ({tool}); the production build " + (
+        f"runs with {new!r}" if new else "is served as static files"
+    )
+    return m.model_copy(update={"start_command": new, "dev_dependencies_at_runtime": False}), note
+
+
 _NEXT_CONFIGS = ("next.config.js", "next.config.mjs", "next.config.cjs", "next.config.ts", "next.config.mts")
 _PM_START = {"npm start", "npm run start", "yarn start", "yarn run start", "pnpm start", "pnpm run start"}
 

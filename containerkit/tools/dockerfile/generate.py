@@ -23,7 +23,7 @@ from containerkit.tools.dockerfile._dotnet import render_dotnet
 from containerkit.tools.dockerfile._elixir import render_elixir
 from containerkit.tools.dockerfile._go import render_go
 from containerkit.tools.dockerfile._jvm import render_java
-from containerkit.tools.dockerfile._node import next_standalone, render_node
+from containerkit.tools.dockerfile._node import next_standalone, render_node, without_dev_server
 from containerkit.tools.dockerfile._pathdeps import PythonPathDeps, python_path_deps
 from containerkit.tools.dockerfile._php import render_php
 from containerkit.tools.dockerfile._pylock import LOCKFILES, lock_wheel_pythons, locked_requirements
@@ -291,6 +291,8 @@ def generate_dockerfile(
     the file is in ``files`` of the result, for the caller to put into the build context.
     """
     module, unsafe = safe_module(module)  # repository metadata never writes an instruction (nor picks one)
+    module, dev_note = without_dev_server(module)
+    unsafe += [dev_note] if dev_note else []
     if module.language is None:
         raise InvalidOption(
             f"cannot generate a Dockerfile for {module.path}: language not detected",
