@@ -127,15 +127,23 @@ def test_run_time_library_of_a_wheel_built_from_source_comes_from_its_elf_needed
         assert "libpq5" in out.split() and "/gcc" not in out and "2.9.10" in out, out
 
 
-def test_node_app_started_with_node_runs_on_debian_with_only_the_node_binary(  # type: ignore[no-untyped-def]
+def test_node_app_started_with_node_runs_on_busybox_with_only_node_and_its_libraries(  # type: ignore[no-untyped-def]
     tmp_path: Path, docker_client, registry, containers
 ) -> None:
     app = tmp_path / "node-http"
     shutil.copytree(ROOT / "examples" / "node-http", app, ignore=shutil.ignore_patterns("node_modules"))
     module = analyze_repo(app).primary()
     gen = generate_dockerfile(module, load_catalog(), probe=image_probe(docker_client, registry), repo_root=app)
-    assert gen.base_image.startswith("debian:") and "plain node" in gen.base_reason
+    assert gen.base_image.startswith("busybox:") and "plain node" in gen.base_reason
     with _built(docker_client, app, gen.content, gen.dockerignore) as tag:
-        out = _sh(docker_client, tag, "command -v npm yarn corepack; ls /usr/local/include 2>/dev/null; node -v")
-        assert out.strip().startswith("v22"), out
+        out = _sh(
+            docker_client,
+            tag,
+            "command -v npm yarn corepack apt-get; ls /usr/local/include 2>/dev/null;"
+            " node -e 'console.log(process.version, require(\"os\").userInfo({}).uid)'",
+        )
+        # no package manager, no headers: node (of the build image's version) as the runtime user
+        assert out.split()[0].startswith("v22") and out.split()[1:] == ["10001"], out
+        size = image_size(docker_client, tag)
+        assert size.size_bytes < 200_000_000  # the node image alone is 320 MB here
         _answers(docker_client, tag, containers)

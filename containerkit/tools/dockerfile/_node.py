@@ -221,9 +221,33 @@ def _health(port: int) -> str:
     return healthcheck_exec(["node", "-e", code])
 
 
-def _runtime_head(m: ModuleAnalysis, image: str, start: str, port: int, node_from: str | None = None) -> list[str]:
-    """The final stage's first lines; with ``node_from`` (a stage) the image is a plain Debian one
-    and the node binary comes from that stage."""
+# The node binary and every shared library it and the native addons load (ldd: NEEDED, resolved),
+# gathered in the stage that has them, for a final stage that has no libc of its own.
+_GATHER = "/runtime"
+_GATHER_NODE = (
+    f"RUN mkdir -p {_GATHER}/usr/local/bin && cp /usr/local/bin/node {_GATHER}/usr/local/bin/ \\\n"
+    " && { ldd /usr/local/bin/node; find /app -name '*.node' -type f -exec ldd {} +; } 2>/dev/null \\\n"
+    "    | awk '$2 == \"=>\" && $3 ~ /^\\// {print $3} $1 ~ /^\\// {print $1}' | sort -u \\\n"
+    f"    | xargs -r -I{{}} cp --parents -L {{}} {_GATHER}/"
+)
+
+
+def _runtime_head(
+    m: ModuleAnalysis, image: str, start: str, port: int, node_from: str | None = None, shell_only: bool = False
+) -> list[str]:
+    """The final stage's first lines; with ``node_from`` (a stage) the node binary comes from that
+    stage onto a plain Debian image, or with ``shell_only`` onto busybox with the libraries it loads."""
+    if node_from and shell_only:
+        return [
+            f"FROM {image}",
+            "WORKDIR /app",
+            f"COPY --from={node_from} {_GATHER}/ /",
+            f"RUN echo 'app:x:{APP_UID}:{APP_UID}::/home/app:/bin/false' >> /etc/passwd \\\n"
+            f" && echo 'app:x:{APP_UID}:' >> /etc/group \\\n"
+            f" && mkdir -p /home/app && chown {APP_UID}:{APP_UID} /home/app",
+            "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            f"ENV NODE_ENV=production PORT={port}",
+        ]
     return [
         f"FROM {image}",
         "WORKDIR /app",
@@ -235,20 +259,24 @@ def _runtime_head(m: ModuleAnalysis, image: str, start: str, port: int, node_fro
     ]
 
 
-def node_only_base(m: ModuleAnalysis, ctx: Ctx, start: str, node_image: str) -> str | None:
-    """The Debian image a node app runs on with only the node binary, when nothing else from the node
-    image is needed: the start command runs plain ``node`` (no npm, yarn, pnpm or npx at run time),
-    no workspace, no forced base, a glibc node image, and the Debian image is available."""
+def node_only_base(m: ModuleAnalysis, ctx: Ctx, start: str, node_image: str) -> tuple[str, bool] | None:
+    """The image a node app runs on with only the node binary, when nothing else from the node image
+    is needed: the start command runs plain ``node`` (no npm, yarn, pnpm or npx at run time), no
+    workspace, no forced base, a glibc node image. Busybox (with the libraries node and the native
+    addons load) when the app needs no system package; else the Debian image, where apt works.
+    The second value says whether it is the busybox one."""
     words = start.split()
-    entry = ctx.catalog.entries.get("debian")
-    if not words or words[0] != "node" or ctx.workspace is not None or ctx.catalog.override or entry is None:
+    if not words or words[0] != "node" or ctx.workspace is not None or ctx.catalog.override:
         return None
     if is_alpine(node_image) or m.dev_dependencies_at_runtime:
         return None
-    image = ctx.catalog.resolve("debian", None).image
-    if ctx.probe is not None and not ctx.probe(image):
-        return None
-    return image
+    for key, shell_only in (("busybox", True), ("debian", False)):
+        if key not in ctx.catalog.entries or (shell_only and m.system_packages):
+            continue
+        image = ctx.catalog.resolve(key, None).image
+        if ctx.probe is None or ctx.probe(image):
+            return image, shell_only
+    return None
 
 
 def _check_built(start: str) -> str:
@@ -359,12 +387,15 @@ def render_node(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
     ws = ctx.workspace
     what = f"node {base.version}, {m.package_manager or 'npm'}"
     lines = [header(m, what + (f" workspace {ws.member}, built from the workspace root" if ws else ""))]
-    lean = node_only_base(m, ctx, start, base.runtime)
+    picked = node_only_base(m, ctx, start, base.runtime)
+    lean, shell_only = picked if picked else (None, False)
     runtime = lean or base.runtime
     if lean:
         reason = (
-            f"{lean} with the node binary of {base.image}: the app starts with plain node, so npm, yarn,"
-            " corepack and the C headers stay out (no alpine or distroless node image in the catalog)"
+            f"{lean} with the node binary of {base.image}"
+            + (" and the shared libraries it and the native addons load (ldd)" if shell_only else "")
+            + ": the app starts with plain node, so npm, yarn, corepack and the C headers stay out"
+            " (no alpine or distroless node image in the catalog)"
         )
     else:
         reason = f"{base.runtime}: the catalog's slim node image" + (
@@ -372,7 +403,9 @@ def render_node(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
         )
 
     def head(stage: str) -> list[str]:
-        return _runtime_head(m, runtime, start, port, node_from=stage if lean else None)
+        # the gathering step ends the stage before (the blank line ahead of it is dropped below)
+        gather = [_GATHER_NODE, ""] if shell_only else []
+        return [*gather, *_runtime_head(m, runtime, start, port, stage if lean else None, shell_only)]
 
     if ws is not None:
         lines += [
@@ -439,4 +472,5 @@ def render_node(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
         _health(port),
         exec_form(start),
     ]
-    return Rendered(join(_once_per_stage(lines)), runtime, APP_UID, port, base_reason=reason)
+    content = join(_once_per_stage(lines)).replace(f"\n\n{_GATHER_NODE}", f"\n{_GATHER_NODE}")
+    return Rendered(content, runtime, APP_UID, port, base_reason=reason)
