@@ -454,7 +454,9 @@ def render_node(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
             "WORKDIR /app",
             *install_packages(base.image, ctx.extra_build_packages),
             *_manifest_copy(m, manifests),
-            f"RUN {native_headers(ctx.extra_build_packages)}{install_command(m, production=True)}",
+            # a package without dependencies gets no node_modules: the COPY below needs the folder
+            f"RUN {native_headers(ctx.extra_build_packages)}{install_command(m, production=True)}"
+            " \\\n && mkdir -p node_modules",
             "",
             *head("deps"),
             "COPY --from=deps /app/node_modules ./node_modules",
