@@ -147,3 +147,30 @@ def test_node_app_started_with_node_runs_on_busybox_with_only_node_and_its_libra
         size = image_size(docker_client, tag)
         assert size.size_bytes < 200_000_000  # the node image alone is 320 MB here
         _answers(docker_client, tag, containers)
+
+
+def test_run_reports_the_size_of_each_layer_and_of_a_naive_image_on_the_same_base(  # type: ignore[no-untyped-def]
+    tmp_path: Path, docker_client
+) -> None:
+    from tests.integration._cli import ck, last_json
+
+    app = tmp_path / "python-http"
+    shutil.copytree(ROOT / "examples" / "python-http", app)
+    res = ck("run", str(app), "--no-scan", "--compare-naive", "--json", home=tmp_path / "home")
+    out = last_json(res.stdout)
+    try:
+        assert res.returncode == 0, res.stderr[-2000:]
+        size = out["image_size"]
+        assert size["size_bytes"] == docker_client.images.get(out["image_id"]).attrs["Size"]
+        assert size["base_image"] == "python:3.11-slim" and size["naive_base_image"] == "python:3.11-slim"
+        own = [layer for layer in size["layers"] if not layer["base"]]
+        assert any(layer["created_by"].startswith("COPY") for layer in own)
+        assert sum(layer["size_bytes"] for layer in size["layers"]) <= size["size_bytes"]
+        # interpreted, no native build: not bigger than the naive single-stage image
+        assert size["size_bytes"] <= size["naive_size_bytes"] and size["ratio_to_naive"] <= 1.0
+        assert out["base_reason"] and out["verify"]["passed"]
+        naive_tag = f"containerkit-naive:{out['session_id'][:12].lower()}"  # built, measured, removed
+        assert not [t for img in docker_client.images.list() for t in img.tags if t == naive_tag]
+    finally:
+        if out.get("image_id"):
+            docker_client.images.remove(out["image_id"], force=True)

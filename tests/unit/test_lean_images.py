@@ -14,6 +14,7 @@ import pytest
 from containerkit.tools.analyze.models import ModuleAnalysis
 from containerkit.tools.dockerfile import generate_dockerfile, load_catalog
 from containerkit.tools.dockerfile.naive import build_stage_packages, naive_dockerfile
+from containerkit.tools.image_size import image_size
 
 
 def _py(**kw: object) -> ModuleAnalysis:
@@ -189,3 +190,41 @@ def test_next_dev_becomes_next_start_of_the_production_build(tmp_path: Path) -> 
     m = m.model_copy(update={"start_command": "next dev", "dev_dependencies_at_runtime": True})
     gen = generate_dockerfile(m, load_catalog())
     assert "next dev" not in gen.content and gen.content.rstrip().endswith('CMD ["node", "server.js"]')
+
+
+class _Images:
+    def __init__(self, sizes: dict[str, int]) -> None:
+        self.sizes = sizes
+
+    def get(self, ref: str) -> object:
+        return type("Image", (), {"id": f"sha256:{ref}", "attrs": {"Size": self.sizes[ref]}})()
+
+
+class _Api:
+    def __init__(self, histories: dict[str, list[dict[str, object]]]) -> None:
+        self.histories = histories
+
+    def history(self, image_id: str) -> list[dict[str, object]]:
+        return self.histories[image_id.removeprefix("sha256:")]
+
+
+def test_size_report_lists_layers_bottom_first_with_their_step_and_the_base_share() -> None:
+    base = [{"Size": 0, "CreatedBy": '/bin/sh -c #(nop)  CMD ["python3"]'}, {"Size": 100, "CreatedBy": ""}]
+    app = [
+        {"Size": 0, "CreatedBy": '/bin/sh -c #(nop)  CMD ["gunicorn" "app:app"]'},
+        {"Size": 7, "CreatedBy": "/bin/sh -c #(nop) COPY dir:abc in /opt/venv "},
+        {"Size": 3, "CreatedBy": "/bin/sh -c groupadd --system app"},
+        *base,
+    ]
+    client = type("Client", (), {})()
+    client.images = _Images({"app": 110, "base": 100})
+    client.api = _Api({"app": app, "base": base})
+    size = image_size(client, "app", base_image="base")
+    assert size.size_bytes == 110 and size.base_size_bytes == 100
+    assert [(x.size_bytes, x.created_by, x.base) for x in size.layers] == [
+        (100, "", True),
+        (3, "RUN groupadd --system app", False),
+        (7, "COPY dir:abc in /opt/venv", False),
+    ]
+    size.naive_size_bytes = 220
+    assert size.summary()["ratio_to_naive"] == 0.5
