@@ -46,7 +46,10 @@ class ImageSize(BaseModel):
 
 
 def _step(created_by: str) -> str:
-    text = " ".join(created_by.split())
+    """The Dockerfile step as written: the legacy builder's shell prefix and BuildKit's marker dropped."""
+    text = " ".join(created_by.split()).removesuffix(" # buildkit")
+    if text.startswith("RUN /bin/sh -c "):  # BuildKit
+        return "RUN " + text.removeprefix("RUN /bin/sh -c ")
     for prefix in ("/bin/sh -c #(nop) ", "/bin/sh -c "):
         if text.startswith(prefix):
             text = text[len(prefix) :]

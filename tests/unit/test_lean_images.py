@@ -213,18 +213,20 @@ def test_size_report_lists_layers_bottom_first_with_their_step_and_the_base_shar
     app = [
         {"Size": 0, "CreatedBy": '/bin/sh -c #(nop)  CMD ["gunicorn" "app:app"]'},
         {"Size": 7, "CreatedBy": "/bin/sh -c #(nop) COPY dir:abc in /opt/venv "},
+        {"Size": 5, "CreatedBy": "RUN /bin/sh -c chown 10001 /data # buildkit"},
         {"Size": 3, "CreatedBy": "/bin/sh -c groupadd --system app"},
         *base,
     ]
     client = type("Client", (), {})()
-    client.images = _Images({"app": 110, "base": 100})
+    client.images = _Images({"app": 115, "base": 100})
     client.api = _Api({"app": app, "base": base})
     size = image_size(client, "app", base_image="base")
-    assert size.size_bytes == 110 and size.base_size_bytes == 100
+    assert size.size_bytes == 115 and size.base_size_bytes == 100
     assert [(x.size_bytes, x.created_by, x.base) for x in size.layers] == [
         (100, "", True),
         (3, "RUN groupadd --system app", False),
+        (5, "RUN chown 10001 /data", False),
         (7, "COPY dir:abc in /opt/venv", False),
     ]
-    size.naive_size_bytes = 220
+    size.naive_size_bytes = 230
     assert size.summary()["ratio_to_naive"] == 0.5
