@@ -85,6 +85,8 @@ def dockerfile_cmd(
     gen = generate_dockerfile(mod, load_catalog(env.settings.base_images, override=base_image), repo_root=analysis.root)
     for w in gen.warnings:
         env.err.print(f"[yellow]warning:[/] {w}")
+    if gen.base_reason:
+        env.err.print(f"base: {escape(gen.base_reason)}")
     if not write:
         print(gen.content, end="", file=env.stdout)
         return
