@@ -230,3 +230,26 @@ def test_size_report_lists_layers_bottom_first_with_their_step_and_the_base_shar
     ]
     size.naive_size_bytes = 230
     assert size.summary()["ratio_to_naive"] == 0.5
+
+
+def test_a_library_missing_at_start_on_busybox_moves_the_node_app_to_debian_with_that_package() -> None:
+    from containerkit.tools.diagnose import FailureEvidence, classify
+    from containerkit.tools.dockerfile import BuildFailureInfo, fix_dockerfile
+
+    m = ModuleAnalysis(
+        path=".",
+        name="api",
+        language="node",
+        package_manager="npm",
+        lockfile="package-lock.json",
+        dependency_files=["package.json", "package-lock.json"],
+        start_command="node server.js",
+    )
+    catalog = load_catalog()
+    before = generate_dockerfile(m, catalog).content
+    assert "FROM busybox:" in before
+    log = "node: error while loading shared libraries: libpq.so.5: cannot open shared object file"
+    diag = classify(FailureEvidence(stage="verify", log_tail=log))
+    res = fix_dockerfile(before, BuildFailureInfo(log_tail=log), m, catalog, diagnosis=diag)
+    final = res.content.split("\n\nFROM ")[-1]
+    assert res.changed and final.startswith("debian:") and "apt-get install -y --no-install-recommends libpq5" in final

@@ -222,13 +222,14 @@ def _health(port: int) -> str:
 
 
 # The node binary and every shared library it and the native addons load (ldd: NEEDED, resolved, and
-# the loader itself; ldd's per-file header lines are not libraries), gathered in the stage that has
-# them, for a final stage that has no libc of its own.
+# the loader itself; ldd's per-file header lines are not libraries; those an addon bundles under /app
+# come with node_modules), gathered in the stage that has them, for a final stage without a libc.
 _GATHER = "/runtime"
 _GATHER_NODE = (
     f"RUN mkdir -p {_GATHER}/usr/local/bin && cp /usr/local/bin/node {_GATHER}/usr/local/bin/ \\\n"
     " && { ldd /usr/local/bin/node; find /app -name '*.node' -type f -exec ldd {} +; } 2>/dev/null \\\n"
-    "    | awk '$2 == \"=>\" && $3 ~ /^\\// {print $3} $1 ~ /^\\// && $2 ~ /^\\(0x/ {print $1}' | sort -u \\\n"
+    "    | awk '$2 == \"=>\" && $3 ~ /^\\// && $3 !~ /^\\/app\\// {print $3} $1 ~ /^\\// && $2 ~ /^\\(0x/ {print $1}' \\\n"
+    "    | sort -u \\\n"
     f"    | xargs -r -I{{}} cp --parents -L {{}} {_GATHER}/"
 )
 

@@ -662,6 +662,15 @@ def _add_runtime_library(content: str, failure: BuildFailureInfo, cls: Diagnosis
     pkgs = _stage_installs("\n".join(lines[final.start : final.end]), cls.packages, final.image)
     if not pkgs:
         return content, f"{', '.join(cls.packages)} is installed already ({cls.detail})"
+    if final.image.startswith("busybox") and fx.module.language == "node":
+        # busybox has no package manager: the app with that package runs on Debian slim instead
+        m = fx.module.model_copy(update={"system_packages": sorted({*fx.module.system_packages, *pkgs})})
+        gen = _generate(m, fx)
+        if gen.content != content:
+            return (
+                gen.content,
+                f"install {', '.join(pkgs)} at run time (on {gen.base_image}): {cls.subject} is missing at start",
+            )
     lines.insert(final.start + 1, _install_line(final.image, pkgs))
     return "\n".join(lines) + "\n", f"install {', '.join(pkgs)} at run time: {cls.subject} is missing at start"
 
