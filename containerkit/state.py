@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from containerkit.tools.analyze.models import RepoAnalysis
 from containerkit.tools.diagnose.models import Diagnosis
 from containerkit.tools.dockerfile.fix import BuildFailureInfo
+from containerkit.tools.image_size import ImageSize, LayerSize
 from containerkit.tools.k8s.models import AppliedObject, HpaSpec, PodInfo
 from containerkit.tools.retry import OperationAttempt
 from containerkit.tools.verify import VerifyResult
@@ -80,6 +81,10 @@ class RunOptions(BaseModel):
     namespace: str | None = None
     max_fix_attempts: int = Field(default=3, ge=0, le=10, description="Recovery attempts over the whole run.")
     no_cache: bool = Field(default=False, description="Build without the layer cache.")
+    compare_naive: bool = Field(
+        default=False,
+        description="Also build a naive single-stage image of the app on the same base, for its size only.",
+    )
     scan: bool = Field(default=True, description="Lint, SBOM, vulnerabilities, secrets, compliance, policy.")
     fail_on: str | None = Field(
         default="critical",
@@ -138,6 +143,7 @@ class DockerfileInfo(BaseModel):
     origin: Literal["generated", "user", "fixed"]
     revision: int = 1
     base_image: str | None = None
+    base_reason: str | None = Field(default=None, description="Why the final stage runs on base_image (generated).")
     dockerignore_path: str | None = None
     reason: str | None = Field(default=None, description="Why this revision exists (for fixes).")
     user_uid: int | None = Field(default=None, description="Numeric uid the image runs as, when known.")
@@ -173,6 +179,8 @@ class BuildInfo(BaseModel):
     builder: str = "legacy"
     step_timings: list[StepTiming] = Field(default_factory=list)
     """Per-step durations and cache hits (BuildKit builds)."""
+    size: ImageSize | None = None
+    """The image's size report: each layer with the step that made it, the base's share, the naive size."""
 
 
 class ScanSummary(BaseModel):
@@ -366,6 +374,7 @@ class Session(BaseModel):
             "image": self.images.pushed or self.images.local,
             "digest": self.images.digest,
             "image_id": self.build.image_id if self.build else None,
+            "image_size": self.build.size.summary() if self.build and self.build.size else None,
             "scan": self.scan.model_dump(mode="json", exclude={"findings"}) if self.scan else None,
             "verify": self.verify.model_dump(mode="json") if self.verify else None,
             "needs": list(self.needs),
@@ -373,6 +382,8 @@ class Session(BaseModel):
             "llm_usage": dict(self.llm_usage),
             "dockerfile": self.dockerfile.path if self.dockerfile else None,
             "dockerfile_origin": self.dockerfile.origin if self.dockerfile else None,
+            "base_image": self.dockerfile.base_image if self.dockerfile else None,
+            "base_reason": self.dockerfile.base_reason if self.dockerfile else None,
             "manifests": self.manifests.paths if self.manifests else [],
             "manifests_validated_by": self.manifests.validated_by if self.manifests else None,
             "deployment": self.deployment.model_dump(mode="json") if self.deployment else None,
@@ -390,6 +401,8 @@ STATE_MODELS: tuple[type[BaseModel], ...] = (
     DockerfileInfo,
     BuildInfo,
     StepTiming,
+    ImageSize,
+    LayerSize,
     ScanSummary,
     ImageRefs,
     ManifestInfo,

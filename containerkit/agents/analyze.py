@@ -263,6 +263,7 @@ def analyze(state: Session, deps: Deps, sink: ProgressSink) -> dict[str, Any]:
         path=str(path),
         origin="generated",
         base_image=gen.base_image,
+        base_reason=gen.base_reason or None,
         dockerignore_path=str(ignore) if ignore.exists() else None,
         user_uid=gen.user_uid,
         context=gen.context,

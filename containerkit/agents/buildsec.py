@@ -10,6 +10,7 @@ note, not a failed build.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -22,8 +23,10 @@ from containerkit.agents.orch import build_is_current, scan_pending, verify_pend
 from containerkit.errors import ContainerKitError, ScanGateFailed, VerifyFailed
 from containerkit.state import BuildInfo, ImageRefs, ScanSummary, Session, StepTiming
 from containerkit.tools.analyze import ModuleAnalysis
-from containerkit.tools.engine import BuildRequest, build_image
+from containerkit.tools.dockerfile.naive import build_stage_packages, naive_dockerfile
+from containerkit.tools.engine import BuildRequest, base_images_of, build_image
 from containerkit.tools.fsio import write_text
+from containerkit.tools.image_size import ImageSize, image_size
 from containerkit.tools.progress import ProgressSink
 from containerkit.tools.verify import VerifyKind, VerifyRequest, VerifyResult, module_kind, verify_image
 
@@ -136,6 +139,40 @@ def _verify_error(result: VerifyResult, state: Session) -> VerifyFailed:
     )
 
 
+def _size_report(
+    state: Session, deps: Deps, sink: ProgressSink, image_id: str, context: Path, module: ModuleAnalysis
+) -> ImageSize | None:
+    """The image's layers and the base's share; with ``--compare-naive`` the size of a naive
+    single-stage image of the same app on the same base, built now and removed again."""
+    assert state.dockerfile is not None
+    bases = base_images_of(state.dockerfile.content)
+    base = bases[-1] if bases else None
+    try:
+        size = image_size(deps.docker, image_id, base_image=base)
+    except Exception as exc:  # noqa: BLE001 - a size report never fails a build
+        sink({"kind": "warning", "stage": "buildsec", "message": f"no size report: {exc}"})
+        return None
+    if not state.options.compare_naive or base is None or module.language not in ("python", "node"):
+        return size
+    # the naive image starts from the language's image: the first stage's (a lean final stage may be Debian or busybox)
+    path = session_dir(state, deps) / "Dockerfile.naive"
+    write_text(path, naive_dockerfile(module, bases[0], build_stage_packages(state.dockerfile.content)))
+    tag = f"containerkit-naive:{state.session_id[:12].lower()}"
+    sink({"kind": "log", "stage": "buildsec", "message": "building a naive single-stage image to compare sizes"})
+    try:
+        naive = build_image(
+            BuildRequest(context=context, dockerfile=path, tags=[tag], pull_policy=deps.settings.pull_policy),
+            docker_client=deps.docker,
+        )
+        size.naive_size_bytes, size.naive_base_image = naive.size_bytes, bases[0]
+    except ContainerKitError as exc:
+        sink({"kind": "warning", "stage": "buildsec", "message": f"the naive image did not build: {exc.message}"})
+    finally:
+        with contextlib.suppress(Exception):
+            deps.docker.images.remove(tag, force=True)
+    return size
+
+
 def _step(state: Session) -> str:
     if not build_is_current(state):
         return "build"
@@ -193,6 +230,14 @@ def buildsec(state: Session, deps: Deps, sink: ProgressSink) -> dict[str, Any]:
             f"{result.image_id[:19]} {result.size_bytes / 1e6:.1f} MB in {result.duration_s:.1f}s "
             f"({result.builder}, {result.cached_steps}/{result.steps} steps cached)"
         )
+        size = _size_report(state, deps, sink, result.image_id, context, module)
+        if size is not None:
+            update["build"] = update["build"].model_copy(update={"size": size})
+            if size.naive_size_bytes:
+                notes.append(
+                    f"{size.size_bytes / 1e6:.1f} MB against {size.naive_size_bytes / 1e6:.1f} MB for a naive"
+                    f" single-stage image on {size.naive_base_image} ({size.ratio_to_naive:.2f}x)"
+                )
         # scan now when it must gate the push or nothing is pushed; otherwise it runs beside the push
         scan_now = state.options.scan and bool(state.options.fail_on or not state.options.registry)
     verify_now = state.options.verify and (

@@ -20,6 +20,7 @@ from containerkit.tools.fsio import check_folder_target, write_text
 if TYPE_CHECKING:
     from containerkit.agents import Deps
     from containerkit.state import Session
+    from containerkit.tools.image_size import ImageSize
 
 # The graph, agents and tools are imported inside each command: `containerkit --help` and
 # `containerkit lint` should not pay for LangGraph's start-up.
@@ -86,6 +87,8 @@ def dockerfile_cmd(
     gen = generate_dockerfile(mod, load_catalog(env.settings.base_images, override=base_image), repo_root=analysis.root)
     for w in gen.warnings:
         env.err.print(f"[yellow]warning:[/] {w}")
+    if gen.base_reason:
+        env.err.print(f"base: {escape(gen.base_reason)}")
     if not write:
         print(gen.content, end="", file=env.stdout)
         return
@@ -113,6 +116,20 @@ def _scan_line(session: Session) -> str:
     return " · ".join(p for p in parts if p)
 
 
+def _size_line(size: ImageSize) -> str:
+    """The image's size, what the base holds of it, the biggest layer of its own, the naive ratio."""
+    parts = [f"{size.size_bytes / 1e6:.1f} MB"]
+    if size.base_size_bytes is not None:
+        parts.append(f"base {size.base_image} {size.base_size_bytes / 1e6:.1f} MB")
+    own = [layer for layer in size.layers if not layer.base]
+    if own:
+        top = max(own, key=lambda layer: layer.size_bytes)
+        parts.append(f"largest step {top.size_bytes / 1e6:.1f} MB: {top.created_by[:60]}")
+    if size.naive_size_bytes:
+        parts.append(f"naive single-stage {size.naive_size_bytes / 1e6:.1f} MB ({size.ratio_to_naive:.2f}x)")
+    return " · ".join(parts)
+
+
 def _finish(session: Session, as_json: bool) -> None:
     env = current_env()
     summary = session.summary()
@@ -123,6 +140,8 @@ def _finish(session: Session, as_json: bool) -> None:
         for key in ("session_id", "status", "image", "digest", "dockerfile", "manifests"):
             val = summary.get(key)
             table.add_row(key, "\n".join(val) if isinstance(val, list) else str(val or "-"))
+        if session.build is not None and session.build.size is not None:
+            table.add_row("size", escape(_size_line(session.build.size)))
         if session.verify is not None:
             v = session.verify
             table.add_row("verify", escape(f"{'passed' if v.passed else 'failed'}: {v.reason} ({v.duration_s:.1f}s)"))
@@ -165,6 +184,9 @@ def run_cmd(
         2, "--max-fix-attempts", min=0, max=10, help="Dockerfile fixes after a failed build."
     ),
     no_cache: bool = typer.Option(False, "--no-cache", help="Build without the layer cache."),
+    compare_naive: bool = typer.Option(
+        False, "--compare-naive", help="Also build a naive single-stage image of the app and report both sizes."
+    ),
     scan: bool = typer.Option(True, "--scan/--no-scan", help="Lint and scan the built image."),
     env_items: list[str] = typer.Option(
         [], "--env", "-e", help="KEY=VALUE for the app at verify (repeatable; never stored)."
@@ -258,6 +280,7 @@ def run_cmd(
         namespace=namespace,
         max_fix_attempts=max_fix_attempts,
         no_cache=no_cache,
+        compare_naive=compare_naive,
         scan=scan,
         fail_on=_check_fail_on(fail_on),
         policies=[str(p.absolute()) for p in policy],

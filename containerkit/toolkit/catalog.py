@@ -411,6 +411,9 @@ class WorkflowArgs(_RunEnv):
     )
     max_fix_attempts: int = Field(default=3, ge=0, le=10, description="Recovery attempts over the whole run.")
     no_cache: bool = Field(default=False, description="Build without the layer cache.")
+    compare_naive: bool = Field(
+        default=False, description="Also build a naive single-stage image of the app and report both sizes."
+    )
 
 
 def _deps(ctx: ToolContext, a: _RunEnv) -> Any:
@@ -467,6 +470,7 @@ def _workflow(a: WorkflowArgs, ctx: ToolContext) -> ToolOutput:
         fail_on=None if a.fail_on == "none" else a.fail_on,
         max_fix_attempts=a.max_fix_attempts,
         no_cache=a.no_cache,
+        compare_naive=a.compare_naive,
         env_names=sorted(a.env),
         approve=list(dict.fromkeys(a.approve)),
     )

@@ -77,7 +77,8 @@ def test_real_app_builds_and_answers(  # type: ignore[no-untyped-def]
     missing = [img for img in base_images_of(gen.content) if not image_exists(docker_client, img)]
     if missing:
         pytest.skip(f"base image {missing[0]} is not on this engine (scripts/test-infra.sh up builds it)")
-    assert gen.base_image == base, gen.content
+    # the version picked is the build image's; the final stage may be a smaller base carrying that runtime
+    assert base_images_of(gen.content)[0] == base, gen.content
     (app / "Dockerfile").write_text(gen.content)
     (app / ".dockerignore").write_text(gen.dockerignore)
     tag = f"ck-real-{name}:{uuid.uuid4().hex[:8]}"

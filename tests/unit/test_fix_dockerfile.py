@@ -333,7 +333,10 @@ def test_server_binary_missing_at_start_is_installed(catalog) -> None:  # type: 
     m = _py(framework="flask", start_command="gunicorn app:app")
     before = generate_dockerfile(m, catalog).content
     res = fix_dockerfile(before, NO_GUNICORN, m, catalog, diagnosis=classify_failure(NO_GUNICORN, "verify"))
-    assert res.changed and "RUN pip install --no-cache-dir gunicorn" in res.content.split("\n\nFROM ")[0]
+    build = res.content.split("\n\nFROM ")[0]
+    assert res.changed and "RUN pip install --no-cache-dir gunicorn" in build
+    # pip still exists there: the step that takes it out of the runtime venv comes after
+    assert build.index("RUN pip install --no-cache-dir gunicorn") < build.index("pip uninstall")
 
 
 def test_base_image_missing_falls_back_to_the_closest_available(catalog) -> None:  # type: ignore[no-untyped-def]

@@ -83,6 +83,7 @@ def test_an_undeclared_import_installs_its_distribution(catalog) -> None:  # typ
     before = generate_dockerfile(_py(), catalog).content
     res = _fix(before, "ModuleNotFoundError: No module named 'yaml'", _py(), catalog)
     assert res.changed and "RUN pip install --no-cache-dir PyYAML" in res.content
+    assert res.content.index("RUN pip install --no-cache-dir PyYAML") < res.content.index("pip uninstall")
     assert "add it to the manifest" in res.reason
 
 

@@ -18,6 +18,9 @@ from containerkit.tools.images import parse_image_ref
 APP_UID = 10001
 """Fixed uid of the runtime user, so Kubernetes can verify runAsNonRoot."""
 
+APT_CLEAN = "rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin"
+"""After an apt install: the package lists and apt's caches (a base without the official images'
+docker-clean hook keeps 80 MB of them)."""
 HEALTH = "HEALTHCHECK --interval=30s --timeout=3s --start-period=20s --retries=3"
 _SHELL_CHARS = re.compile(r"[|&;<>$`*(){}]")
 
@@ -34,6 +37,9 @@ class Ctx:
     """Set when a node workspace member is built from the workspace root."""
     path_deps: PythonPathDeps | None = None
     """Set when a Python module is built from the folder holding it and its sibling path dependencies."""
+    next_standalone: bool = False
+    """A Next.js app whose config leaves ``output`` unset and that starts with ``next start``: built as
+    Next's standalone server (``NEXT_PRIVATE_STANDALONE`` in the build, the user's config untouched)."""
 
     def resolve(self, key: str, version: str | None, tool: str | None = None) -> ResolvedBase:
         r = self.catalog.resolve(key, version, self.probe, tool=tool)
@@ -50,6 +56,8 @@ class Rendered:
     base_image: str
     uid: int = APP_UID
     port: int | None = None
+    base_reason: str = ""
+    """Why the final stage runs on ``base_image`` (the rule that picked it)."""
 
 
 def _check_base(image: str) -> None:
@@ -83,20 +91,19 @@ def install_packages(image: str, packages: list[str] | set[str]) -> list[str]:
     if is_alpine(image):
         return [f"RUN apk add --no-cache {' '.join(pkgs)}"]
     return [
-        "RUN apt-get update \\\n"
-        f" && apt-get install -y --no-install-recommends {' '.join(pkgs)} \\\n"
-        " && rm -rf /var/lib/apt/lists/*"
+        f"RUN apt-get update \\\n && apt-get install -y --no-install-recommends {' '.join(pkgs)} \\\n && {APT_CLEAN}"
     ]
 
 
 def user_lines(image: str, uid: int = APP_UID, home: bool = True) -> list[str]:
-    """A named user with a fixed uid (and a home, so npm/bundler/mix can write their caches)."""
+    """A named user with a fixed uid (and an empty home, so npm/bundler/mix can write their caches:
+    no shell start-up files, the user has no login shell)."""
     if is_alpine(image):
         return [f"RUN addgroup -S -g {uid} app && adduser -S -D {'' if home else '-H '}-u {uid} -G app app"]
     return [
         f"RUN groupadd --system --gid {uid} app \\\n"
-        f" && useradd --system --uid {uid} --gid app {'--create-home' if home else '--no-create-home'}"
-        " --shell /usr/sbin/nologin app"
+        f" && useradd --system --no-log-init --uid {uid} --gid app"
+        f" {'--create-home --skel /dev/null' if home else '--no-create-home'} --shell /usr/sbin/nologin app"
     ]
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import posixpath
+import re
+from pathlib import Path
 
 from containerkit.tools.analyze.models import ModuleAnalysis
 from containerkit.tools.dockerfile._common import (
@@ -15,6 +17,7 @@ from containerkit.tools.dockerfile._common import (
     header,
     healthcheck_exec,
     install_packages,
+    is_alpine,
     join,
     user_lines,
 )
@@ -218,15 +221,64 @@ def _health(port: int) -> str:
     return healthcheck_exec(["node", "-e", code])
 
 
-def _runtime_head(m: ModuleAnalysis, image: str, start: str, port: int) -> list[str]:
+# The node binary and every shared library it and the native addons load (ldd: NEEDED, resolved, and
+# the loader itself; ldd's per-file header lines are not libraries; those an addon bundles under /app
+# come with node_modules), gathered in the stage that has them, for a final stage without a libc.
+_GATHER = "/runtime"
+_GATHER_NODE = (
+    f"RUN mkdir -p {_GATHER}/usr/local/bin && cp /usr/local/bin/node {_GATHER}/usr/local/bin/ \\\n"
+    " && { ldd /usr/local/bin/node; find /app -name '*.node' -type f -exec ldd {} +; } 2>/dev/null \\\n"
+    "    | awk '$2 == \"=>\" && $3 ~ /^\\// && $3 !~ /^\\/app\\// {print $3} $1 ~ /^\\// && $2 ~ /^\\(0x/ {print $1}' \\\n"
+    "    | sort -u \\\n"
+    f"    | xargs -r -I{{}} cp --parents -L {{}} {_GATHER}/"
+)
+
+
+def _runtime_head(
+    m: ModuleAnalysis, image: str, start: str, port: int, node_from: str | None = None, shell_only: bool = False
+) -> list[str]:
+    """The final stage's first lines; with ``node_from`` (a stage) the node binary comes from that
+    stage onto a plain Debian image, or with ``shell_only`` onto busybox with the libraries it loads."""
+    if node_from and shell_only:
+        return [
+            f"FROM {image}",
+            "WORKDIR /app",
+            f"COPY --from={node_from} {_GATHER}/ /",
+            f"RUN echo 'app:x:{APP_UID}:{APP_UID}::/home/app:/bin/false' >> /etc/passwd \\\n"
+            f" && echo 'app:x:{APP_UID}:' >> /etc/group \\\n"
+            f" && mkdir -p /home/app && chown {APP_UID}:{APP_UID} /home/app",
+            "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            f"ENV NODE_ENV=production PORT={port}",
+        ]
     return [
         f"FROM {image}",
         "WORKDIR /app",
         *install_packages(image, m.system_packages),
         *user_lines(image),
+        *([f"COPY --from={node_from} /usr/local/bin/node /usr/local/bin/node"] if node_from else []),
         *_needs_global(m, start),
         f"ENV NODE_ENV=production PORT={port}",
     ]
+
+
+def node_only_base(m: ModuleAnalysis, ctx: Ctx, start: str, node_image: str) -> tuple[str, bool] | None:
+    """The image a node app runs on with only the node binary, when nothing else from the node image
+    is needed: the start command runs plain ``node`` (no npm, yarn, pnpm or npx at run time), no
+    workspace, no forced base, a glibc node image. Busybox (with the libraries node and the native
+    addons load) when the app needs no system package; else the Debian image, where apt works.
+    The second value says whether it is the busybox one."""
+    words = start.split()
+    if not words or words[0] != "node" or ctx.workspace is not None or ctx.catalog.override:
+        return None
+    if is_alpine(node_image) or m.dev_dependencies_at_runtime:
+        return None
+    for key, shell_only in (("busybox", True), ("debian", False)):
+        if key not in ctx.catalog.entries or (shell_only and m.system_packages):
+            continue
+        image = ctx.catalog.resolve(key, None).image
+        if ctx.probe is None or ctx.probe(image):
+            return image, shell_only
+    return None
 
 
 def _check_built(start: str) -> str:
@@ -248,22 +300,125 @@ def _bundled_output(m: ModuleAnalysis, start: str) -> bool:
     return len(argv) == 2 and argv[0] == "node" and argv[1].removeprefix("./").startswith(".output/server/")
 
 
+_DEV_SERVER = re.compile(
+    r"(?:^|&&\s*|;\s*)(?:npx\s+|yarn\s+|pnpm\s+(?:exec\s+)?|bunx\s+)?"
+    r"(react-scripts start|vite(?:\s+(?:dev|serve))?(?=\s|$)|ng serve|next dev|vue-cli-service serve"
+    r"|nuxi? dev|astro dev|gatsby develop|svelte-kit dev)"
+)
+
+
+def without_dev_server(m: ModuleAnalysis) -> tuple[ModuleAnalysis, str | None]:
+    """A dev server is never the production command when there is a production build: ``next dev``
+    becomes ``next start``; a static front end's dev server gives way to its built files, served."""
+    start = m.start_command or ""
+    found = _DEV_SERVER.search(start) if m.language == "node" and m.build_command else None
+    if found is None:
+        return m, None
+    tool = found.group(1)
+    new = start.replace("next dev", "next start") if tool == "next dev" else None
+    note = f"the start command runs a dev server ({tool}); the production build " + (
+        f"runs with {new!r}" if new else "is served as static files"
+    )
+    return m.model_copy(update={"start_command": new, "dev_dependencies_at_runtime": False}), note
+
+
+_NEXT_CONFIGS = ("next.config.js", "next.config.mjs", "next.config.cjs", "next.config.ts", "next.config.mts")
+_PM_START = {"npm start", "npm run start", "yarn start", "yarn run start", "pnpm start", "pnpm run start"}
+
+
+def next_standalone(m: ModuleAnalysis, folder: Path | None) -> bool:
+    """Next.js writes a standalone server (the traced ``node_modules`` only) when its config leaves
+    ``output`` unset (its default reads ``NEXT_PRIVATE_STANDALONE``; relied on from Next 13) and the app
+    starts with ``next start``, not a custom server. ``folder`` is the module's folder, when readable."""
+    if m.framework != "next" or not m.build_command or m.dev_dependencies_at_runtime:
+        return False
+    major = (m.pins.get("next") or "").lstrip("^~=v ").split(".")[0]
+    if major.isdigit() and int(major) < 13:
+        return False
+    start = " ".join((m.start_command or "").split())
+    if folder is None:
+        return start.startswith("next start")
+    if start in _PM_START:
+        try:
+            scripts = json.loads((folder / "package.json").read_text("utf-8-sig")).get("scripts") or {}
+        except (OSError, ValueError, AttributeError):
+            return False
+        start = " ".join(str(scripts.get("start", "")).split()) if isinstance(scripts, dict) else ""
+    if not start.startswith("next start"):
+        return False
+    for name in _NEXT_CONFIGS:
+        try:
+            text = (folder / name).read_text("utf-8", "replace")
+        except OSError:
+            continue
+        if re.search(r"\boutput\s*:", text) and not re.search(r"\boutput\s*:\s*['\"`]standalone", text):
+            return False  # 'export' (a static site) or a value computed in the config: left as it is
+    return True
+
+
+def _next_standalone_stages(
+    m: ModuleAnalysis, base_image: str, head: list[str], ctx: Ctx, manifests: list[str]
+) -> list[str]:
+    """Next's standalone server: ``server.js`` with the traced dependencies, plus the static assets
+    and ``public`` it serves; no ``node_modules`` install in the final stage."""
+    missing = "echo 'next build wrote no .next/standalone/server.js (is output set in next.config?)' >&2; exit 1"
+    return [
+        f"FROM {base_image} AS build",
+        "WORKDIR /app",
+        *install_packages(base_image, ctx.extra_build_packages),
+        *_manifest_copy(m, manifests),
+        f"RUN {native_headers(ctx.extra_build_packages)}{install_command(m, production=False)}",
+        "COPY . .",
+        "ENV NEXT_TELEMETRY_DISABLED=1",
+        f"RUN NEXT_PRIVATE_STANDALONE=true {m.build_command} \\\n"
+        f" && {{ test -f .next/standalone/server.js || {{ {missing}; }}; }} \\\n"
+        " && cp -r .next/static .next/standalone/.next/static \\\n"
+        " && if [ -d public ]; then cp -r public .next/standalone/public; fi",
+        "",
+        *head,
+        "ENV HOSTNAME=0.0.0.0 NEXT_TELEMETRY_DISABLED=1",
+        "COPY --from=build /app/.next/standalone ./",
+    ]
+
+
 def render_node(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
     base = ctx.resolve("node", m.language_version)
     port = m.port or 3000
-    start = m.start_command or f"node {m.entrypoint or 'index.js'}"
+    start = "node server.js" if ctx.next_standalone else m.start_command or f"node {m.entrypoint or 'index.js'}"
     manifests = m.dependency_files or ["package.json"]
     ws = ctx.workspace
     what = f"node {base.version}, {m.package_manager or 'npm'}"
     lines = [header(m, what + (f" workspace {ws.member}, built from the workspace root" if ws else ""))]
+    picked = node_only_base(m, ctx, start, base.runtime)
+    lean, shell_only = picked if picked else (None, False)
+    runtime = lean or base.runtime
+    if lean:
+        reason = (
+            f"{lean} with the node binary of {base.image}"
+            + (" and the shared libraries it and the native addons load (ldd)" if shell_only else "")
+            + ": the app starts with plain node, so npm, yarn, corepack and the C headers stay out"
+            " (no alpine or distroless node image in the catalog)"
+        )
+    else:
+        reason = f"{base.runtime}: the catalog's slim node image" + (
+            f" (the start command runs {start.split()[0]})" if start.split() and start.split()[0] != "node" else ""
+        )
+
+    def head(stage: str) -> list[str]:
+        # the gathering step ends the stage before (the blank line ahead of it is dropped below)
+        gather = [_GATHER_NODE, ""] if shell_only else []
+        return [*gather, *_runtime_head(m, runtime, start, port, stage if lean else None, shell_only)]
+
     if ws is not None:
         lines += [
             *workspace_build_stage(m, ws, base.image, ctx, prune=True),
             "",
-            *_runtime_head(m, base.runtime, start, port),
+            *head("build"),
             *_workspace_runtime_copy(m, ws),
             f"WORKDIR /app/{ws.member}",
         ]
+    elif ctx.next_standalone:
+        lines += _next_standalone_stages(m, base.image, head("build"), ctx, manifests)
     elif m.build_command and _bundled_output(m, start):
         # Nuxt/Nitro (and SvelteKit/Solid on Nitro) bundle the server with its dependencies into .output
         lines += [
@@ -275,7 +430,7 @@ def render_node(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
             "COPY . .",
             f"RUN {m.build_command}",
             "",
-            *_runtime_head(m, base.runtime, start, port),
+            *head("build"),
             "ENV HOST=0.0.0.0",
             "COPY --from=build /app/.output ./.output",
         ]
@@ -289,19 +444,22 @@ def render_node(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
             "COPY . .",
             f"RUN {m.build_command}{_check_built(start)} \\\n && {prune_command(m)}",
             "",
-            *_runtime_head(m, base.runtime, start, port),
+            *head("build"),
             "COPY --from=build /app ./",
         ]
-    elif ctx.extra_build_packages:
-        # native addons: compilers stay in the build stage, only node_modules moves on
+    elif ctx.extra_build_packages or lean:
+        # native addons: compilers stay in the build stage, only node_modules moves on (and node itself,
+        # onto a plain Debian image)
         lines += [
             f"FROM {base.image} AS deps",
             "WORKDIR /app",
             *install_packages(base.image, ctx.extra_build_packages),
             *_manifest_copy(m, manifests),
-            f"RUN {native_headers(ctx.extra_build_packages)}{install_command(m, production=True)}",
+            # a package without dependencies gets no node_modules: the COPY below needs the folder
+            f"RUN {native_headers(ctx.extra_build_packages)}{install_command(m, production=True)}"
+            " \\\n && mkdir -p node_modules",
             "",
-            *_runtime_head(m, base.runtime, start, port),
+            *head("deps"),
             "COPY --from=deps /app/node_modules ./node_modules",
             "COPY . .",
         ]
@@ -318,4 +476,5 @@ def render_node(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
         _health(port),
         exec_form(start),
     ]
-    return Rendered(join(_once_per_stage(lines)), base.runtime, APP_UID, port)
+    content = join(_once_per_stage(lines)).replace(f"\n\n{_GATHER_NODE}", f"\n{_GATHER_NODE}")
+    return Rendered(content, runtime, APP_UID, port, base_reason=reason)

@@ -11,6 +11,7 @@ import posixpath
 from containerkit.tools.analyze.models import ModuleAnalysis
 from containerkit.tools.dockerfile._common import (
     APP_UID,
+    APT_CLEAN,
     Ctx,
     Rendered,
     exec_form,
@@ -154,6 +155,99 @@ def _build_step(m: ModuleAnalysis) -> list[str]:
     ]
 
 
+# Does the app or an installed package import setuptools (pkg_resources ships with it) where a
+# missing one fails? An import inside a ``try`` is optional; the packaging tools' own files do not count.
+_SETUPTOOLS_USERS = (
+    "import ast, pathlib, sys",
+    'NAMES, TOOLS = {"setuptools", "pkg_resources"}, {"setuptools", "pkg_resources", "_distutils_hack", "pip"}',
+    "def needs(node, guarded=False):",
+    "    if isinstance(node, ast.Import) and not guarded:",
+    '        return any(a.name.split(".")[0] in NAMES for a in node.names)',
+    "    if isinstance(node, ast.ImportFrom) and not guarded and not node.level:",
+    '        return (node.module or "").split(".")[0] in NAMES',
+    "    inside = node.body if isinstance(node, ast.Try) else []",
+    "    return any(needs(c, guarded or any(c is b for b in inside)) for c in ast.iter_child_nodes(node))",
+    "def uses(path):",
+    "    try:",
+    "        text = path.read_bytes()",
+    '        wanted = (b"pkg_resources" in text or b"setuptools" in text) and not TOOLS & set(path.parts)',
+    "        return wanted and needs(ast.parse(text))",
+    "    except (OSError, SyntaxError, ValueError, RecursionError):",
+    "        return False",
+    'sys.exit(0 if any(uses(p) for r in sys.argv[1:] for p in pathlib.Path(r).rglob("*.py")) else 1)',
+)
+_USES_SCRIPT = "/tmp/ck_uses_setuptools.py"
+
+
+def _write_script(lines: tuple[str, ...], path: str) -> str:
+    """A short Python program written by printf (one argument per line: no heredoc in the legacy builder)."""
+    args = " \\\n".join(f"    '{line}'" for line in lines)
+    return f"printf '%s\\n' \\\n{args} \\\n    > {path}"
+
+
+LEAN_STEP = "pip uninstall --yes --quiet"
+LEAN_MARK = "rm -f /opt/venv/bin/activate"
+"""In the build stage's last step, where the packaging tools leave the runtime venv: a step added
+later that still needs pip goes before it."""
+RUNTIME_PACKAGES = "/tmp/ck-runtime-packages"
+"""The Debian packages owning the shared libraries the venv's extension modules load (ELF NEEDED)."""
+# ldd lists every NEEDED library with where it resolved; those from the system (not a wheel's own
+# bundled .libs in /opt/venv) are looked up in dpkg by file name: their packages are what the runtime needs
+_NEEDED_PACKAGES = (
+    "find /opt/venv -name '*.so*' -type f -exec ldd {} + 2>/dev/null \\\n"
+    "    | awk '$2 == \"=>\" && $3 ~ /^\\// && $3 !~ /^\\/opt\\// {print $3}' | sort -u \\\n"
+    '    | while read -r lib; do dpkg -S "*/$(basename "$lib")" 2>/dev/null | head -n 1 | cut -d: -f1; done \\\n'
+    f"    | sort -u > {RUNTIME_PACKAGES}"
+)
+
+
+def _lean_venv(m: ModuleAnalysis, native: bool) -> str:
+    """The runtime venv without pip, wheel and (unless the app or a dependency imports it) setuptools;
+    with a native toolchain in the stage, the list of run-time packages its libraries need."""
+    declared = {d.lower() for d in m.dependencies}
+    tools = " ".join(t for t in ("wheel", "pip") if t not in declared)  # pip last: it removes itself
+    parts: list[str] = []
+    if "setuptools" not in declared:
+        drop = f"python -m {LEAN_STEP} setuptools {tools}".rstrip()
+        keep = f"python -m {LEAN_STEP} {tools}" if tools else ":"
+        parts += [
+            _write_script(_SETUPTOOLS_USERS, _USES_SCRIPT),
+            f"if python {_USES_SCRIPT} /opt/venv/lib .; then {keep}; else {drop}; fi",
+            f"rm {_USES_SCRIPT}",
+        ]
+    elif tools:
+        parts.append(f"python -m {LEAN_STEP} {tools}")
+    parts.append(f"{LEAN_MARK}* /opt/venv/bin/Activate.ps1")  # PATH names the venv
+    # the installer's bookkeeping (PEP 376/627: what to uninstall) goes with the installer; METADATA and
+    # entry_points.txt, what importlib.metadata reads at run time, stay
+    parts.append(
+        r"find /opt/venv -path '*.dist-info/*' \( -name RECORD -o -name INSTALLER -o -name REQUESTED \) -delete"
+    )
+    if native:
+        parts.append(_NEEDED_PACKAGES)
+    return "RUN " + " \\\n && ".join(parts)
+
+
+def _runtime_libraries() -> list[str]:
+    """Install the packages the build stage found in the ELF NEEDED entries, when the base lacks them."""
+    return [
+        f"COPY --from=build {RUNTIME_PACKAGES} {RUNTIME_PACKAGES}",
+        f'RUN pkgs=$(for p in $(cat {RUNTIME_PACKAGES}); do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done) \\\n'
+        ' && if [ -n "$pkgs" ]; then apt-get update \\\n'
+        "    && apt-get install -y --no-install-recommends $pkgs \\\n"
+        f"    && {APT_CLEAN}; fi",
+    ]
+
+
+def _compile() -> str:
+    """The app's bytecode, compiled while building (the runtime user cannot write __pycache__);
+    checked against the source's hash, so a copy that changes mtimes keeps it valid."""
+    return (
+        "RUN python -m compileall -q -j 0 --invalidation-mode checked-hash"
+        " -x '/(node_modules|\\.git|\\.venv|venv)/' . > /dev/null || true"
+    )
+
+
 def _start(m: ModuleAnalysis) -> str:
     return m.start_command or f"python {m.entrypoint or 'app.py'}"
 
@@ -195,21 +289,33 @@ def render_python(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
         # the package itself (src/ layout, console scripts), after its dependencies: a source edit
         # reinstalls only the project
         lines += ["COPY . ." if src == "." else f"COPY {src} ./", "RUN pip install --no-cache-dir --no-deps ."]
+    copy_src = "COPY . ." if src == "." else f"COPY {src} ./"
+    if copy_src not in lines:  # the lean step reads the app's imports too
+        lines.append(copy_src)
+    native = bool(ctx.extra_build_packages) and not is_alpine(base.image)
+    lines.append(_lean_venv(m, native))
     lines += ["", f"FROM {base.runtime}", f"WORKDIR {workdir}"]
     lines += install_packages(base.runtime, m.system_packages)
     lines += user_lines(base.runtime)
+    lines += _runtime_libraries() if native else []
     lines += [
         "COPY --from=build /opt/venv /opt/venv",
         *(f"COPY --from=build {d} {d}" for d in deps),
         f'ENV PATH="/opt/venv/bin:$PATH" PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 PORT={port}',
-        "COPY . ." if src == "." else f"COPY {src} ./",
+        copy_src,
+        _compile(),
         *_build_step(m),
         f"USER {APP_UID}:{APP_UID}",
         f"EXPOSE {port}",
         _health(port, m.health_path),
         exec_form(_start(m)),
     ]
-    return Rendered(join(lines), base.runtime, APP_UID, port)
+    reason = f"{base.runtime}: the slim image of the Python the project asks for" + (
+        ", with the run-time libraries its native packages load"
+        if native or m.system_packages
+        else " (glibc: the manylinux wheels run as built; the catalog has no distroless Python)"
+    )
+    return Rendered(join(lines), base.runtime, APP_UID, port, base_reason=reason)
 
 
 def _conda(m: ModuleAnalysis, ctx: Ctx) -> Rendered:

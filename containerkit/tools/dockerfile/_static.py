@@ -113,7 +113,8 @@ def render_static(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
         src = f"/app/{ws.member}/{_out_dir(m)}/" if ws is not None else f"/app/{_out_dir(m)}/"
     if "busybox" in base.runtime:
         lines += _busybox_runtime(m, base.runtime, src, port)
-        return Rendered(join(lines), base.runtime, APP_UID, port)
+        reason = f"{base.runtime}: built files only, served by busybox httpd as a non-root user"
+        return Rendered(join(lines), base.runtime, APP_UID, port, base_reason=reason)
     lines += [
         f"FROM {base.runtime}",
         "USER root",
@@ -133,4 +134,5 @@ def render_static(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
         f"EXPOSE {port}",
         healthcheck_exec(["sh", "-c", 'wget -q -O /dev/null "http://127.0.0.1:${PORT}/" || exit 1']),
     ]
-    return Rendered(join(lines), base.runtime, NGINX_UID, port)
+    reason = f"{base.runtime}: built files only, served by a non-root nginx on alpine"
+    return Rendered(join(lines), base.runtime, NGINX_UID, port, base_reason=reason)

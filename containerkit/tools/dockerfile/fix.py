@@ -18,8 +18,8 @@ from pydantic import BaseModel
 
 from containerkit.tools.analyze.models import ModuleAnalysis
 from containerkit.tools.diagnose import Diagnosis, FailureEvidence, FailureStage, classify
-from containerkit.tools.dockerfile._common import exec_form, is_alpine
-from containerkit.tools.dockerfile._python import LOCK_REQUIREMENTS
+from containerkit.tools.dockerfile._common import APT_CLEAN, exec_form, is_alpine
+from containerkit.tools.dockerfile._python import LEAN_MARK, LEAN_STEP, LOCK_REQUIREMENTS
 from containerkit.tools.dockerfile.catalog import BaseImageCatalog, ImageProbe
 from containerkit.tools.dockerfile.generate import GeneratedDockerfile, build_context, generate_dockerfile
 
@@ -187,7 +187,7 @@ def _install_line(image: str, packages: list[str]) -> str:
     return (
         "RUN apt-get update \\\n"
         f" && apt-get install -y --no-install-recommends {' '.join(sorted(set(packages)))} \\\n"
-        " && rm -rf /var/lib/apt/lists/*"
+        f" && {APT_CLEAN}"
     )
 
 
@@ -493,6 +493,17 @@ def _build_command_for(fx: _FixCtx, subject: str) -> str | None:
 _ENTRY_FILES = ("main.py", "app.py", "server.py", "wsgi.py", "run.py", "server.js", "index.js", "app.js", "main.js")
 
 
+def _before_lean(lines: list[str], start: int, end: int, default: int) -> int:
+    """Where a step that runs pip goes: before the step that takes pip out of the venv, if the stage has one."""
+    first = None
+    for i in range(start, end):
+        if lines[i].startswith("RUN "):
+            first = i
+        if LEAN_MARK in lines[i] and first is not None:
+            return min(first, default)
+    return default
+
+
 def _wrong_start(content: str, failure: BuildFailureInfo, cls: Diagnosis, fx: _FixCtx) -> tuple[str, str]:
     m = fx.module
     subject = cls.subject or ""
@@ -508,7 +519,7 @@ def _wrong_start(content: str, failure: BuildFailureInfo, cls: Diagnosis, fx: _F
         pip = "pip install --no-cache-dir" if "/opt/venv" in content or "pip" in content else None
         if pip is None or f"pip install --no-cache-dir {tool}" in content:
             return content, f"{tool} is missing at start and cannot be installed by the fixer"
-        lines.insert(idx + 1, f"RUN {pip} {tool}")
+        lines.insert(_before_lean(lines, st.start, st.end, idx + 1), f"RUN {pip} {tool}")
         return "\n".join(lines) + "\n", f"the start command runs {tool}, which is not installed: install it"
     served = _retarget_server(content, current or "", fx)
     if served is not None:
@@ -699,6 +710,15 @@ def _add_runtime_library(content: str, failure: BuildFailureInfo, cls: Diagnosis
     pkgs = _stage_installs("\n".join(lines[final.start : final.end]), cls.packages, final.image)
     if not pkgs:
         return content, f"{', '.join(cls.packages)} is installed already ({cls.detail})"
+    if final.image.startswith("busybox") and fx.module.language == "node":
+        # busybox has no package manager: the app with that package runs on Debian slim instead
+        m = fx.module.model_copy(update={"system_packages": sorted({*fx.module.system_packages, *pkgs})})
+        gen = _generate(m, fx)
+        if gen.content != content:
+            return (
+                gen.content,
+                f"install {', '.join(pkgs)} at run time (on {gen.base_image}): {cls.subject} is missing at start",
+            )
     lines.insert(final.start + 1, _install_line(final.image, pkgs))
     return "\n".join(lines) + "\n", f"install {', '.join(pkgs)} at run time: {cls.subject} is missing at start"
 
@@ -782,7 +802,12 @@ def _install_missing_dependency(
         dist = _IMPORT_TO_DIST.get(name) or _IMPORT_TO_DIST.get(name.split(".")[0]) or name.split(".")[0]
         install = f"RUN pip install --no-cache-dir {dist}"
         anchor = next(
-            (i for i, ln in enumerate(lines) if re.match(r"RUN .*\b(pip|uv pip|poetry|pdm|pipenv)\b", ln)), None
+            (
+                i
+                for i, ln in enumerate(lines)
+                if re.match(r"RUN .*\b(pip|uv pip|poetry|pdm|pipenv)\b", ln) and LEAN_STEP not in ln
+            ),
+            None,
         )
     elif fx.module.language in ("node", "static"):
         dist = name if name.startswith("@") else name.split("/")[0]

@@ -23,7 +23,7 @@ from containerkit.tools.dockerfile._dotnet import render_dotnet
 from containerkit.tools.dockerfile._elixir import render_elixir
 from containerkit.tools.dockerfile._go import render_go
 from containerkit.tools.dockerfile._jvm import render_java
-from containerkit.tools.dockerfile._node import render_node
+from containerkit.tools.dockerfile._node import next_standalone, render_node, without_dev_server
 from containerkit.tools.dockerfile._pathdeps import PythonPathDeps, python_path_deps
 from containerkit.tools.dockerfile._php import render_php
 from containerkit.tools.dockerfile._pylock import LOCKFILES, lock_wheel_pythons, locked_requirements
@@ -125,6 +125,8 @@ class GeneratedDockerfile(BaseModel):
     user_uid: int = APP_UID
     """The uid the container runs as (for the manifests' runAsUser)."""
     port: int | None = None
+    base_reason: str = ""
+    """Why the final stage runs on ``base_image``: the rule that picked the smallest base the app allows."""
     context: str = "."
     """Build context relative to the repository root: the module's folder, the workspace root for a
     workspace member built from there, or for a Python module with sibling path dependencies the
@@ -291,6 +293,8 @@ def generate_dockerfile(
     the file is in ``files`` of the result, for the caller to put into the build context.
     """
     module, unsafe = safe_module(module)  # repository metadata never writes an instruction (nor picks one)
+    module, dev_note = without_dev_server(module)
+    unsafe += [dev_note] if dev_note else []
     if module.language is None:
         raise InvalidOption(
             f"cannot generate a Dockerfile for {module.path}: language not detected",
@@ -313,6 +317,9 @@ def generate_dockerfile(
     if module.language in ("node", "static"):
         ctx.workspace = node_workspace(module, Path(repo_root) if repo_root is not None else None)
     ctx.path_deps = python_path_deps(module)
+    if module.language == "node" and ctx.workspace is None:
+        folder = Path(repo_root) / module.path if repo_root is not None else None
+        ctx.next_standalone = next_standalone(module, folder)
     ws = ctx.workspace
     if ws is not None and ws.inferred:
         ctx.warnings.append(
@@ -328,5 +335,6 @@ def generate_dockerfile(
         warnings=ctx.warnings,
         user_uid=out.uid,
         port=out.port,
+        base_reason=out.base_reason,
         context=build_context(module),
     )

@@ -76,6 +76,15 @@ def _part_results(report: ScanReport) -> list[tuple[str, str]]:
         )
     else:
         out.append(("vulnerabilities", "not checked"))
+    if report.layers:
+        top = max(report.layers, key=lambda layer: layer.size_bytes)
+        out.append(
+            (
+                "layers",
+                f"{len(report.layers)} holding files, {(report.size_bytes or 0) / 1e6:.1f} MB;"
+                f" largest {top.size_bytes / 1e6:.1f} MB: {top.created_by[:70]}",
+            )
+        )
     if report.secrets is not None:
         s = report.secrets
         out.append(("secrets", f"{len(s.findings)} found in {s.files_scanned} files, {s.layers_scanned} layers"))

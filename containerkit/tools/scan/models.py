@@ -27,6 +27,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from containerkit.tools.compliance import ComplianceReport
+from containerkit.tools.image_size import LayerSize
 from containerkit.tools.lint import LintReport
 from containerkit.tools.policy import PolicyResult
 from containerkit.tools.sbom import Sbom
@@ -139,6 +140,9 @@ class ScanReport(BaseModel):
     """What was skipped or partial, and why: a part not run must never read as a clean part."""
     durations: dict[str, float] = Field(default_factory=dict)
     dockerfile: str | None = None
+    size_bytes: int | None = None
+    layers: list[LayerSize] = Field(default_factory=list)
+    """Layer analysis: every layer holding files, bottom first, its size and the step that made it."""
 
     def findings(self) -> list[ScanFinding]:
         """Every finding of every part, most severe first."""

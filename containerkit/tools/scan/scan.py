@@ -30,6 +30,7 @@ from containerkit.tools.compliance import (
 )
 from containerkit.tools.compliance.image import setuid_files_in
 from containerkit.tools.image_fs import ImageFS, ImageNotFound, open_image
+from containerkit.tools.image_size import image_size
 from containerkit.tools.lint import LintConfig, LintReport, lint_dockerfile, read_dockerfile
 from containerkit.tools.lint.hadolint import find_hadolint
 from containerkit.tools.metrics import BuildSecMetrics
@@ -148,7 +149,14 @@ def scan_image(
             policy = evaluate_policies(facts, options.policies, policy_data)
         say(f"policy: {len(policy.violations)} violations")
 
+    try:
+        size = image_size(docker_client, image)
+    except Exception as exc:  # noqa: BLE001 - the layer analysis is extra information, never a failed scan
+        size = None
+        notes.append(f"layer sizes: not read ({exc})")
     report = ScanReport(
+        size_bytes=size.size_bytes if size is not None else None,
+        layers=size.layers if size is not None else [],
         image=image,
         image_id=str(inspect.get("Id") or ""),
         duration_s=round(time.perf_counter() - started, 3),

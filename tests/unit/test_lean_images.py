@@ -1,0 +1,255 @@
+"""Lean production images (issue 13), as generated: what reaches the final stage and what stays in
+the build stage. The builds themselves are checked in tests/integration/test_lean_images_build.py."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from containerkit.tools.analyze.models import ModuleAnalysis
+from containerkit.tools.dockerfile import generate_dockerfile, load_catalog
+from containerkit.tools.dockerfile.naive import build_stage_packages, naive_dockerfile
+from containerkit.tools.image_size import image_size
+
+
+def _py(**kw: object) -> ModuleAnalysis:
+    base: dict[str, object] = {
+        "path": ".",
+        "name": "svc",
+        "language": "python",
+        "package_manager": "pip",
+        "dependency_files": ["requirements.txt"],
+        "start_command": "gunicorn app:app",
+        "port": 8000,
+    }
+    return ModuleAnalysis.model_validate({**base, **kw})
+
+
+def _stages(text: str) -> tuple[str, str]:
+    build, final = text.split("\n\nFROM ", 1)
+    return build, final
+
+
+def _setuptools_check(text: str) -> str:
+    """The Python program the build stage writes with printf, as the shell would write it."""
+    m = re.search(r"printf '%s\\n' \\\n(.*?) \\\n    > (\S+)", text, re.S)
+    assert m, text
+    return "\n".join(re.findall(r"^    '(.*)'(?: \\)?$", m.group(1), re.M)) + "\n"
+
+
+def test_python_runtime_venv_loses_the_packaging_tools_and_the_app_is_compiled() -> None:
+    text = generate_dockerfile(_py(), load_catalog()).content
+    build, final = _stages(text)
+    # pip, wheel and (unless something imports it) setuptools leave the venv in the build stage,
+    # after the install and with the source there to read its imports
+    assert build.index("pip install --no-cache-dir -r requirements.txt") < build.index("COPY . .")
+    assert build.index("COPY . .") < build.index("pip uninstall --yes --quiet setuptools wheel pip")
+    assert "rm -f /opt/venv/bin/activate*" in build
+    # the final stage copies the trimmed venv and compiles the app's bytecode while building
+    assert "COPY --from=build /opt/venv /opt/venv" in final
+    assert final.index("COPY . .") < final.index("python -m compileall") < final.index("USER 10001")
+    # no toolchain here: no ELF scan, no run-time package step
+    assert "ldd" not in text and "ck-runtime-packages" not in text
+
+
+def test_declared_setuptools_is_kept() -> None:
+    text = generate_dockerfile(_py(dependencies=["flask", "setuptools"]), load_catalog()).content
+    build, _ = _stages(text)
+    assert "pip uninstall --yes --quiet wheel pip" in build and "uninstall --yes --quiet setuptools" not in build
+
+
+def test_native_build_scans_elf_needed_and_installs_only_missing_runtime_packages() -> None:
+    m = _py(build_packages=["gcc", "libpq-dev"], system_packages=["libpq5"], dependencies=["psycopg2"])
+    text = generate_dockerfile(m, load_catalog()).content
+    build, final = _stages(text)
+    assert "gcc libpq-dev" in build and "ldd" in build and "> /tmp/ck-runtime-packages" in build
+    # the toolchain and headers stay in the build stage
+    assert "gcc" not in final and "libpq-dev" not in final
+    assert "COPY --from=build /tmp/ck-runtime-packages /tmp/ck-runtime-packages" in final
+    assert 'dpkg -s "$p"' in final and "libpq5" in final
+    assert "/var/cache/apt/*.bin" in final  # apt's caches never stay in a layer
+
+
+@pytest.mark.parametrize(
+    ("source", "needed"),
+    [
+        ("import pkg_resources\n", True),
+        ("def plugins():\n    from setuptools import find_packages\n", True),
+        ("try:\n    import pkg_resources\nexcept ImportError:\n    pkg_resources = None\n", False),
+        ("# pkg_resources is gone\nimport importlib.metadata\n", False),
+        ("from . import setuptools\n", False),
+        ("print 'python 2 setuptools'\n", False),
+    ],
+)
+def test_setuptools_is_kept_only_when_an_unguarded_import_needs_it(tmp_path: Path, source: str, needed: bool) -> None:
+    script = tmp_path / "check.py"
+    script.write_text(_setuptools_check(generate_dockerfile(_py(), load_catalog()).content))
+    app = tmp_path / "app"
+    (app / "pkg").mkdir(parents=True)
+    (app / "pkg" / "mod.py").write_text(source)
+    # the packaging tools' own files never count
+    (app / "setuptools").mkdir()
+    (app / "setuptools" / "__init__.py").write_text("import pkg_resources\n")
+    rc = subprocess.run([sys.executable, str(script), str(app)], check=False).returncode
+    assert rc == (0 if needed else 1)
+
+
+def _next(tmp_path: Path, config: str | None = None, start: str = "next start") -> tuple[ModuleAnalysis, Path]:
+    (tmp_path / "package.json").write_text(
+        json.dumps({"scripts": {"build": "next build", "start": start}, "dependencies": {"next": "14.2.18"}})
+    )
+    if config is not None:
+        (tmp_path / "next.config.mjs").write_text(config)
+    m = ModuleAnalysis(
+        path=".",
+        name="web",
+        language="node",
+        framework="next",
+        package_manager="npm",
+        lockfile="package-lock.json",
+        dependency_files=["package.json", "package-lock.json"],
+        build_command="npm run build",
+        start_command="npm start",
+        pins={"next": "14.2.18"},
+    )
+    return m, tmp_path
+
+
+def test_next_app_is_built_as_the_standalone_server_without_touching_its_config(tmp_path: Path) -> None:
+    m, repo = _next(tmp_path, "export default { reactStrictMode: true }\n")
+    text = generate_dockerfile(m, load_catalog(), repo_root=repo).content
+    build, final = _stages(text)
+    assert "RUN NEXT_PRIVATE_STANDALONE=true npm run build" in build and "test -f .next/standalone/server.js" in build
+    assert "cp -r .next/static .next/standalone/.next/static" in build
+    assert "COPY --from=build /app/.next/standalone ./" in final and "node_modules" not in final
+    assert "HOSTNAME=0.0.0.0" in final and final.rstrip().endswith('CMD ["node", "server.js"]')
+    assert (repo / "next.config.mjs").read_text() == "export default { reactStrictMode: true }\n"
+
+
+@pytest.mark.parametrize(
+    ("config", "start"),
+    [
+        ("export default { output: process.env.OUT }\n", "next start"),  # the config decides: left alone
+        (None, "node server.js"),  # a custom server
+    ],
+)
+def test_next_app_keeps_next_start_with_pruned_modules_when_standalone_does_not_fit(
+    tmp_path: Path, config: str | None, start: str
+) -> None:
+    m, repo = _next(tmp_path, config, start)
+    text = generate_dockerfile(m, load_catalog(), repo_root=repo).content
+    assert "NEXT_PRIVATE_STANDALONE" not in text and "npm prune --omit=dev" in text
+
+
+def test_naive_dockerfile_is_one_stage_with_the_build_toolchain() -> None:
+    m = _py(build_packages=["gcc", "libpq-dev"], dependencies=["psycopg2"])
+    gen = generate_dockerfile(m, load_catalog()).content
+    naive = naive_dockerfile(m, "python:3.11-slim", build_stage_packages(gen))
+    assert naive.count("FROM ") == 1 and "gcc libpq-dev" in naive and "COPY . ." in naive
+    assert "pip install --no-cache-dir -r requirements.txt" in naive and "USER" not in naive
+
+
+@pytest.mark.parametrize(
+    ("framework", "start", "deps"),
+    [
+        ("cra", "react-scripts start", ["react", "react-scripts"]),
+        ("vite", "vite", ["vite"]),
+        ("vite", "npx vite dev --host", ["vite"]),
+        ("angular", "ng serve", ["@angular/core"]),
+    ],
+)
+def test_a_dev_server_is_never_the_production_command_of_a_static_front_end(
+    framework: str, start: str, deps: list[str]
+) -> None:
+    m = ModuleAnalysis(
+        path=".",
+        name="ui",
+        language="node",
+        framework=framework,
+        package_manager="npm",
+        dependency_files=["package.json"],
+        build_command="npm run build",
+        start_command=start,
+        dependencies=deps,
+        dev_dependencies_at_runtime=True,
+        static_dir="dist",
+    )
+    gen = generate_dockerfile(m, load_catalog())
+    assert "httpd" in gen.content or "nginx" in gen.content
+    assert start not in gen.content.split("\n\nFROM ")[-1]
+    assert any("dev server" in w for w in gen.warnings)
+
+
+def test_next_dev_becomes_next_start_of_the_production_build(tmp_path: Path) -> None:
+    m, _ = _next(tmp_path)
+    m = m.model_copy(update={"start_command": "next dev", "dev_dependencies_at_runtime": True})
+    gen = generate_dockerfile(m, load_catalog())
+    assert "next dev" not in gen.content and gen.content.rstrip().endswith('CMD ["node", "server.js"]')
+
+
+class _Images:
+    def __init__(self, sizes: dict[str, int]) -> None:
+        self.sizes = sizes
+
+    def get(self, ref: str) -> object:
+        return type("Image", (), {"id": f"sha256:{ref}", "attrs": {"Size": self.sizes[ref]}})()
+
+
+class _Api:
+    def __init__(self, histories: dict[str, list[dict[str, object]]]) -> None:
+        self.histories = histories
+
+    def history(self, image_id: str) -> list[dict[str, object]]:
+        return self.histories[image_id.removeprefix("sha256:")]
+
+
+def test_size_report_lists_layers_bottom_first_with_their_step_and_the_base_share() -> None:
+    base = [{"Size": 0, "CreatedBy": '/bin/sh -c #(nop)  CMD ["python3"]'}, {"Size": 100, "CreatedBy": ""}]
+    app = [
+        {"Size": 0, "CreatedBy": '/bin/sh -c #(nop)  CMD ["gunicorn" "app:app"]'},
+        {"Size": 7, "CreatedBy": "/bin/sh -c #(nop) COPY dir:abc in /opt/venv "},
+        {"Size": 5, "CreatedBy": "RUN /bin/sh -c chown 10001 /data # buildkit"},
+        {"Size": 3, "CreatedBy": "/bin/sh -c groupadd --system app"},
+        *base,
+    ]
+    client = type("Client", (), {})()
+    client.images = _Images({"app": 115, "base": 100})
+    client.api = _Api({"app": app, "base": base})
+    size = image_size(client, "app", base_image="base")
+    assert size.size_bytes == 115 and size.base_size_bytes == 100
+    assert [(x.size_bytes, x.created_by, x.base) for x in size.layers] == [
+        (100, "", True),
+        (3, "RUN groupadd --system app", False),
+        (5, "RUN chown 10001 /data", False),
+        (7, "COPY dir:abc in /opt/venv", False),
+    ]
+    size.naive_size_bytes = 230
+    assert size.summary()["ratio_to_naive"] == 0.5
+
+
+def test_a_library_missing_at_start_on_busybox_moves_the_node_app_to_debian_with_that_package() -> None:
+    from containerkit.tools.diagnose import FailureEvidence, classify
+    from containerkit.tools.dockerfile import BuildFailureInfo, fix_dockerfile
+
+    m = ModuleAnalysis(
+        path=".",
+        name="api",
+        language="node",
+        package_manager="npm",
+        lockfile="package-lock.json",
+        dependency_files=["package.json", "package-lock.json"],
+        start_command="node server.js",
+    )
+    catalog = load_catalog()
+    before = generate_dockerfile(m, catalog).content
+    assert "FROM busybox:" in before
+    log = "node: error while loading shared libraries: libpq.so.5: cannot open shared object file"
+    diag = classify(FailureEvidence(stage="verify", log_tail=log))
+    res = fix_dockerfile(before, BuildFailureInfo(log_tail=log), m, catalog, diagnosis=diag)
+    final = res.content.split("\n\nFROM ")[-1]
+    assert res.changed and final.startswith("debian:") and "apt-get install -y --no-install-recommends libpq5" in final
