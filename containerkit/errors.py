@@ -46,6 +46,7 @@ __all__ = [
     "RegistryUnreachable",
     "RepoBusy",
     "RolloutFailed",
+    "RunCancelled",
     "ScanGateFailed",
     "SessionNotFound",
     "SessionNotResumable",
@@ -379,6 +380,13 @@ class NeedsConfiguration(ContainerKitError):
 
     code = "CK903"
     default_hint = "Pass the named variables with --env KEY=VALUE or --env-file FILE and resume the session."
+
+
+class RunCancelled(ContainerKitError):
+    """The caller cancelled a run (an MCP client's cancellation): it stops at the next event, resumable."""
+
+    code = "CK904"
+    default_hint = "The session keeps what finished: `containerkit resume ID` carries on from there."
 
 
 class InternalError(ContainerKitError):

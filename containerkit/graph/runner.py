@@ -17,13 +17,13 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
 
 from containerkit.agents import Deps
-from containerkit.errors import InvalidOption, SessionNotResumable
+from containerkit.errors import InvalidOption, RunCancelled, SessionNotResumable
 from containerkit.graph._builder import build_graph
 from containerkit.graph.locks import repo_lock
 from containerkit.graph.sessions import SessionStore
 from containerkit.graph.tracing import configure_tracing, run_span
 from containerkit.settings import Settings
-from containerkit.state import RunOptions, Session
+from containerkit.state import ErrorRecord, RunOptions, Session
 from containerkit.tools.analyze import check_repo_path
 
 __all__ = [
@@ -94,11 +94,26 @@ def _stream_graph(
     graph = build_graph(checkpointer=store.saver)
     config: RunnableConfig = {"configurable": {"thread_id": session_id}, "recursion_limit": RECURSION_LIMIT}
     while True:
-        for mode, payload in graph.stream(
-            inputs, config, context=deps, stream_mode=["custom", "updates"], durability="sync"
-        ):
-            if mode == "custom" and isinstance(payload, dict):
-                on_event(payload)
+        stream = graph.stream(inputs, config, context=deps, stream_mode=["custom", "updates"], durability="sync")
+        try:
+            for mode, payload in stream:
+                if mode == "custom" and isinstance(payload, dict):
+                    on_event(payload)
+        except RunCancelled:
+            # the caller went away: stop scheduling stages; what finished is checkpointed, and the
+            # session stays resumable from the first stage without a result
+            close = getattr(stream, "close", None)  # a generator: ends LangGraph's loop and its workers
+            if callable(close):
+                close()
+            # recorded as a failure the caller caused: `resume` retries from the first stage without a result
+            err = ErrorRecord(
+                stage="orch",
+                code=RunCancelled.code,
+                message="the caller cancelled the run before it finished",
+                hint=RunCancelled.default_hint,
+            )
+            graph.update_state(config, {"status": "failed", "errors": [err]}, as_node="orch")
+            return store.load(session_id)
         question = _pending(graph, config)
         if question is None:
             return store.load(session_id)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -166,9 +167,14 @@ class ContainerKitMCP:
                     hint="Start the server with --root DIR to fix the allowed folders instead.",
                 )
             )
-        ctx = self.base.for_call(roots=guard, progress=self._progress_sink(rc, spec))
+        cancel = threading.Event()
+        ctx = self.base.for_call(roots=guard, progress=self._progress_sink(rc, spec), cancel=cancel)
         try:
-            out: ToolOutput = await anyio.to_thread.run_sync(spec.run, args, ctx)
+            # a cancelled call returns at once; its thread stops the workflow at the next event
+            out: ToolOutput = await anyio.to_thread.run_sync(spec.run, args, ctx, abandon_on_cancel=True)
+        except anyio.get_cancelled_exc_class():
+            cancel.set()
+            raise
         except ContainerKitError as exc:
             return _error_result(exc)
         except Exception as exc:

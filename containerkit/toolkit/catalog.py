@@ -73,15 +73,41 @@ class ToolContext:
     registry_auth: dict[str, str] | None = field(default=None, repr=False)
     """Credentials the face was started with (``CONTAINERKIT_REGISTRY_USER``/``_PASSWORD``); a call's own win."""
     engine: Engine | None = None
+    cancel: threading.Event | None = None
+    """Set by the face when its caller cancels the call: a workflow stops at its next event."""
 
     def __post_init__(self) -> None:
         if self.engine is None:
             self.engine = Engine(self.settings.docker_host)
 
-    def for_call(self, *, roots: RootGuard | None = None, progress: EventSink | None = None) -> ToolContext:
+    def for_call(
+        self,
+        *,
+        roots: RootGuard | None = None,
+        progress: EventSink | None = None,
+        cancel: threading.Event | None = None,
+    ) -> ToolContext:
         return replace(
-            self, roots=self.roots if roots is None else roots, progress=self.progress if progress is None else progress
+            self,
+            roots=self.roots if roots is None else roots,
+            progress=self.progress if progress is None else progress,
+            cancel=cancel,
         )
+
+    def events(self) -> EventSink:
+        """The progress sink a workflow reports to; it raises RunCancelled once the call is cancelled."""
+        cancel, progress = self.cancel, self.progress
+        if cancel is None:
+            return progress
+
+        def sink(event: dict[str, Any]) -> None:
+            if cancel.is_set():
+                from containerkit.errors import RunCancelled
+
+                raise RunCancelled("the caller cancelled the call")
+            progress(event)
+
+        return sink
 
     def path(self, value: str, what: str = "path") -> Path:
         return self.roots.check(value, what)
@@ -474,7 +500,7 @@ def _workflow(a: WorkflowArgs, ctx: ToolContext) -> ToolOutput:
         env_names=sorted(a.env),
         approve=list(dict.fromkeys(a.approve)),
     )
-    session = run_session(repo, options, settings=ctx.settings, deps=_deps(ctx, a), on_event=ctx.progress)
+    session = run_session(repo, options, settings=ctx.settings, deps=_deps(ctx, a), on_event=ctx.events())
     return ToolOutput(session.summary(), _session_text(session))
 
 
@@ -497,7 +523,7 @@ def _resume(a: ResumeArgs, ctx: ToolContext) -> ToolOutput:
         sid,
         settings=ctx.settings,
         deps=_deps(ctx, a),
-        on_event=ctx.progress,
+        on_event=ctx.events(),
         decision=decision,
         options={"env_names": sorted(a.env)} if a.env else None,
     )

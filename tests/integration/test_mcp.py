@@ -439,6 +439,74 @@ def test_mcp_inspector_cli_runs_the_workflow_over_http(tmp_path: Path, registry:
 
 @pytest.mark.integration
 @pytest.mark.slow
+def test_a_cancelled_run_workflow_stops_before_the_push_and_resume_finishes_it(
+    tmp_path: Path, registry: str, example_copy: Any
+) -> None:
+    """notifications/cancelled stops the run at its next event: nothing is pushed; the session resumes."""
+    from tests.integration._cli import ck, last_json
+
+    app = example_copy("python-http")
+    home = tmp_path / "home"
+    image = f"mcp-cancel-{os.getpid()}"
+    seen: list[str] = []
+
+    async def main() -> None:
+        async with stdio_client(_stdio(home, tmp_path)) as (r, w), ClientSession(r, w) as s:
+            await s.initialize()
+            building = anyio.Event()
+
+            async def on_progress(_p: float, _t: float | None, message: str | None) -> None:
+                seen.append(message or "")
+                if "buildsec" in (message or ""):
+                    building.set()
+
+            rid = s._request_id  # the id (and progress token) the next request gets: the SDK numbers them
+            async with anyio.create_task_group() as tg:
+
+                async def call() -> None:
+                    args = {"path": str(app), "registry": registry, "image": f"{image}:1"}
+                    await s.call_tool("run_workflow", args, progress_callback=on_progress)
+
+                tg.start_soon(call)
+                with anyio.fail_after(120):
+                    await building.wait()
+                cancelled = types.CancelledNotification(
+                    method="notifications/cancelled",
+                    params=types.CancelledNotificationParams(requestId=rid, reason="the user changed their mind"),
+                )
+                await s.send_notification(types.ClientNotification(cancelled))
+                tg.cancel_scope.cancel()
+            # the server still answers; the run it was asked to stop ends after its current stage
+            row: dict[str, Any] = {"status": "running"}
+            with anyio.fail_after(180):
+                while row["status"] == "running":
+                    await anyio.sleep(2)
+                    listed = (await s.call_tool("list_sessions", {})).structuredContent
+                    assert listed is not None
+                    (row,) = listed["sessions"]
+            assert row["status"] == "failed", row  # stopped between stages (cancelled), resumable
+            seen.append("sid=" + row["session_id"])
+
+    anyio.run(main)
+    assert _tags(registry, image) == []
+    sid = next(m for m in seen if m.startswith("sid=")).removeprefix("sid=")
+    res = ck("resume", sid, "--json", home=home)
+    assert res.returncode == 0, res.stderr[-2000:]
+    out = last_json(res.stdout)
+    assert out["status"] == "succeeded" and out["verify"]["passed"]
+    assert any(e["code"] == "CK904" for e in out["errors"])  # the cancellation is on record
+    assert _tags(registry, image) == ["1"]
+
+
+def _tags(registry: str, name: str) -> list[str]:
+    try:
+        with httpx.Client(timeout=5) as c:
+            r = c.get(f"http://{registry}/v2/{name}/tags/list")
+        return list(r.json().get("tags") or []) if r.status_code == 200 else []
+    except httpx.HTTPError:
+        return []
+
+
 def test_run_workflow_pauses_for_push_approval_and_resume_finishes_it(
     tmp_path: Path, registry: str, example_copy: Any
 ) -> None:
