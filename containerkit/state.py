@@ -181,6 +181,10 @@ class ScanSummary(BaseModel):
     notes: list[str] = Field(default_factory=list)
     duration_s: float = 0.0
     report_path: str | None = None
+    cached: bool = False
+    """True: the verdict of an identical earlier scan (same image, database, rules, options), reused."""
+    cache_key: str | None = None
+    """The digest of the inputs this verdict was computed from."""
 
 
 class ImageRefs(BaseModel):
@@ -197,6 +201,8 @@ class ManifestInfo(BaseModel):
     root: str | None = None
     """The Kustomize tree (``base/``, ``overlays/<name>/``)."""
     overlays: dict[str, str] = Field(default_factory=dict)
+    cached: bool = False
+    """True: the files an identical earlier run wrote were still there, unchanged: nothing was rewritten."""
 
 
 class DeploymentStatus(BaseModel):

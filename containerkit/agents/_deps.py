@@ -17,6 +17,7 @@ from containerkit.tools.dockerfile import BaseImageCatalog, ImageProbe, load_cat
 from containerkit.tools.dockerfile.catalog import image_probe
 from containerkit.tools.engine import connect_docker
 from containerkit.tools.metrics import BuildSecMetrics
+from containerkit.tools.results_cache import ResultCache
 
 __all__ = ["Deps"]
 
@@ -42,6 +43,11 @@ class Deps:
         if self.docker_client is None:
             self.docker_client = connect_docker(self.settings.docker_host)
         return self.docker_client
+
+    def results(self, *, enabled: bool = True) -> ResultCache:
+        """Results keyed by their inputs (scan verdicts, verify outcomes, manifests); ``enabled=False``
+        (``--no-cache``) reads none and still records this run's."""
+        return ResultCache(self.settings.cache_dir / "results", enabled=enabled)
 
     def catalog(self, override: str | None = None) -> BaseImageCatalog:
         if override:

@@ -106,6 +106,8 @@ def _scan_line(session: Session) -> str:
     scores = ", ".join(f"{k.split()[0]} {v:.0%}" for k, v in scan.compliance.items() if v is not None)
     skipped = [k for k, ran in scan.checked.items() if not ran]
     parts = [counts, scores] + ([f"not checked: {', '.join(skipped)}"] if skipped else [])
+    if scan.cached:
+        parts.append("cached")
     if scan.report_path:
         parts.append(f"report {scan.report_path}")
     return " · ".join(p for p in parts if p)
@@ -123,7 +125,8 @@ def _finish(session: Session, as_json: bool) -> None:
             table.add_row(key, "\n".join(val) if isinstance(val, list) else str(val or "-"))
         if session.verify is not None:
             v = session.verify
-            table.add_row("verify", escape(f"{'passed' if v.passed else 'failed'}: {v.reason} ({v.duration_s:.1f}s)"))
+            took = "cached" if v.cached else f"{v.duration_s:.1f}s"
+            table.add_row("verify", escape(f"{'passed' if v.passed else 'failed'}: {v.reason} ({took})"))
         if session.scan is not None:
             table.add_row("scan", escape(_scan_line(session)))
         if session.deployment is not None and (session.deployment.applied or session.deployment.removed):

@@ -36,6 +36,7 @@ from containerkit.tools.metrics import BuildSecMetrics
 from containerkit.tools.policy import evaluate_policies
 from containerkit.tools.progress import ProgressSink, null_sink
 from containerkit.tools.sbom import Sbom, sbom_from_fs
+from containerkit.tools.scan.cache import display_ref
 from containerkit.tools.scan.errors import VulnDbUnreadable
 from containerkit.tools.scan.models import ScanOptions, ScanReport
 from containerkit.tools.secrets import SecretScanReport, scan_context_secrets, scan_image_secrets
@@ -122,7 +123,7 @@ def scan_image(
 
     facts = BuildFacts(
         dockerfile=df_facts,
-        image=image_facts(inspect, ref=_display_ref(image, inspect), setuid_files=setuid),
+        image=image_facts(inspect, ref=options.image_ref or display_ref(image, inspect), setuid_files=setuid),
         vulnerabilities=_vuln_facts(vulns),
         secrets=None
         if secrets is None
@@ -219,14 +220,6 @@ def _inspect(docker_client: DockerClient, image: str) -> dict[str, Any]:
     except (docker.errors.DockerException, OSError) as exc:
         raise DockerUnavailable(f"no Docker engine answers: {exc}") from None
     return data
-
-
-def _display_ref(image: str, inspect: dict[str, Any]) -> str:
-    """The name policies judge: a tag when the user passed a bare image id."""
-    tags = [str(t) for t in inspect.get("RepoTags") or []]
-    image_id = str(inspect.get("Id") or "")
-    is_id = image.startswith("sha256:") or (len(image) >= 12 and image_id.removeprefix("sha256:").startswith(image))
-    return tags[0] if is_id and tags else image
 
 
 def _lint(options: ScanOptions, notes: list[str]) -> LintReport:
