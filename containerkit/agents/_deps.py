@@ -7,7 +7,7 @@ lands in a checkpoint (no client handles, no credentials in the session store).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from docker import DockerClient
 
@@ -16,8 +16,10 @@ from containerkit.settings import Settings
 from containerkit.tools.dockerfile import BaseImageCatalog, ImageProbe, load_catalog
 from containerkit.tools.dockerfile.catalog import image_probe
 from containerkit.tools.engine import connect_docker
-from containerkit.tools.metrics import BuildSecMetrics
 from containerkit.tools.results_cache import ResultCache
+
+if TYPE_CHECKING:  # prometheus_client is imported by the app that serves metrics, not by every run
+    from containerkit.tools.metrics import BuildSecMetrics
 
 __all__ = ["Deps"]
 

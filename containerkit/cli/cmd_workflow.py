@@ -8,15 +8,14 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from containerkit.cli import current_env, handle_errors
-from containerkit.cli._render import ProgressRenderer
 from containerkit.errors import DockerfileExists, InvalidOption
 from containerkit.tools.fsio import check_folder_target, write_text
 
 if TYPE_CHECKING:
     from containerkit.agents import Deps
+    from containerkit.cli._render import ProgressRenderer
     from containerkit.state import Session
 
 # The graph, agents and tools are imported inside each command: `containerkit --help` and
@@ -37,6 +36,8 @@ def analyze_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print the analysis as JSON."),
 ) -> None:
     """Detect the deployable modules of a repository and what each needs to run."""
+    from rich.table import Table
+
     from containerkit.tools.analyze import analyze_repo
 
     result = analyze_repo(path)
@@ -114,6 +115,8 @@ def _scan_line(session: Session) -> str:
 
 
 def _finish(session: Session, as_json: bool) -> None:
+    from rich.table import Table
+
     env = current_env()
     summary = session.summary()
     if as_json:
@@ -207,6 +210,7 @@ def run_cmd(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show the build log."),
 ) -> None:
     """Analyze, write a Dockerfile, build, verify, scan, push, write manifests (and deploy): one session."""
+    from containerkit.cli._render import ProgressRenderer
     from containerkit.graph import run_session
     from containerkit.state import RunOptions
 
@@ -350,6 +354,7 @@ def resume_cmd(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show the build log."),
 ) -> None:
     """Continue a session from its last checkpoint (finished stages are not redone); a failed one is retried."""
+    from containerkit.cli._render import ProgressRenderer
     from containerkit.graph import resume_session
 
     env = current_env()
@@ -386,6 +391,7 @@ def deploy_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object."),
 ) -> None:
     """Apply a session's manifests to the cluster (KUBECONFIG), wait for the rollout, check it answers."""
+    from containerkit.cli._render import ProgressRenderer
     from containerkit.graph import deploy_session
 
     env = current_env()
@@ -414,6 +420,7 @@ def undeploy_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object."),
 ) -> None:
     """Delete what the session applied to the cluster: only objects containerkit still manages."""
+    from containerkit.cli._render import ProgressRenderer
     from containerkit.graph import undeploy_session
 
     env = current_env()
@@ -432,6 +439,8 @@ def undeploy_cmd(
 @handle_errors
 def sessions_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Saved sessions, newest first."""
+    from rich.table import Table
+
     from containerkit.graph import SessionStore
 
     env = current_env()
@@ -458,6 +467,8 @@ def sessions_show(
     as_json: bool = typer.Option(False, "--json", help="Print the whole session state as JSON."),
 ) -> None:
     """One session: status, stages, recovery attempts, errors."""
+    from rich.table import Table
+
     from containerkit.graph import SessionStore
 
     env = current_env()

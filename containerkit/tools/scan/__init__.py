@@ -19,15 +19,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from containerkit.tools.scan.cache import scan_cache_key
     from containerkit.tools.scan.errors import UnknownFailOn, UnknownReportFormat, VulnDbUnreadable
-    from containerkit.tools.scan.models import (
-        FAIL_ON_LEVELS,
-        LEVELS,
-        Level,
-        ScanFinding,
-        ScanReport,
-        check_fail_on,
-    )
-    from containerkit.tools.scan.options import ScanOptions
+    from containerkit.tools.scan.models import ScanFinding, ScanReport
+    from containerkit.tools.scan.options import FAIL_ON_LEVELS, LEVELS, Level, ScanOptions, check_fail_on
     from containerkit.tools.scan.render import REPORT_FORMATS, ReportFormat, render_report, report_to_json
     from containerkit.tools.scan.scan import scan_image
 
@@ -55,12 +48,12 @@ _WHERE = {
     "UnknownFailOn": "errors",
     "UnknownReportFormat": "errors",
     "VulnDbUnreadable": "errors",
-    "FAIL_ON_LEVELS": "models",
-    "LEVELS": "models",
-    "Level": "models",
+    "FAIL_ON_LEVELS": "options",
+    "LEVELS": "options",
+    "Level": "options",
     "ScanFinding": "models",
     "ScanReport": "models",
-    "check_fail_on": "models",
+    "check_fail_on": "options",
     "ScanOptions": "options",
     "REPORT_FORMATS": "render",
     "ReportFormat": "render",

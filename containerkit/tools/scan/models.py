@@ -29,8 +29,7 @@ from containerkit.tools.compliance import ComplianceReport
 from containerkit.tools.lint import LintReport
 from containerkit.tools.policy import PolicyResult
 from containerkit.tools.sbom import Sbom
-from containerkit.tools.scan.errors import UnknownFailOn
-from containerkit.tools.scan.options import ScanOptions
+from containerkit.tools.scan.options import FAIL_ON_LEVELS, LEVELS, Level, ScanOptions, check_fail_on
 from containerkit.tools.secrets import SecretFinding, SecretScanReport
 from containerkit.tools.vulns import VulnReport
 
@@ -46,22 +45,11 @@ __all__ = [
     "secret_level",
 ]
 
-Level = Literal["critical", "high", "medium", "low", "info"]
-LEVELS: tuple[Level, ...] = ("critical", "high", "medium", "low", "info")
-FAIL_ON_LEVELS = (*LEVELS, "none")
 Part = Literal["lint", "vulnerabilities", "secrets", "policy", "compliance"]
 
 _RANK: dict[str, int] = {lvl: len(LEVELS) - i for i, lvl in enumerate(LEVELS)}
 _LINT: dict[str, Level] = {"error": "high", "warning": "medium", "info": "low", "style": "info"}
 _VULN: dict[str, Level] = {"CRITICAL": "critical", "HIGH": "high", "MEDIUM": "medium", "LOW": "low", "UNKNOWN": "low"}
-
-
-def check_fail_on(fail_on: str) -> str:
-    """The threshold in lower case, or UnknownFailOn (checked before any scanning starts)."""
-    value = fail_on.strip().lower()
-    if value not in FAIL_ON_LEVELS:
-        raise UnknownFailOn(f"unknown --fail-on level: {fail_on!r}")
-    return value
 
 
 def secret_level(finding: SecretFinding) -> Level:

@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-__all__ = ["ScanOptions"]
+from containerkit.tools.scan.errors import UnknownFailOn
+
+__all__ = ["FAIL_ON_LEVELS", "LEVELS", "Level", "ScanOptions", "check_fail_on"]
+
+Level = Literal["critical", "high", "medium", "low", "info"]
+LEVELS: tuple[Level, ...] = ("critical", "high", "medium", "low", "info")
+FAIL_ON_LEVELS = (*LEVELS, "none")
+
+
+def check_fail_on(fail_on: str) -> str:
+    """The threshold in lower case, or UnknownFailOn (checked before any scanning starts)."""
+    value = fail_on.strip().lower()
+    if value not in FAIL_ON_LEVELS:
+        raise UnknownFailOn(f"unknown --fail-on level: {fail_on!r}")
+    return value
 
 
 class ScanOptions(BaseModel):

@@ -13,7 +13,7 @@ import contextlib
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from docker import DockerClient
 
@@ -32,7 +32,6 @@ from containerkit.tools.compliance.image import setuid_files_in
 from containerkit.tools.image_fs import ImageFS, ImageNotFound, open_image
 from containerkit.tools.lint import LintConfig, LintReport, lint_dockerfile, read_dockerfile
 from containerkit.tools.lint.hadolint import find_hadolint
-from containerkit.tools.metrics import BuildSecMetrics
 from containerkit.tools.policy import evaluate_policies
 from containerkit.tools.progress import ProgressSink, null_sink
 from containerkit.tools.sbom import Sbom, sbom_from_fs
@@ -41,6 +40,9 @@ from containerkit.tools.scan.errors import VulnDbUnreadable
 from containerkit.tools.scan.models import ScanOptions, ScanReport
 from containerkit.tools.secrets import SecretScanReport, scan_context_secrets, scan_image_secrets
 from containerkit.tools.vulns import VulnDB, VulnDbError, VulnReport, match, merge_external, run_external_scanners
+
+if TYPE_CHECKING:
+    from containerkit.tools.metrics import BuildSecMetrics
 
 __all__ = ["scan_image"]
 
