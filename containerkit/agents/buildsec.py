@@ -199,6 +199,7 @@ def buildsec(state: Session, deps: Deps, sink: ProgressSink) -> dict[str, Any]:
                 tags=[ref],
                 pull_policy=deps.settings.pull_policy,
                 nocache=state.options.no_cache,
+                detection_cache=deps.settings.cache_dir / "builder.json",
                 # nothing per run (no session id): the same inputs build the same image id, which
                 # is what a rerun's cached verify and scan are keyed by (the session records the id)
                 labels={"org.opencontainers.image.title": module.name},

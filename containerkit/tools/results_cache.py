@@ -32,6 +32,7 @@ __all__ = [
     "CachedEntry",
     "ResultCache",
     "code_fingerprint",
+    "content_digests",
     "digest_of",
     "file_fingerprint",
     "files_fingerprint",
@@ -65,6 +66,16 @@ def files_fingerprint(paths: Iterable[tuple[str, Path]]) -> str:
     for name, path in sorted(paths, key=lambda p: p[0]):
         h.update(f"{name}\0{file_fingerprint(path)}\n".encode())
     return h.hexdigest()
+
+
+def content_digests(root: Path) -> dict[str, str]:
+    """Every file under ``root`` (relative path -> sha256 of its content): to see files are as written."""
+    out: dict[str, str] = {}
+    with contextlib.suppress(OSError):
+        for p in sorted(root.rglob("*")):
+            if p.is_file() and not p.is_symlink():
+                out[str(p.relative_to(root))] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return out
 
 
 @functools.cache
