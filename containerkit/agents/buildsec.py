@@ -14,7 +14,7 @@ import contextvars
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from containerkit.agents._common import build_context, local_image_ref, module_dir, selected_module, session_dir
 from containerkit.agents._deps import Deps
@@ -34,6 +34,9 @@ from containerkit.tools.verify import (
     verify_cache_key,
     verify_image,
 )
+
+if TYPE_CHECKING:
+    from containerkit.tools.scan import ScanOptions
 
 __all__ = ["buildsec"]
 
@@ -77,7 +80,7 @@ def _scan(
 
 
 def _scan_now(
-    state: Session, deps: Deps, sink: ProgressSink, image_id: str, options: Any, fail_on: str, path: Path
+    state: Session, deps: Deps, sink: ProgressSink, image_id: str, options: ScanOptions, fail_on: str, path: Path
 ) -> tuple[ScanSummary, str | None]:
     """Scan; the summary and the full report (None when the scan could not run)."""
     from containerkit.tools.scan import render_report, scan_image
