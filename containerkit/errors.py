@@ -17,6 +17,7 @@ __all__ = [
     "ContainerKitError",
     "DockerUnavailable",
     "DockerfileExists",
+    "ImageNotInRegistry",
     "InputParseError",
     "InputUnreadable",
     "InternalError",
@@ -28,6 +29,7 @@ __all__ = [
     "NeedsConfiguration",
     "NoDeployableModule",
     "NotADirectory",
+    "OperationTimedOut",
     "OutputRefused",
     "OutputUnwritable",
     "PathNotFound",
@@ -37,6 +39,10 @@ __all__ = [
     "RecoveryExhausted",
     "RecoveryNotPossible",
     "RegistryAuthFailed",
+    "RegistryBusy",
+    "RegistryCredentialsUnavailable",
+    "RegistryForbidden",
+    "RegistryTLSFailed",
     "RegistryUnreachable",
     "RolloutFailed",
     "ScanGateFailed",
@@ -230,8 +236,65 @@ class PullFailed(ContainerKitError):
 
 
 class RegistryAuthFailed(ContainerKitError):
+    """401: no credentials, or the registry refused them."""
+
     code = "CK304"
-    default_hint = "Log in with `docker login HOST` or set CONTAINERKIT_REGISTRY_USER/_PASSWORD."
+    default_hint = (
+        "Log in with `docker login HOST`, set CONTAINERKIT_REGISTRY_USER/_PASSWORD, or pass --password-stdin."
+    )
+
+
+class RegistryForbidden(ContainerKitError):
+    """403: the credentials are accepted but may not do this (push to that repository, pull it)."""
+
+    code = "CK305"
+    default_hint = "Ask the registry's owner for access to the repository, or push to one your account may write."
+
+
+class ImageNotInRegistry(ContainerKitError):
+    """404: the repository, tag or digest does not exist in the registry."""
+
+    code = "CK306"
+    default_hint = "Check the name, the tag or digest, and the registry (`curl HOST/v2/NAME/tags/list`)."
+
+
+class RegistryTLSFailed(ContainerKitError):
+    """The TLS handshake failed: a certificate nobody here trusts, a wrong host name, TLS against plain HTTP."""
+
+    code = "CK307"
+    default_hint = (
+        "Pass the registry's CA certificate with --registry-ca FILE (and give the engine the same file as "
+        "/etc/docker/certs.d/HOST:PORT/ca.crt)."
+    )
+
+
+class RegistryBusy(ContainerKitError):
+    """5xx or 429: the registry is there but cannot serve now (a transient fault, retried with backoff)."""
+
+    code = "CK308"
+    default_hint = (
+        "The registry is overloaded or failing; wait and `containerkit resume ID` (or run the command again)."
+    )
+
+
+class OperationTimedOut(ContainerKitError):
+    """A pull, push or tag did not finish within its time limit."""
+
+    code = "CK309"
+    default_hint = (
+        "Raise the limit (--timeout, or [timeouts] pull/push/tag in config.toml), or check the engine and the registry."
+    )
+
+
+class RegistryCredentialsUnavailable(ContainerKitError):
+    """Credentials were asked for but cannot be read: a broken config.json, a credential helper that fails."""
+
+    code = "CK310"
+    exit_code = 2
+    default_hint = (
+        "Fix ~/.docker/config.json (or $DOCKER_CONFIG/config.json) or its credential helper; "
+        "or pass CONTAINERKIT_REGISTRY_USER/_PASSWORD."
+    )
 
 
 # -- CK4xx: deploy -----------------------------------------------------------------------------

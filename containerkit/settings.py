@@ -12,7 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from pydantic import ValidationError
+
 from containerkit.errors import InvalidOption
+from containerkit.tools.retry import RetryPolicy, Timeouts
 
 if TYPE_CHECKING:
     from containerkit.tools.engine import PullPolicy
@@ -29,6 +32,10 @@ class Settings:
     registry: str | None = None
     config_file: Path | None = None
     vuln_db_override: Path | None = None
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    """Seconds a pull, push or tag may take (``[timeouts]``, ``CONTAINERKIT_{PULL,PUSH,TAG}_TIMEOUT``)."""
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    """Retries of transient registry faults (``[retries]``, ``CONTAINERKIT_RETRIES`` = attempts in all)."""
     llm_model: str | None = None
     """``provider:model`` of an optional chat model (``[llm] model`` or ``CONTAINERKIT_LLM_MODEL``),
     built with LangChain's ``init_chat_model`` when the ``langchain`` package is installed."""
@@ -86,6 +93,8 @@ class Settings:
             registry=env.get("CONTAINERKIT_REGISTRY") or raw.get("registry"),
             config_file=cfg_path if cfg_is_file else None,
             vuln_db_override=Path(env["CONTAINERKIT_VULNDB"]).expanduser() if env.get("CONTAINERKIT_VULNDB") else None,
+            timeouts=_timeouts(raw.get("timeouts") or {}, env),
+            retry=_retry(raw.get("retries") or {}, env),
             llm_model=env.get("CONTAINERKIT_LLM_MODEL") or (raw.get("llm") or {}).get("model") or None,
         )
 
@@ -115,7 +124,42 @@ _CONFIG_TYPES: dict[str, type] = {
     "docker_host": str,
     "base_images": dict,
     "llm": dict,
+    "timeouts": dict,
+    "retries": dict,
 }
+
+
+def _model_problem(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    return f"{'.'.join(str(x) for x in err['loc'])}: {err['msg']}"
+
+
+def _timeouts(table: dict[str, Any], env: Mapping[str, str]) -> Timeouts:
+    values: dict[str, Any] = dict(table)
+    for op in ("pull", "push", "tag"):
+        if env.get(f"CONTAINERKIT_{op.upper()}_TIMEOUT"):
+            values[op] = env[f"CONTAINERKIT_{op.upper()}_TIMEOUT"]
+    try:
+        return Timeouts.model_validate(values)
+    except ValidationError as exc:
+        raise InvalidOption(
+            f"bad time limit: {_model_problem(exc)}",
+            hint="Give [timeouts] pull/push/tag (or CONTAINERKIT_PULL_TIMEOUT...) as seconds, e.g. push = 900.",
+        ) from None
+
+
+def _retry(table: dict[str, Any], env: Mapping[str, str]) -> RetryPolicy:
+    values: dict[str, Any] = dict(table)
+    if env.get("CONTAINERKIT_RETRIES"):
+        values["attempts"] = env["CONTAINERKIT_RETRIES"]
+    try:
+        return RetryPolicy.model_validate(values)
+    except ValidationError as exc:
+        raise InvalidOption(
+            f"bad retry setting: {_model_problem(exc)}",
+            hint="[retries] takes attempts (1-20), backoff_s, max_delay_s and max_retry_after_s; "
+            "CONTAINERKIT_RETRIES the attempts.",
+        ) from None
 
 
 def _read_config(path: Path) -> dict[str, Any]:

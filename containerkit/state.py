@@ -16,6 +16,7 @@ from containerkit.tools.analyze.models import RepoAnalysis
 from containerkit.tools.diagnose.models import Diagnosis
 from containerkit.tools.dockerfile.fix import BuildFailureInfo
 from containerkit.tools.k8s.models import AppliedObject, PodInfo
+from containerkit.tools.retry import OperationAttempt
 from containerkit.tools.verify import VerifyResult
 
 __all__ = [
@@ -101,6 +102,12 @@ class RunOptions(BaseModel):
     k8s_overlay: str | None = Field(default=None, description="Kustomize overlay to apply (``local``); None: the base.")
     rollback: bool = Field(default=True, description="Roll a failed new version back to the previous revision.")
     deploy_timeout: float = Field(default=180.0, gt=0, le=3600, description="Seconds a rollout may take.")
+    registry_ca: str | None = Field(
+        default=None, description="CA certificate (PEM file) the registry's TLS certificate is checked against."
+    )
+    push_timeout: float | None = Field(
+        default=None, gt=0, le=24 * 3600, description="Seconds a push may take; None: the settings' (15 min)."
+    )
 
     @model_validator(mode="after")
     def _registry_from_image(self) -> RunOptions:
@@ -131,6 +138,11 @@ class DockerfileInfo(BaseModel):
         default=None,
         description="Build context relative to the repo root (a workspace member builds from the root); "
         "None: the module's folder.",
+    )
+    context_files: list[str] = Field(
+        default=[],
+        description="Files containerkit wrote into the build context for this Dockerfile (a lockfile "
+        "translated to hash-checked pip requirements), relative to the repo root.",
     )
 
 
@@ -325,6 +337,8 @@ class Session(BaseModel):
     history: Annotated[list[StageRecord], operator.add] = Field(default_factory=list)
     errors: Annotated[list[ErrorRecord], operator.add] = Field(default_factory=list)
     attempts: Annotated[dict[str, int], merge_counts] = Field(default_factory=dict)
+    operations: Annotated[list[OperationAttempt], operator.add] = Field(default_factory=list)
+    """Every try of a registry operation (push): when, how long, how it ended, the backoff before the next."""
     created: datetime = Field(default_factory=now)
     updated: Annotated[datetime, latest] = Field(default_factory=now)
 
@@ -349,6 +363,7 @@ class Session(BaseModel):
             "deployment": self.deployment.model_dump(mode="json") if self.deployment else None,
             "attempts": dict(self.attempts),
             "recovery": [a.model_dump(mode="json") for a in self.recovery],
+            "operations": [o.model_dump(mode="json") for o in self.operations],
             "stages": [h.model_dump(mode="json") for h in self.history],
             "errors": [e.model_dump(mode="json") for e in self.errors],
         }
@@ -375,4 +390,5 @@ STATE_MODELS: tuple[type[BaseModel], ...] = (
     RepoAnalysis,
     Diagnosis,
     VerifyResult,
+    OperationAttempt,
 )

@@ -47,6 +47,12 @@ _CATEGORY_OF_CODE = {
     "CK205": "policy_violation",
     "CK301": "registry_unreachable",
     "CK304": "registry_auth",
+    "CK305": "registry_forbidden",
+    "CK306": "image_not_in_registry",
+    "CK307": "registry_tls",
+    "CK308": "registry_busy",
+    "CK309": "operation_timeout",
+    "CK310": "registry_credentials",
     "CK402": "cluster_unreachable",
 }
 _STAGE_OF_CODE: dict[str, FailureStage] = {

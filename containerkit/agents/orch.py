@@ -11,7 +11,6 @@ guess: ``needs_config``), or user (stop with a precise hint).
 from __future__ import annotations
 
 import hashlib
-import random
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, NamedTuple
@@ -26,6 +25,7 @@ from containerkit.agents._stage import progress_sink
 from containerkit.errors import ContainerKitError
 from containerkit.state import Approval, Attempt, ErrorRecord, Failure, Session, StageRecord, now
 from containerkit.tools.images import parse_image_ref, parse_registry
+from containerkit.tools.retry import backoff_delay
 
 __all__ = [
     "NEXT_STAGES",
@@ -135,11 +135,6 @@ def _validate_options(state: Session) -> None:
         parse_registry(state.options.registry)
 
 
-def backoff_delay(attempt: int, base: float, *, cap: float = 30.0, rng: Callable[[], float] = random.random) -> float:
-    """Exponential backoff with full jitter: a random delay in [0, min(cap, base * 2**attempt)]."""
-    return float(min(cap, base * (2**attempt)) * rng())
-
-
 def parse_decision(value: object) -> tuple[bool, str]:
     """A resume value -> (approved, note). Accepts True/False, "yes"/"no", or {"approved": bool, "note": str}."""
     if isinstance(value, dict):
@@ -237,7 +232,7 @@ def _config_from_code(state: Session, f: Failure) -> Failure:
 
     assert f.diagnosis is not None
     names = [n for n in _names_in_code(state) if n not in state.options.env_names]
-    diag = config_from_code(f.diagnosis, f.build.log_tail if f.build else "", names)
+    diag = config_from_code(f.diagnosis, f.build.log_tail if f.build else "", names, _documented(state))
     return f.model_copy(update={"diagnosis": diag, "kind": diag.category}) if diag is not f.diagnosis else f
 
 
@@ -246,6 +241,18 @@ def _has_container_default(names: list[str], state: Session) -> bool:
     from containerkit.tools.dockerfile.fix import CONTAINER_DEFAULTS
 
     return bool(names) and all(n in CONTAINER_DEFAULTS for n in names) and not state.attempts.get("fix:missing_config")
+
+
+def _documented(state: Session) -> tuple[str, list[str]] | None:
+    """The module's ``.env.example`` (or kin) and the names it lists."""
+    from pathlib import Path
+
+    from containerkit.tools.diagnose.config import documented_env_names
+
+    if state.analysis is None:
+        return None
+    module = state.analysis.primary() if not state.options.module else None
+    return documented_env_names(Path(state.repo_path) / (module.path if module else state.options.module or "."))
 
 
 def _names_in_code(state: Session) -> list[str]:

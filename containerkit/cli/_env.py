@@ -21,6 +21,7 @@ __all__ = ["Environment"]
 
 @dataclass
 class Environment:
+    stdin: IO[str] = field(default_factory=lambda: sys.stdin)
     stdout: IO[str] = field(default_factory=lambda: sys.stdout)
     stderr: IO[str] = field(default_factory=lambda: sys.stderr)
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
@@ -39,7 +40,7 @@ class Environment:
     def stdin_is_tty(self) -> bool:
         """Questions are asked only when a person can answer them."""
         try:
-            return sys.stdin.isatty()
+            return self.stdin.isatty()
         except (AttributeError, ValueError):
             return False
 

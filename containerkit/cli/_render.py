@@ -32,20 +32,22 @@ class ProgressRenderer:
         self._push: dict[str, TaskID] = {}
 
     def __enter__(self) -> ProgressRenderer:
-        self.progress.start()
+        self.resume()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.progress.stop()
-        self.push_progress.stop()
+        self.pause()
 
     def pause(self) -> None:
         """Stop the live display while the user answers a question."""
-        self.progress.stop()
-        self.push_progress.stop()
+        # rich prints a newline when it stops a display on a pipe: stop only what runs
+        for live in (self.progress, self.push_progress):
+            if live.live.is_started:
+                live.stop()
 
     def resume(self) -> None:
-        self.progress.start()
+        if self.console.is_terminal:  # live bars on a terminal; a pipe or a file gets the lines only
+            self.progress.start()
 
     def __call__(self, ev: dict[str, Any]) -> None:
         """Render one event; rendering never breaks the run it reports on."""
@@ -71,8 +73,10 @@ class ProgressRenderer:
                 total=total,
                 description=f"build: {str(ev.get('message', ''))[:60]}",
             )
-        elif kind == "push":
+        elif kind in ("push", "pull"):
             self._push_event(ev)
+        elif kind == "retry":
+            self.console.print(f"[magenta]↻ retry:[/] {ev.get('message')}")
         elif kind == "approval" and ev.get("status") == "waiting":
             self.console.print(f"[bold]approval[/] {ev.get('message')}: waiting for a decision")
         elif kind == "deploy":
@@ -108,8 +112,8 @@ class ProgressRenderer:
         total = int(ev.get("total") or 0)
         if not layer or not total:
             return
-        if not self._push:
+        if not self._push and self.console.is_terminal:
             self.push_progress.start()
         if layer not in self._push:
-            self._push[layer] = self.push_progress.add_task(f"push {layer[:12]}", total=total)
+            self._push[layer] = self.push_progress.add_task(f"{ev.get('kind', 'push')} {layer[:12]}", total=total)
         self.push_progress.update(self._push[layer], completed=int(ev.get("current") or 0), total=total)

@@ -206,6 +206,18 @@ def run_cmd(
     deploy_timeout: float = typer.Option(
         180.0, "--deploy-timeout", min=1, max=3600, help="Seconds a rollout may take."
     ),
+    registry_user: str | None = typer.Option(
+        None, "--registry-user", help="Registry user for --password-stdin (default: CONTAINERKIT_REGISTRY_USER)."
+    ),
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the registry password from stdin (never stored)."
+    ),
+    registry_ca: Path | None = typer.Option(
+        None, "--registry-ca", help="CA certificate (PEM) of a TLS registry with a private CA."
+    ),
+    push_timeout: float | None = typer.Option(
+        None, "--push-timeout", min=1, max=24 * 3600, help="Seconds one push attempt may take (default 900)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show the build log."),
 ) -> None:
@@ -243,13 +255,16 @@ def run_cmd(
         k8s_overlay=_check_overlay(k8s_overlay),
         rollback=rollback,
         deploy_timeout=deploy_timeout,
+        registry_ca=str(_registry_ca(registry_ca)) if registry_ca else None,
+        push_timeout=push_timeout,
     )
+    auth = _stdin_auth(registry_user, options.registry) if password_stdin else None
     with ProgressRenderer(env.err, verbose=verbose) as render:
         session = run_session(
             path,
             options,
             settings=env.settings,
-            deps=_deps(app_env),
+            deps=_deps(app_env, auth),
             on_event=render,
             approver=_approver(yes, render),
         )
@@ -331,13 +346,29 @@ def _check_fail_on(value: str | None) -> str | None:
     return check_fail_on(value)
 
 
-def _deps(app_env: dict[str, str] | None = None) -> Deps:
+def _deps(app_env: dict[str, str] | None = None, auth: dict[str, str] | None = None) -> Deps:
+    """The run's context: credentials from --password-stdin, else CONTAINERKIT_REGISTRY_USER/_PASSWORD
+    (the infra agent falls back to Docker's config.json and its credential helpers)."""
     from containerkit.agents import Deps
 
     env = current_env()
     user, password = env.environ.get("CONTAINERKIT_REGISTRY_USER"), env.environ.get("CONTAINERKIT_REGISTRY_PASSWORD")
-    auth = {"username": user, "password": password} if user and password else None
+    if auth is None and user and password:
+        auth = {"username": user, "password": password, "source": "CONTAINERKIT_REGISTRY_USER/_PASSWORD"}
     return Deps(settings=env.settings, registry_auth=auth, env=dict(app_env or {}), llm=env.settings.chat_model())
+
+
+def _stdin_auth(user: str | None, registry: str | None) -> dict[str, str]:
+    from containerkit.cli.cmd_registry import password_from_stdin
+
+    creds = password_from_stdin(current_env(), user, registry or "")
+    return {"username": creds.username, "password": creds.password.get_secret_value(), "source": creds.source}
+
+
+def _registry_ca(path: Path) -> Path:
+    from containerkit.cli.cmd_registry import registry_ca
+
+    return registry_ca(path)
 
 
 @handle_errors
@@ -350,6 +381,18 @@ def resume_cmd(
     ),
     note: str = typer.Option("", "--note", help="Why (recorded with the decision)."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Approve every step the session waits on."),
+    registry_user: str | None = typer.Option(
+        None, "--registry-user", help="Registry user for --password-stdin (default: CONTAINERKIT_REGISTRY_USER)."
+    ),
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the registry password from stdin (never stored)."
+    ),
+    registry_ca: Path | None = typer.Option(
+        None, "--registry-ca", help="CA certificate (PEM) of a TLS registry with a private CA."
+    ),
+    push_timeout: float | None = typer.Option(
+        None, "--push-timeout", min=1, max=24 * 3600, help="Seconds one push attempt may take."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show the build log."),
 ) -> None:
@@ -360,15 +403,21 @@ def resume_cmd(
     env = current_env()
     app_env = _app_env(env_file, env_items)
     decision = None if approve is None else {"approved": approve, "note": note or "resume"}
+    changed: dict[str, Any] = {"env_names": sorted(app_env)} if app_env else {}
+    if registry_ca is not None:
+        changed["registry_ca"] = str(_registry_ca(registry_ca))
+    if push_timeout is not None:
+        changed["push_timeout"] = push_timeout
+    auth = _stdin_auth(registry_user, None) if password_stdin else None
     with ProgressRenderer(env.err, verbose=verbose) as render:
         session = resume_session(
             session_id,
             settings=env.settings,
-            deps=_deps(app_env),
+            deps=_deps(app_env, auth),
             on_event=render,
             decision=decision,
             approver=_approver(yes, render),
-            options={"env_names": sorted(app_env)} if app_env else None,
+            options=changed or None,
         )
     _finish(session, as_json)
 

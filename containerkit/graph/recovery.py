@@ -72,11 +72,57 @@ DEFAULT_RECOVERY: tuple[Strategy, ...] = (
         "the image already built.",
     ),
     Strategy(
-        "registry_auth",
+        "registry_busy",
+        _PUSH,
+        "retry",
+        limit=2,
+        backoff_s=2.0,
+        hint="The registry answers 5xx or 429 (its retries inside the push are recorded under operations); "
+        "wait, then `containerkit resume ID`.",
+    ),
+    Strategy(
+        "operation_timeout",
         _PUSH,
         "retry",
         limit=1,
-        hint="Log in (`docker login HOST`, or CONTAINERKIT_REGISTRY_USER/_PASSWORD), then resume.",
+        backoff_s=1.0,
+        hint="The push did not finish in time: raise --push-timeout (or [timeouts] push in config.toml), "
+        "then `containerkit resume ID`.",
+    ),
+    # -- the registry refuses (4xx, TLS): no retry helps until the user acts
+    Strategy(
+        "registry_auth",
+        _PUSH,
+        "user",
+        hint="Log in (`docker login HOST`, CONTAINERKIT_REGISTRY_USER/_PASSWORD, or --password-stdin), then "
+        "`containerkit resume ID`.",
+    ),
+    Strategy(
+        "registry_forbidden",
+        _PUSH,
+        "user",
+        hint="The account may not push to that repository: push elsewhere (--image, --registry) or get access, "
+        "then resume.",
+    ),
+    Strategy(
+        "image_not_in_registry",
+        _PUSH,
+        "user",
+        hint="The registry does not know that repository: check --image and --registry.",
+    ),
+    Strategy(
+        "registry_tls",
+        _PUSH,
+        "user",
+        hint="Pass the registry's CA with --registry-ca FILE (the engine needs it too, as "
+        "/etc/docker/certs.d/HOST:PORT/ca.crt), then resume.",
+    ),
+    Strategy(
+        "registry_credentials",
+        _PUSH,
+        "user",
+        hint="Fix the Docker config (config.json, its credential helper) or pass CONTAINERKIT_REGISTRY_USER/"
+        "_PASSWORD, then resume.",
     ),
     # -- configuration only the user has
     Strategy(

@@ -217,8 +217,16 @@ class ContainerKitMCP:
 
     # -- resources ----------------------------------------------------------------------------------
 
+    async def _request_roots(self) -> RootGuard:
+        """The calling client's roots, or none when they cannot be read (then nothing is shown)."""
+        try:
+            return await self._roots(self.server.request_context.session)
+        except (McpError, TimeoutError, LookupError):
+            return RootGuard(())
+
     async def _list_resources(self) -> list[types.Resource]:
-        rows = await anyio.to_thread.run_sync(recent_sessions, self.settings, 20)
+        guard = await self._request_roots()
+        rows = await anyio.to_thread.run_sync(recent_sessions, self.settings, 20, guard)
         return [
             types.Resource(
                 uri=AnyUrl(_SESSION_URI + r["session_id"]),
@@ -247,21 +255,23 @@ class ContainerKitMCP:
         sid, _, part = text[len(_SESSION_URI) :].partition("/")
         if part not in _PARTS:
             raise McpError(types.ErrorData(code=types.INVALID_PARAMS, message=f"unknown part {part!r} of {text}"))
+        guard = await self._request_roots()
         try:
-            body = await anyio.to_thread.run_sync(self._session_part, sid, part)
+            body = await anyio.to_thread.run_sync(self._session_part, sid, part, guard)
         except ContainerKitError as exc:
             raise McpError(
                 types.ErrorData(code=types.INVALID_PARAMS, message=f"[{exc.code}] {exc.message} (hint: {exc.hint})")
             ) from None
         return [ReadResourceContents(content=body, mime_type=_PARTS[part][0])]
 
-    def _session_part(self, session_id: str, part: str) -> str:
+    def _session_part(self, session_id: str, part: str, roots: RootGuard) -> str:
         from containerkit.errors import SessionNotFound
         from containerkit.graph import SessionStore
         from containerkit.tools.fsio import read_text
 
         with SessionStore(self.settings.sessions_db) as store:
             session = store.load(store.resolve(session_id))
+        roots.check(session.repo_path, "the session's repository")  # another client's session is not shown
         if part == "":
             return json.dumps(session.model_dump(mode="json"), indent=2)
         if part == "dockerfile":

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from docker import DockerClient
 
     from containerkit.state import Session
+    from containerkit.tools.credentials import RegistryCredentials
 
 __all__ = [
     "TOOLS",
@@ -122,8 +123,16 @@ class _Credentials(_Args):
     def auth(self, ctx: ToolContext) -> dict[str, str] | None:
         """The call's credentials, else those the face was started with."""
         if self.username and self.password is not None:
-            return {"username": self.username, "password": self.password.get_secret_value()}
+            return {"username": self.username, "password": self.password.get_secret_value(), "source": "the call"}
         return ctx.registry_auth
+
+    def credentials(self, ctx: ToolContext, registry: str | None) -> RegistryCredentials | None:
+        """The call's or the face's credentials, else Docker's config.json and credential helpers for ``registry``."""
+        from containerkit.tools.credentials import resolve_credentials
+        from containerkit.tools.transfer import credentials_of
+
+        host = registry or "docker.io"
+        return resolve_credentials(host, explicit=credentials_of(self.auth(ctx), host))
 
 
 # -- analyze and Dockerfile ----------------------------------------------------------------------
@@ -304,7 +313,7 @@ def _tag(a: TagArgs, ctx: ToolContext) -> ToolOutput:
     from containerkit.tools.images import parse_image_ref
 
     ref = str(parse_image_ref(a.ref))
-    tag_image(ctx.docker, a.image, ref)
+    tag_image(ctx.docker, a.image, ref, timeout_s=ctx.settings.timeouts.tag)
     return ToolOutput({"image": a.image, "ref": ref}, f"tagged {a.image} as {ref}")
 
 
@@ -319,7 +328,13 @@ def _push(a: PushArgs, ctx: ToolContext) -> ToolOutput:
 
     ref = parse_image_ref(a.ref)
     result = push_image(
-        ctx.docker, a.image, ref, auth_config=a.auth(ctx), on_progress=lambda ev: ctx.progress(dict(ev))
+        ctx.docker,
+        a.image,
+        ref,
+        credentials=a.credentials(ctx, ref.registry),
+        timeout_s=ctx.settings.timeouts.push,
+        retry=ctx.settings.retry,
+        on_progress=lambda ev: ctx.progress(dict(ev)),
     )
     verified = " (the registry serves this digest)" if result.verified else ""
     return ToolOutput(result.model_dump(mode="json"), f"pushed {result.ref}@{result.digest}{verified}")
@@ -334,8 +349,16 @@ def _pull(a: PullArgs, ctx: ToolContext) -> ToolOutput:
     from containerkit.tools.images import parse_image_ref
 
     ref = parse_image_ref(a.ref)
-    image_id = pull_image(ctx.docker, ref, auth_config=a.auth(ctx), on_progress=lambda ev: ctx.progress(dict(ev)))
-    return ToolOutput({"ref": str(ref), "image_id": image_id}, f"pulled {ref} as {image_id[:19]}")
+    result = pull_image(
+        ctx.docker,
+        ref,
+        credentials=a.credentials(ctx, ref.registry),
+        timeout_s=ctx.settings.timeouts.pull,
+        retry=ctx.settings.retry,
+        on_progress=lambda ev: ctx.progress(dict(ev)),
+    )
+    data = {"ref": str(ref), "image_id": result.image_id, "attempts": len(result.attempts)}
+    return ToolOutput(data, f"pulled {ref} as {result.image_id[:19]}")
 
 
 class ManifestArgs(ManifestRequest):
@@ -481,22 +504,36 @@ class ListArgs(_Args):
     limit: int = Field(default=20, ge=1, le=500, description="At most this many, newest first.")
 
 
-def recent_sessions(settings: Settings, limit: int) -> list[dict[str, str]]:
-    """The newest ``limit`` sessions (only those are read): id, status, repo, updated, problem."""
+_SCAN_FACTOR = 10
+"""With roots, at most this many times ``limit`` sessions are read to find the ones inside them."""
+
+
+def recent_sessions(settings: Settings, limit: int, roots: RootGuard | None = None) -> list[dict[str, str]]:
+    """The newest ``limit`` sessions: id, status, repo, updated, problem.
+
+    With ``roots``, only sessions whose repository lies inside them: a client sees its own work, not
+    the paths of every repository this machine containerized.
+    """
     from containerkit.errors import SessionStoreUnusable
     from containerkit.graph import SessionStore
 
     if not settings.sessions_db.exists():
         return []
-    rows = []
+    rows: list[dict[str, str]] = []
     with SessionStore(settings.sessions_db) as store:
-        for sid in store.ids()[:limit]:
+        ids = store.ids()
+        for sid in ids[: limit if roots is None else limit * _SCAN_FACTOR]:
+            if len(rows) >= limit:
+                break
             try:
                 s = store.load(sid)
             except SessionStoreUnusable as exc:
-                rows.append(
-                    {"session_id": sid, "status": "unreadable", "repo": "", "updated": "", "problem": exc.message}
-                )
+                if roots is None:
+                    rows.append(
+                        {"session_id": sid, "status": "unreadable", "repo": "", "updated": "", "problem": exc.message}
+                    )
+                continue
+            if roots is not None and not roots.contains(s.repo_path):
                 continue
             updated = s.updated.isoformat(timespec="seconds")
             rows.append({"session_id": sid, "status": s.status, "repo": s.repo_path, "updated": updated, "problem": ""})
@@ -504,9 +541,9 @@ def recent_sessions(settings: Settings, limit: int) -> list[dict[str, str]]:
 
 
 def _list(a: ListArgs, ctx: ToolContext) -> ToolOutput:
-    rows = recent_sessions(ctx.settings, a.limit)
+    rows = recent_sessions(ctx.settings, a.limit, ctx.roots)
     if not rows:
-        return ToolOutput({"sessions": []}, "no sessions yet")
+        return ToolOutput({"sessions": []}, "no sessions yet for a repository inside the allowed roots")
     return ToolOutput({"sessions": rows}, "; ".join(f"{r['session_id']} {r['status']} {r['repo']}" for r in rows))
 
 
@@ -521,6 +558,7 @@ def _status(a: StatusArgs, ctx: ToolContext) -> ToolOutput:
     with SessionStore(ctx.settings.sessions_db) as store:
         sid = store.resolve(a.session_id)
         session = store.load(sid)
+        ctx.path(session.repo_path, "the session's repository")  # another client's session is not shown
         if session.status == "running":
             question = pending_question(build_graph(checkpointer=store.saver), sid)
             if question is not None:

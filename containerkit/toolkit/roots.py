@@ -22,6 +22,14 @@ class RootGuard:
     def __repr__(self) -> str:
         return f"RootGuard({[str(r) for r in self.roots]})"
 
+    def contains(self, value: str | Path) -> bool:
+        """True when ``value`` resolves inside a root (a session's repository shown only to its client)."""
+        try:
+            self.check(value)
+        except PathOutsideRoots:
+            return False
+        return True
+
     def check(self, value: str | Path, what: str = "path") -> Path:
         if not self.roots:
             raise PathOutsideRoots(

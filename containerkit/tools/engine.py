@@ -1,4 +1,4 @@
-"""Docker engine operations: connect, build, tag, push, pull, inspect. Host networking throughout.
+"""Docker engine operations: connect, build, inspect (tag, push and pull live in ``transfer``). Host networking throughout.
 
 Every function takes the Docker client as an argument (tests pass a real one, the graph a
 configured one) and reports progress through a sink. Errors from the engine's JSON stream become
@@ -7,6 +7,7 @@ typed errors with the failing step and a log tail.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
@@ -23,6 +24,7 @@ from typing import Any, Literal
 
 import docker
 import docker.errors
+import requests
 from docker import DockerClient
 from pydantic import BaseModel
 
@@ -31,13 +33,9 @@ from containerkit.errors import (
     BuildFailed,
     DockerUnavailable,
     InvalidDockerfile,
-    PullFailed,
-    PushFailed,
-    RegistryAuthFailed,
 )
-from containerkit.tools.images import ImageRef
 from containerkit.tools.progress import ProgressSink, null_sink
-from containerkit.tools.registry import manifest_digest, ping_registry
+from containerkit.tools.transfer import PullResult, PushResult, TagResult, Timeouts, pull_image, push_image, tag_image
 
 __all__ = [
     "BuildRequest",
@@ -45,7 +43,10 @@ __all__ = [
     "BuildStep",
     "Builder",
     "PullPolicy",
+    "PullResult",
     "PushResult",
+    "TagResult",
+    "Timeouts",
     "base_images_of",
     "build_image",
     "buildkit_cli",
@@ -192,7 +193,8 @@ def build_image(
     if b"\x00" in text[:8192]:
         raise InvalidDockerfile(f"{req.dockerfile} is a binary file, not a Dockerfile")
     dockerfile_text = text.decode("utf-8", "replace")
-    ensure_base_images(docker_client, dockerfile_text, req.pull_policy)
+    with _engine_gone_is_typed("build"):
+        ensure_base_images(docker_client, dockerfile_text, req.pull_policy)
     cli = None
     if req.builder in ("auto", "buildkit"):
         cli = (
@@ -205,9 +207,22 @@ def build_image(
             "BuildKit is needed (asked for, or for build secrets), and no docker CLI with BuildKit was found",
             hint="Install a docker CLI with buildx (or Docker 20.10-22, which has BuildKit built in).",
         )
-    if cli is not None:
-        return _build_buildkit(req, cli, docker_client, on_progress, _count_steps(dockerfile_text))
-    return _build_legacy(req, docker_client, on_progress)
+    with _engine_gone_is_typed("build"):
+        if cli is not None:
+            return _build_buildkit(req, cli, docker_client, on_progress, _count_steps(dockerfile_text))
+        return _build_legacy(req, docker_client, on_progress)
+
+
+@contextlib.contextmanager
+def _engine_gone_is_typed(what: str) -> Iterator[None]:
+    """A connection to the engine that fails (stopped, restarting) is DockerUnavailable, not a crash."""
+    try:
+        yield
+    except (requests.exceptions.ConnectionError, ConnectionError) as exc:
+        raise DockerUnavailable(
+            f"lost the Docker engine during the {what}: {exc}",
+            hint="Start the engine again (or wait for its restart), then `containerkit resume ID`.",
+        ) from None
 
 
 def _build_legacy(req: BuildRequest, docker_client: DockerClient, on_progress: ProgressSink) -> BuildResult:
@@ -263,7 +278,7 @@ def _build_legacy(req: BuildRequest, docker_client: DockerClient, on_progress: P
                 )
     except docker.errors.APIError as exc:
         raise BuildFailed(f"the engine refused the build: {exc.explanation or exc}", log_tail="\n".join(tail)) from None
-    except docker.errors.DockerException as exc:
+    except (docker.errors.DockerException, requests.exceptions.RequestException, OSError) as exc:
         raise DockerUnavailable(f"lost the Docker engine during the build: {exc}") from None
     if image_id is None:
         raise BuildFailed("the build ended without an image id", log_tail="\n".join(tail))
@@ -311,7 +326,7 @@ def remembered_buildkit_cli(docker_client: DockerClient, cache_file: Path) -> st
 
     try:
         engine = str(docker_client.version().get("Version", ""))
-    except (docker.errors.DockerException, OSError):
+    except (docker.errors.DockerException, requests.exceptions.RequestException, OSError):
         return buildkit_cli()
     candidates = [os.environ.get("CONTAINERKIT_DOCKER_CLI"), shutil.which("docker"), "/usr/bin/docker"]
     clis = []
@@ -356,6 +371,24 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except OSError:
         pass
+
+
+_ENGINE_GONE = re.compile(
+    r"Cannot connect to the Docker daemon|error reading from server|transport is closing|connection reset by peer"
+    r"|connection refused|docker\.sock|^EOF$|unexpected EOF|daemon is shutting down|context canceled",
+    re.I,
+)
+
+
+def _engine_lost(docker_client: DockerClient, message: str) -> bool:
+    """A build that failed because the engine went away (stopped, restarted), not because of a step."""
+    if _ENGINE_GONE.search(message.strip()):
+        return True
+    try:
+        docker_client.ping()
+    except Exception:  # noqa: BLE001 - any failure means: gone
+        return True
+    return False
 
 
 def _count_steps(dockerfile_text: str) -> int:
@@ -428,6 +461,13 @@ def _build_buildkit(
         if rc != 0 or error is not None:
             failed = steps.get(error[0]) if error else None
             msg = error[1] if error else (tail[-1] if tail else f"{cli} build exited {rc}")
+            if _engine_lost(docker_client, msg):
+                raise DockerUnavailable(
+                    f"lost the Docker engine during the build: {msg}",
+                    hint="The engine stopped or restarted mid-build; when it answers again, `containerkit resume ID` "
+                    "builds again (the layers it kept are reused).",
+                    log_tail="\n".join(tail),
+                )
             code = _BK_EXIT.search(msg)
             raise BuildFailed(
                 f"build failed at {failed.name}: {msg}" if failed else f"build failed: {msg}",
@@ -450,95 +490,3 @@ def _build_buildkit(
         builder="buildkit",
         step_details=ordered,
     )
-
-
-def tag_image(docker_client: DockerClient, image: str, ref: str) -> None:
-    repo, _, tag = ref.rpartition(":") if ref.rfind(":") > ref.rfind("/") else (ref, "", "latest")
-    docker_client.api.tag(image, repo, tag or "latest")
-
-
-class PushResult(BaseModel):
-    ref: str
-    digest: str
-    size_bytes: int | None = None
-    verified: bool = False
-
-
-def _stream_errors(ev: dict[str, Any]) -> str | None:
-    if "error" in ev:
-        return str(ev["error"])
-    detail = ev.get("errorDetail")
-    if isinstance(detail, dict) and detail.get("message"):
-        return str(detail["message"])
-    return None
-
-
-def push_image(
-    docker_client: DockerClient,
-    image: str,
-    ref: ImageRef,
-    *,
-    auth_config: dict[str, str] | None = None,
-    on_progress: ProgressSink = null_sink,
-) -> PushResult:
-    """Tag ``image`` as ``ref`` and push it; return the digest the registry reports (and verify it)."""
-    if ref.registry is None:
-        raise PushFailed(f"{ref} names no registry", hint="Pass --registry HOST:PORT.")
-    ping_registry(ref.registry)
-    tag = ref.tag or "latest"
-    tag_image(docker_client, image, f"{ref.name}:{tag}")
-    digest: str | None = None
-    size: int | None = None
-    try:
-        for ev in docker_client.api.push(ref.name, tag=tag, stream=True, decode=True, auth_config=auth_config):
-            err = _stream_errors(ev)
-            if err:
-                if "unauthorized" in err.lower() or "authentication required" in err.lower():
-                    raise RegistryAuthFailed(f"push to {ref.registry} was refused: {err}")
-                raise PushFailed(f"push of {ref} failed: {err}")
-            aux = ev.get("aux")
-            if isinstance(aux, dict) and aux.get("Digest"):
-                digest, size = str(aux["Digest"]), aux.get("Size")
-            if "status" in ev:
-                detail = ev.get("progressDetail") or {}
-                on_progress(
-                    {
-                        "kind": "push",
-                        "status": str(ev["status"]),
-                        "layer": str(ev.get("id", "")),
-                        "current": int(detail.get("current", 0) or 0),
-                        "total": int(detail.get("total", 0) or 0),
-                    }
-                )
-    except docker.errors.APIError as exc:
-        raise PushFailed(f"push of {ref} failed: {exc.explanation or exc}") from None
-    if digest is None:
-        raise PushFailed(f"push of {ref} ended without a digest")
-    served = manifest_digest(ref.model_copy(update={"tag": tag, "digest": None}))
-    if served is not None and served != digest:
-        raise PushFailed(f"the registry serves {served} for {ref}, not the pushed {digest}")
-    return PushResult(ref=f"{ref.name}:{tag}", digest=digest, size_bytes=size, verified=served == digest)
-
-
-def pull_image(
-    docker_client: DockerClient,
-    ref: ImageRef,
-    *,
-    auth_config: dict[str, str] | None = None,
-    on_progress: ProgressSink = null_sink,
-) -> str:
-    """Pull ``ref`` (by digest when it has one); return the local image id."""
-    if ref.registry:
-        ping_registry(ref.registry)
-    target = ref.digest or ref.tag or "latest"
-    try:
-        for ev in docker_client.api.pull(ref.name, tag=target, stream=True, decode=True, auth_config=auth_config):
-            err = _stream_errors(ev)
-            if err:
-                raise PullFailed(f"pull of {ref} failed: {err}")
-            if "status" in ev:
-                on_progress({"kind": "pull", "status": str(ev["status"]), "layer": str(ev.get("id", ""))})
-        sep = "@" if ref.digest else ":"
-        return str(docker_client.images.get(f"{ref.name}{sep}{target}").id)
-    except docker.errors.APIError as exc:
-        raise PullFailed(f"pull of {ref} failed: {exc.explanation or exc}") from None

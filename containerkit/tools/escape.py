@@ -22,6 +22,8 @@ __all__ = [
     "exec_json",
     "has_line_break",
     "label_value",
+    "markdown_code",
+    "markdown_text",
     "safe_module",
     "single_line",
 ]
@@ -58,6 +60,23 @@ def label_value(value: str, *, limit: int = 1024) -> str:
     """A double-quoted LABEL/ENV value: one line, quotes, backslashes and ``$`` escaped."""
     text = single_line(value, limit=limit)
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$") + '"'
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>~])")
+
+
+def markdown_text(value: object, *, limit: int = 500) -> str:
+    """Plain text in a Markdown table cell or list item: one line, every character Markdown or HTML
+    gives a meaning to escaped, so a package name or a path never becomes a link, markup or a column."""
+    return _MD_SPECIAL.sub(r"\\\1", single_line(str(value), limit=limit))
+
+
+def markdown_code(value: object, *, limit: int = 200) -> str:
+    """A value shown as inline code: one line, fenced by more backticks than it holds."""
+    text = single_line(str(value), limit=limit).replace("|", "\\|")
+    fence = "`" * (max((len(r) for r in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def exec_json(argv: list[str]) -> str:

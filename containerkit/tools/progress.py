@@ -9,7 +9,7 @@ __all__ = ["ProgressEvent", "ProgressSink", "null_sink"]
 
 
 class ProgressEvent(TypedDict, total=False):
-    kind: Literal["stage", "build", "push", "pull", "log", "warning", "approval", "deploy"]
+    kind: Literal["stage", "build", "push", "pull", "log", "warning", "approval", "deploy", "retry"]
     stage: str
     status: str
     message: str

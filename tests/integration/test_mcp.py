@@ -22,6 +22,8 @@ import pytest
 from mcp import ClientSession, StdioServerParameters, types
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import McpError
+from pydantic import AnyUrl
 
 from tests.conftest import EXAMPLES, free_port
 
@@ -260,6 +262,46 @@ def test_http_run_workflow_streams_progress_and_reports_a_failed_session_with_it
     assert "error [CK103]" in _text(run) and "hint:" in _text(run)
     assert any("analyze" in m for m in progress), progress
     assert listed.structuredContent["sessions"][0]["session_id"] == result["session_id"]  # type: ignore[index]
+
+
+def test_a_client_sees_only_the_sessions_of_repositories_inside_its_roots(tmp_path: Path) -> None:
+    """One store, two clients with different roots: the other client neither lists nor reads the session."""
+    mine = tmp_path / "work" / "mine"
+    mine.mkdir(parents=True)
+    (mine / "README.md").write_text("nothing to run here\n")
+    (tmp_path / "other").mkdir()
+
+    async def run_in(url: str) -> str:
+        async with streamable_http_client(url) as (r, w, _), ClientSession(r, w) as s:
+            await s.initialize()
+            run = await s.call_tool("run_workflow", {"path": str(mine)})
+            assert run.structuredContent is not None
+            return str(run.structuredContent["session_id"])
+
+    async def look(url: str, sid: str) -> tuple[Any, types.CallToolResult, set[str], str]:
+        async with streamable_http_client(url) as (r, w, _), ClientSession(r, w) as s:
+            await s.initialize()
+            listed = (await s.call_tool("list_sessions", {})).structuredContent
+            status = await s.call_tool("session_status", {"session_id": sid})
+            uris = {str(res.uri) for res in (await s.list_resources()).resources}
+            try:
+                await s.read_resource(AnyUrl(f"containerkit://sessions/{sid}"))
+                read = "read"
+            except McpError as exc:
+                read = exc.error.message
+            return listed, status, uris, read
+
+    home = tmp_path / "home"
+    with http_server(home, tmp_path / "work") as url:
+        sid = anyio.run(run_in, url)
+        listed, status, uris, read = anyio.run(look, url, sid)
+    assert [r["session_id"] for r in listed["sessions"]] == [sid] and not status.isError
+    assert f"containerkit://sessions/{sid}" in uris and read == "read"
+    with http_server(home, tmp_path / "other") as url:
+        listed, status, uris, read = anyio.run(look, url, sid)
+    assert listed["sessions"] == [] and str(mine) not in json.dumps(listed)
+    assert status.isError and "[CK120]" in _text(status)
+    assert not any(sid in u for u in uris) and "CK120" in read
 
 
 def test_http_beyond_loopback_needs_a_token_and_a_token_is_enforced(tmp_path: Path) -> None:

@@ -59,6 +59,8 @@ def _wait(url: str, container: Any, deadline_s: float = 90) -> str:
         ("py-requires-312", "python:3.13-slim", None),  # 7. requires-python >=3.12: the newest there is
         ("py-gunicorn-app-elsewhere", "python:3.11-slim", None),  # 5. the app object found in web/server.py
         ("py-flask-run-localhost", "python:3.11-slim", None),  # 5. app.run() on 127.0.0.1 made reachable
+        ("py-flask-package-factory", "python:3.11-slim", None),  # 5. create_app() in a package named apart
+        ("py-psycopg2-source", "python:3.11-slim", None),  # 6. compiled: libpq-dev, gcc, Python's headers
         ("node-hardcoded-port", "node:22-slim", 5005),  # 5. listen(5005) in the code
         ("node-bcrypt-native", "node:20-slim", None),  # 6. bcrypt 5 compiled with node-gyp, no download
         ("py-django-collectstatic", "python:3.11-slim", None),  # STATIC_ROOT: collectstatic in the image

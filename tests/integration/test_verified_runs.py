@@ -183,3 +183,17 @@ def test_an_llm_proposal_fixes_the_start_when_valid_and_the_rules_do_when_not(tm
     assert [a.by for a in session.recovery] == ["rules"]
     assert "src/server.js" in session.recovery[0].detail
     assert session.llm_usage["calls"] == 1
+
+
+def test_a_poetry_locked_app_installs_with_pip_from_a_simple_index_and_answers(tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Poetry needs PyPI's JSON API, which this machine (like many mirrors) lacks: the lock is installed
+    by plain pip from its hash-checked translation, written beside the Dockerfile."""
+    app = _copy(Path(__file__).resolve().parents[1] / "fixtures" / "realapps" / "py-poetry-lock", tmp_path)
+    (app / "expected.json").unlink()
+    res = ck("run", str(app), "--no-scan", "--json", home=tmp_path / "home")
+    assert res.returncode == 0, res.stderr[-3000:]
+    out = last_json(res.stdout)
+    assert out["status"] == "succeeded" and out["verify"]["passed"] and out["verify"]["status_code"] == 200
+    lock = (app / ".ck-requirements.lock.txt").read_text()
+    assert "--require-hashes" in lock and "bottle==0.13.2" in lock
+    assert ".ck-requirements.lock.txt" in (app / "Dockerfile").read_text()

@@ -114,6 +114,9 @@ CASES = [
         "DATABASE_URL",
     ),
     ("verify", "Error: SECRET_KEY is required", "missing_config", "SECRET_KEY"),
+    ("verify", "Exception: DATABASE_URL environment variable not defined", "missing_config", "DATABASE_URL"),
+    ("verify", "RuntimeError: REDIS_URL has not been configured", "missing_config", "REDIS_URL"),
+    ("verify", "ValueError: STRIPE_KEY env var missing", "missing_config", "STRIPE_KEY"),
     (
         "verify",
         "django.core.exceptions.ImproperlyConfigured: The SECRET_KEY setting must not be empty.",
@@ -206,3 +209,33 @@ def test_a_crash_asking_for_a_value_the_code_reads_without_default_is_missing_co
     bug = "Traceback (most recent call last):\n  File \"/app/main.py\", line 9\nValueError: invalid literal for int() with base 10: 'three'"
     d = classify(FailureEvidence(stage="verify", log_tail=bug))
     assert config_from_code(d, bug, ["API_KEY"]).category == "app_error"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        'exec: "gunicorn": executable file not found in $PATH: unknown',
+        "Error: Cannot find module 'express': module not found",
+        "warning: config file is missing, using defaults",
+    ],
+)
+def test_lowercase_words_before_not_found_are_not_configuration(line: str) -> None:
+    """Only an upper-case variable name makes 'X not set / not defined / missing' a config failure."""
+    assert classify(FailureEvidence(stage="verify", log_tail=line)).category != "missing_config"
+
+
+def test_env_example_names_read_without_default_make_a_silent_crash_missing_config(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from containerkit.tools.diagnose import Diagnosis, config_from_code
+    from containerkit.tools.diagnose.config import documented_env_names
+
+    (tmp_path / ".env.example").write_text('# fill in\nexport API_KEY="<key>"\nDOMAIN=\nPORT=3000\n')
+    documented = documented_env_names(tmp_path)
+    assert documented == (".env.example", ["API_KEY", "DOMAIN"])  # PORT is ours to set
+    crash = Diagnosis(category="unknown", detail="exited with code 1")
+    log = "/app/node_modules/lib/bundle.min.js:1\n" + "!function(e){" + "x" * 2000 + "}\n\nError: E_OPTS"
+    found = config_from_code(crash, log, ["API_KEY", "DOMAIN", "OTHER"], documented)
+    assert found.category == "missing_config" and found.names == ["API_KEY", "DOMAIN"]
+    assert found.evidence[0].startswith(".env.example lists API_KEY, DOMAIN")
+    assert all(len(line) < 1000 for line in found.evidence)  # the minified line is not evidence
+    # without the example file, the same log says nothing about configuration
+    assert config_from_code(crash, log, ["API_KEY", "DOMAIN"]).category == "unknown"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from importlib import resources
 from typing import Any, Literal
 
@@ -318,3 +319,18 @@ def test_a_key_in_the_users_own_files_still_trips_the_gate() -> None:
     report = _secrets_only("app/node_modules/spdy/test/fixtures.js", "app/config/settings.py")
     assert report.failed("critical")
     assert [f.confidence for f in report.findings()].count("high") == 1
+
+
+def test_markdown_cells_never_become_markup_or_break_the_table(report: ScanReport) -> None:
+    """A package name, path or message from the image is text: no link, HTML, column or line of its own."""
+    hostile = "evil|pkg <img src=x onerror=alert(1)> [x](javascript:alert(1))\n# heading `code`"
+    assert report.vulnerabilities is not None and report.secrets is not None
+    report.vulnerabilities.findings[0].package = hostile
+    report.secrets.findings[0].path = hostile
+    md = render_report(report, "markdown", fail_on="high")
+    rows = [ln for ln in md.splitlines() if "evil" in ln]
+    assert len(rows) == 2  # one row each: the newline did not start a heading
+    unescaped = re.compile(r"(?<!\\)\|")
+    for row, columns in zip(rows, (7, 6), strict=True):  # the vulnerability row, then the secret row
+        assert not re.search(r"(?<!\\)<img", row) and not re.search(r"(?<!\\)\]\(", row)
+        assert len(unescaped.findall(row)) == columns + 1  # the value's | did not add a column

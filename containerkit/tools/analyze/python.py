@@ -269,6 +269,14 @@ def _src_packages(d: ModuleDir) -> list[str]:
     return [f"src/{c}" for c in d.children("src") if d.has(f"src/{c}/__init__.py")]
 
 
+_NOT_APP_PACKAGES = frozenset({"tests", "test", "docs", "doc", "examples", "scripts", "migrations", "build", "dist"})
+
+
+def _top_packages(d: ModuleDir) -> list[str]:
+    """Top-level import packages (a folder with ``__init__.py``), tests and docs left out."""
+    return sorted(c for c in d.children() if c not in _NOT_APP_PACKAGES and d.has(f"{c}/__init__.py"))
+
+
 def _entrypoint(
     d: ModuleDir, framework: str | None, scripts: dict[str, str] | None = None
 ) -> tuple[str | None, list[str]]:
@@ -283,8 +291,9 @@ def _entrypoint(
         f = _module_file(d, target.split(":", 1)[0])
         if f and f not in candidates:
             candidates.append(f)
-    # an application package whose __init__ builds the app (Flask's create_app pattern)
-    for pkg in ("app", d.name.replace("-", "_"), *_src_packages(d)):
+    # an application package whose __init__ builds the app (Flask's create_app pattern), under any
+    # name: the folder's, the project's (`flaskr` in `flask-tutorial`), or any top-level package
+    for pkg in dict.fromkeys(("app", d.name.replace("-", "_"), *_src_packages(d), *_top_packages(d))):
         init = f"{pkg}/__init__.py"
         if init not in candidates and d.has(init) and _APP_BUILDER.search(d.read(init)):
             candidates.append(init)

@@ -441,7 +441,9 @@ RULES: tuple[Rule, ...] = (
         _V,
         _r(
             r"^\s*KeyError: '([A-Z][A-Z0-9_]{2,})'|environ\[['\"]([A-Z][A-Z0-9_]{2,})['\"]\]"
-            r"|\b([A-Z][A-Z0-9_]{2,}) (?:environment variable )?(?:is|must be) (?:required|set|defined|missing|not set)"
+            r"|\b((?-i:[A-Z][A-Z0-9_]{2,})) (?:env(?:ironment)? var(?:iable)? )?(?:(?:is|must be) (?:required|set|defined"
+            r"|missing|not set|empty)|(?:is |was |has )?(?:not (?:been )?(?:set|defined|found|provided|configured"
+            r"|specified)|missing|undefined))"
             r"|(?:missing|undefined|unset|required) (?:required )?(?:environment variable|env(?:ironment)? var(?:iable)?"
             r"|config(?:uration)? (?:value|key)|setting)s?[:\s]+['\"`]?([A-Z][A-Z0-9_]{2,})"
             r"|environment variable ['\"`]?([A-Z][A-Z0-9_]{2,})['\"`]? (?:is )?(?:not set|required|missing|undefined)"
@@ -618,13 +620,28 @@ _CONFIG_WORDS = re.compile(
 )
 
 
-def config_from_code(diag: Diagnosis, log_tail: str, code_names: list[str]) -> Diagnosis:
+def config_from_code(
+    diag: Diagnosis, log_tail: str, code_names: list[str], documented: tuple[str, list[str]] | None = None
+) -> Diagnosis:
     """A crash at start whose message asks for a value, in an app whose code reads variables without a
-    default that nobody set: the configuration is missing (evidence: the message and the code's reads)."""
+    default that nobody set: the configuration is missing (evidence: the message and the code's reads).
+
+    ``documented`` (the project's ``.env.example`` and the names it lists) is the author's own word:
+    a start that fails while variables it lists and the code reads are unset needs them, whatever
+    the log shows (a minified stack, nothing at all).
+    """
     if diag.category not in ("app_error", "unknown") or not code_names:
         return diag
-    lines = [ln.strip() for ln in log_tail.splitlines() if ln.strip()]
+    lines = [ln.strip() for ln in log_tail.splitlines() if ln.strip() and len(ln) <= 1000]  # minified code: noise
     asking = [ln for ln in lines if _CONFIG_WORDS.search(ln) and not ln.startswith("at ")][-2:]
+    if not asking and documented is not None:
+        listed = [n for n in code_names if n in documented[1]]
+        if listed:
+            evidence = [
+                f"{documented[0]} lists {', '.join(listed)}; the code reads them without a default, and none is set",
+                *lines[-1:],
+            ]
+            return Diagnosis(category="missing_config", evidence=evidence, names=listed, detail=evidence[0][:200])
     if not asking:
         return diag
     evidence = [*asking, f"the code reads {', '.join(code_names)} without a default, and none is set"]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from containerkit.tools.sources import read_small, walk_sources
 
-__all__ = ["required_env_names"]
+__all__ = ["documented_env_names", "required_env_names"]
 
 _SKIP = frozenset(
     {"node_modules", ".git", ".venv", "venv", "__pycache__", "dist", "build", ".next", "vendor", "site-packages"}
@@ -40,3 +40,18 @@ def required_env_names(folder: Path) -> list[str]:
                 if n not in _IGNORED and n not in names:
                     names.append(n)
     return names
+
+
+_EXAMPLES = (".env.example", ".env.sample", ".env.template", ".env.dist", "example.env", ".env.local.example")
+_ASSIGN = re.compile(r"^\s*(?:export\s+)?([A-Z][A-Z0-9_]{1,})\s*=", re.M)
+
+
+def documented_env_names(folder: Path) -> tuple[str, list[str]] | None:
+    """The variables the project's example environment file lists (``.env.example`` and kin): the
+    author's own list of what the app needs; (file name, names), or None without such a file."""
+    for name in _EXAMPLES:
+        text = read_small(folder / name, _MAX_BYTES)
+        if text is not None:
+            names = list(dict.fromkeys(n for n in _ASSIGN.findall(text) if n not in _IGNORED))
+            return (name, names) if names else None
+    return None

@@ -17,6 +17,7 @@ from containerkit.tools.dockerfile._common import (
     header,
     healthcheck_exec,
     install_packages,
+    is_alpine,
     join,
     user_lines,
 )
@@ -125,6 +126,23 @@ def _install(m: ModuleAnalysis, src: str = ".") -> list[str]:
     return []
 
 
+_COMPILERS = frozenset({"gcc", "g++", "build-essential", "clang"})
+# Python's own headers, when the image's Python came without them (a distribution's python3): the
+# official images have them, so a C extension built from source needs nothing more there
+_PY_HEADERS = (
+    "$(python -c \"import os, sysconfig; print('' if os.path.exists(os.path.join("
+    "sysconfig.get_paths()['include'], 'Python.h')) else 'python3-dev')\")"
+)
+
+
+def _build_packages(image: str, packages: list[str]) -> list[str]:
+    """The build stage's system packages; with a C compiler, Python's headers too when the image lacks them."""
+    lines = install_packages(image, packages)
+    if lines and not is_alpine(image) and _COMPILERS & set(packages) and "python3-dev" not in packages:
+        lines[0] = lines[0].replace(" \\\n && rm -rf", f" \\\n    {_PY_HEADERS} \\\n && rm -rf", 1)
+    return lines
+
+
 def _build_step(m: ModuleAnalysis) -> list[str]:
     """A build step on the final source (Django's collectstatic); settings that need the run-time
     environment may fail it, which is not fatal: the app can still collect at start."""
@@ -162,7 +180,7 @@ def render_python(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
     what = f"python {base.version}, {m.package_manager or 'pip'}"
     lines = [header(m, what + (f", built from {pd.root} with {', '.join(pd.deps)}" if pd else ""))]
     lines += [f"FROM {base.image} AS build", f"WORKDIR {workdir}"]
-    lines += install_packages(base.image, ctx.extra_build_packages)
+    lines += _build_packages(base.image, ctx.extra_build_packages)
     lines += [
         "RUN python -m venv /opt/venv /opt/tools",
         'ENV PATH="/opt/venv/bin:$PATH" PIP_DISABLE_PIP_VERSION_CHECK=1',

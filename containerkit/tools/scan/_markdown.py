@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from containerkit.tools.escape import markdown_code, markdown_text
 from containerkit.tools.scan.models import LEVELS, ScanReport
 
 __all__ = ["report_to_markdown"]
 
 
+class _Md(str):
+    """Text already rendered as Markdown (inline code): put in a cell as it is."""
+
+
 def _cell(text: object) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ").strip()
+    """Anything read from an image (package names, paths, messages) is text, never markup."""
+    return str(text) if isinstance(text, _Md) else markdown_text(text)
 
 
 def _table(head: list[str], rows: list[list[object]]) -> list[str]:
@@ -21,12 +27,12 @@ def report_to_markdown(report: ScanReport, fail_on: str = "high") -> str:
     failed = report.failed(fail_on)
     counts = report.counts()
     lines = [
-        f"# Scan of `{report.image}`",
+        f"# Scan of {markdown_code(report.image)}",
         "",
         f"**{'FAILED' if failed else 'PASSED'}** (fail on {fail_on} or above) — "
         + ", ".join(f"{counts[lvl]} {lvl}" for lvl in LEVELS),
         "",
-        f"Image id `{report.image_id}`, scanned in {report.duration_s:.1f}s.",
+        f"Image id {markdown_code(report.image_id)}, scanned in {report.duration_s:.1f}s.",
         "",
         "## Findings by severity",
         "",
@@ -62,7 +68,7 @@ def report_to_markdown(report: ScanReport, fail_on: str = "high") -> str:
                     f.rule_id,
                     f.path,
                     f.line,
-                    f"`{f.redacted}`",
+                    _Md(markdown_code(f.redacted)),
                     "yes" if f.in_final_image else "no (deleted later)",
                     f.source,
                 ]
