@@ -28,6 +28,9 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("lint", "Lint a Dockerfile with hadolint-compatible rules (DLxxxx) and containerkit's own (CKxxxx)."),
     ("scan", "Lint, SBOM, vulnerabilities, secrets, compliance and policy of an image, as one verdict."),
     ("sbom", "Software bill of materials of an image, without running it."),
+    ("pull", "Pull an image onto the engine (time limit: 10 min per attempt by default)."),
+    ("tag", "Give a local image another name (time limit: 2 min by default)."),
+    ("push", "Push an image to a registry and check the digest it serves (time limit: 15 min per attempt by default)."),
     ("db", "Manage the local vulnerability database (OSV advisories)."),
     ("mcp", "Serve containerkit's tools, session resources and a prompt over the Model Context Protocol."),
 )
