@@ -6,8 +6,10 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pathspec
+if TYPE_CHECKING:  # pathspec loads when a .dockerignore is read, not with every analysis
+    import pathspec
 
 __all__ = ["anchored_patterns", "context_files", "dockerignore_spec"]
 
@@ -41,7 +43,11 @@ def dockerignore_spec(root: Path) -> pathspec.GitIgnoreSpec | None:
     except OSError:
         return None
     lines = anchored_patterns(text.splitlines())
-    return pathspec.GitIgnoreSpec.from_lines(lines) if lines else None
+    if not lines:
+        return None
+    import pathspec
+
+    return pathspec.GitIgnoreSpec.from_lines(lines)
 
 
 def context_files(root: Path) -> Iterator[tuple[str, Path]]:
