@@ -210,6 +210,10 @@ class ScanSummary(BaseModel):
     notes: list[str] = Field(default_factory=list)
     duration_s: float = 0.0
     report_path: str | None = None
+    cached: bool = False
+    """True: the verdict of an identical earlier scan (same image, database, rules, options), reused."""
+    cache_key: str | None = None
+    """The digest of the inputs this verdict was computed from."""
 
 
 class ImageRefs(BaseModel):
@@ -231,6 +235,8 @@ class ManifestInfo(BaseModel):
     Kubernetes client's models."""
     validation_note: str | None = None
     """Why the API server did not validate them, when it did not."""
+    cached: bool = False
+    """True: the files an identical earlier run wrote were still there, unchanged: nothing was rewritten."""
 
 
 class DeploymentStatus(BaseModel):

@@ -7,7 +7,7 @@ lands in a checkpoint (no client handles, no credentials in the session store).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from docker import DockerClient
 
@@ -16,7 +16,10 @@ from containerkit.settings import Settings
 from containerkit.tools.dockerfile import BaseImageCatalog, ImageProbe, load_catalog
 from containerkit.tools.dockerfile.catalog import image_probe
 from containerkit.tools.engine import connect_docker
-from containerkit.tools.metrics import BuildSecMetrics
+from containerkit.tools.results_cache import ResultCache
+
+if TYPE_CHECKING:  # prometheus_client is imported by the app that serves metrics, not by every run
+    from containerkit.tools.metrics import BuildSecMetrics
 
 __all__ = ["Deps"]
 
@@ -42,6 +45,11 @@ class Deps:
         if self.docker_client is None:
             self.docker_client = connect_docker(self.settings.docker_host)
         return self.docker_client
+
+    def results(self, *, enabled: bool = True) -> ResultCache:
+        """Results keyed by their inputs (scan verdicts, verify outcomes, manifests); ``enabled=False``
+        (``--no-cache``) reads none and still records this run's."""
+        return ResultCache(self.settings.cache_dir / "results", enabled=enabled)
 
     def catalog(self, override: str | None = None) -> BaseImageCatalog:
         if override:

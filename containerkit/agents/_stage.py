@@ -18,7 +18,7 @@ from opentelemetry import trace
 from containerkit.agents._deps import Deps
 from containerkit.errors import ContainerKitError, InternalError
 from containerkit.state import ErrorRecord, Failure, Session, StageRecord, now
-from containerkit.tools.diagnose import Diagnosis, FailureEvidence, FailureStage, classify
+from containerkit.tools.diagnose.models import Diagnosis, FailureEvidence, FailureStage
 from containerkit.tools.dockerfile import BuildFailureInfo
 from containerkit.tools.progress import ProgressEvent, ProgressSink
 
@@ -71,6 +71,8 @@ def _int(value: object) -> int | None:
 
 def failure_of(stage: str, exc: ContainerKitError) -> Failure:
     """The failure the orchestrator reads: the error, and the category its evidence supports."""
+    from containerkit.tools.diagnose.classify import classify
+
     ctx = exc.context
     build = BuildFailureInfo(
         step=str(ctx["step"]) if ctx.get("step") else None,

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from containerkit.agents._common import build_context, local_image_ref, module_dir, selected_module, session_dir
 from containerkit.agents._deps import Deps
@@ -28,20 +29,30 @@ from containerkit.tools.engine import BuildRequest, base_images_of, build_image
 from containerkit.tools.fsio import write_text
 from containerkit.tools.image_size import ImageSize, image_size
 from containerkit.tools.progress import ProgressSink
-from containerkit.tools.verify import VerifyKind, VerifyRequest, VerifyResult, module_kind, verify_image
+from containerkit.tools.verify import (
+    VerifyKind,
+    VerifyRequest,
+    VerifyResult,
+    module_kind,
+    verify_cache_key,
+    verify_image,
+)
+
+if TYPE_CHECKING:
+    from containerkit.tools.scan import ScanOptions
 
 __all__ = ["buildsec"]
 
 
 def _scan(
-    state: Session, deps: Deps, sink: ProgressSink, image_id: str, dockerfile: Path, context: Path
+    state: Session, deps: Deps, sink: ProgressSink, image_id: str, ref: str, dockerfile: Path, context: Path
 ) -> ScanSummary:
-    from containerkit.tools.scan import ScanOptions, render_report, scan_image
+    from containerkit.tools.scan import ScanOptions, scan_cache_key
 
-    sink({"kind": "log", "stage": "buildsec", "message": "scanning the image"})
     fail_on = state.options.fail_on or "critical"
     db = deps.settings.vuln_db
     options = ScanOptions(
+        image_ref=ref,
         dockerfile=dockerfile,
         context=context,
         vuln_db=db if db.exists() else None,
@@ -52,17 +63,43 @@ def _scan(
         trusted_registries=state.options.allowed_registries,
         cache_dir=deps.settings.cache_dir,
     )
+    path = session_dir(state, deps) / "scan-report.json"
+    cache = deps.results(enabled=not state.options.no_cache)
+    key = scan_cache_key(image_id, options, fail_on=fail_on, subject=f"{state.repo_path}:{dockerfile}")
+    hit = cache.get(key, ScanSummary)
+    report_file = cache.attachment(key, "report.json") if hit else None
+    if hit is not None and report_file is not None:
+        shutil.copyfile(report_file, path)
+        sink({"kind": "log", "stage": "buildsec", "message": "scan: the verdict of an identical scan (cached)"})
+        return hit[0].model_copy(update={"report_path": str(path), "cached": True, "cache_key": key.digest})
+    changed = cache.changed(key) if cache.enabled else []
+    why = f" ({', '.join(changed)} changed)" if changed else ""
+    sink({"kind": "log", "stage": "buildsec", "message": f"scanning the image{why}"})
+    summary, report_json = _scan_now(state, deps, sink, image_id, options, fail_on, path)
+    if report_json is not None:
+        summary = summary.model_copy(update={"cache_key": key.digest})
+        cache.put(key, summary.model_copy(update={"report_path": None}), attachments={"report.json": report_json})
+    return summary
+
+
+def _scan_now(
+    state: Session, deps: Deps, sink: ProgressSink, image_id: str, options: ScanOptions, fail_on: str, path: Path
+) -> tuple[ScanSummary, str | None]:
+    """Scan; the summary and the full report (None when the scan could not run)."""
+    from containerkit.tools.scan import render_report, scan_image
+
     try:
         report = scan_image(image_id, options, docker_client=deps.docker, on_progress=sink, metrics=deps.metrics)
     except ContainerKitError as exc:
         sink({"kind": "warning", "stage": "buildsec", "message": f"scan failed: {exc}"})
-        return ScanSummary(image_id=image_id, passed=False, notes=[f"scan failed: [{exc.code}] {exc.message}"])
-    path = session_dir(state, deps) / "scan-report.json"
-    write_text(path, render_report(report, "json"))
+        notes = [f"scan failed: [{exc.code}] {exc.message}"]
+        return ScanSummary(image_id=image_id, passed=False, notes=notes), None
+    report_json = render_report(report, "json")
+    write_text(path, report_json)
     summary = ScanSummary.model_validate({**report.summary(fail_on), "report_path": str(path), "image_id": image_id})
     for note in report.notes:
         sink({"kind": "log", "stage": "buildsec", "message": note})
-    return summary
+    return summary, report_json
 
 
 def _first_fix(scan: ScanSummary) -> str:
@@ -74,7 +111,7 @@ def _first_fix(scan: ScanSummary) -> str:
 
 def _scan_note(scan: ScanSummary) -> str:
     counts = ", ".join(f"{v} {k}" for k, v in scan.counts.items() if v) or "no findings"
-    return f"scan: {counts} ({scan.duration_s:.1f}s)"
+    return f"scan: {counts} ({'cached' if scan.cached else f'{scan.duration_s:.1f}s'})"
 
 
 def _exposed_ports(deps: Deps, image_id: str) -> list[int]:
@@ -108,18 +145,27 @@ def _kind(state: Session, module: ModuleAnalysis, exposed: list[int]) -> VerifyK
 def _verify(state: Session, deps: Deps, sink: ProgressSink, image_id: str, module: ModuleAnalysis) -> VerifyResult:
     exposed = _exposed_ports(deps, image_id)
     own = state.dockerfile is not None and state.dockerfile.origin != "generated"
-    result = verify_image(
-        VerifyRequest(
-            image=image_id,
-            kind=_kind(state, module, exposed),
-            port=exposed[0] if own and exposed else module.port,
-            health_path=module.health_path,
-            env=deps.env,
-            timeout_s=state.options.verify_timeout,
-        ),
-        docker_client=deps.docker,
-        on_progress=sink,
+    req = VerifyRequest(
+        image=image_id,
+        kind=_kind(state, module, exposed),
+        port=exposed[0] if own and exposed else module.port,
+        health_path=module.health_path,
+        env=deps.env,
+        timeout_s=state.options.verify_timeout,
     )
+    cache = deps.results(enabled=not state.options.no_cache)
+    key = verify_cache_key(req, secret_key=cache.secret_key(), subject=f"{state.repo_path}:{module.path}")
+    hit = cache.get(key, VerifyResult)
+    if hit is not None and hit[0].passed:
+        result = hit[0].model_copy(update={"cached": True, "cache_key": key.digest})
+        sink(
+            {"kind": "log", "stage": "buildsec", "message": f"verify: {result.reason} (cached: the same start passed)"}
+        )
+        return result
+    result = verify_image(req, docker_client=deps.docker, on_progress=sink)
+    if result.passed:  # only a start that passed is reused: a failure is tried again
+        result = result.model_copy(update={"cache_key": key.digest})
+        cache.put(key, result)
     sink({"kind": "log", "stage": "buildsec", "message": f"verify: {result.reason}"})
     return result
 
@@ -200,10 +246,10 @@ def buildsec(state: Session, deps: Deps, sink: ProgressSink) -> dict[str, Any]:
                 tags=[ref],
                 pull_policy=deps.settings.pull_policy,
                 nocache=state.options.no_cache,
-                labels={
-                    "io.containerkit.session": state.session_id,
-                    "org.opencontainers.image.title": module.name,
-                },
+                detection_cache=deps.settings.cache_dir / "builder.json",
+                # nothing per run (no session id): the same inputs build the same image id, which
+                # is what a rerun's cached verify and scan are keyed by (the session records the id)
+                labels={"org.opencontainers.image.title": module.name},
             ),
             docker_client=deps.docker,
             on_progress=sink,
@@ -247,16 +293,16 @@ def buildsec(state: Session, deps: Deps, sink: ProgressSink) -> dict[str, Any]:
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="ck-buildsec") as pool:
             # the scan thread keeps this node's run context (the progress stream writer lives there)
             scan_f = pool.submit(
-                contextvars.copy_context().run, _scan, state, deps, sink, image_id, dockerfile, context
+                contextvars.copy_context().run, _scan, state, deps, sink, image_id, ref, dockerfile, context
             )
             verified: VerifyResult | None = _verify(state, deps, sink, image_id, module)
             scan: ScanSummary | None = scan_f.result()
     else:
         verified = _verify(state, deps, sink, image_id, module) if verify_now else None
-        scan = _scan(state, deps, sink, image_id, dockerfile, context) if scan_now else None
+        scan = _scan(state, deps, sink, image_id, ref, dockerfile, context) if scan_now else None
     if verified is not None:
         update["verify"] = verified
-        notes.append(f"verify: {verified.reason} ({verified.duration_s:.1f}s)")
+        notes.append(f"verify: {verified.reason} ({'cached' if verified.cached else f'{verified.duration_s:.1f}s'})")
         if not verified.passed:
             update["_error"] = _verify_error(verified, state)
     if scan is not None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import BaseModel
 
 from containerkit.agents._common import deployed_image, module_dir, selected_module, session_dir
 from containerkit.agents._deps import Deps
@@ -28,6 +29,7 @@ from containerkit.tools.k8s.kustomize import Overlay, local_overlay, render, wri
 from containerkit.tools.k8s.models import AppliedObject, ExtraObjects, KubeTarget, PodInfo
 from containerkit.tools.manifests import ManifestRequest, ManifestSet, generate_manifests
 from containerkit.tools.progress import ProgressSink
+from containerkit.tools.results_cache import CacheKey, ResultCache, code_fingerprint, content_digests, digest_of
 from containerkit.tools.verify import free_port
 
 __all__ = ["OVERLAYS", "deploy"]
@@ -143,33 +145,57 @@ def deploy(state: Session, deps: Deps, sink: ProgressSink) -> dict[str, Any]:
     base_port = _container_port(state, module.port)
     health = _probe_path(state, module.health_path)
     writable, read_only = _writable(state)
-    manifests = generate_manifests(
-        ManifestRequest(
-            name=image_name(module.name, module.path, state.repo_path),  # never a bare "web" or "python"
-            image=image,
-            port=base_port,
-            health_path=health,
-            namespace=opts.namespace,
-            run_as_user=state.dockerfile.user_uid if state.dockerfile else None,
-            config_names=_config_names(state, folder),
-            writable_paths=writable,
-            read_only_root=read_only,
-            extras=ExtraObjects(
-                ingress_host=opts.ingress_host,
-                ingress_class=opts.ingress_class,
-                hpa=opts.hpa,
-                pdb_min_available=opts.pdb_min_available,
-                network_policy=opts.network_policy,
-            ),
-        )
+    request = ManifestRequest(
+        name=image_name(module.name, module.path, state.repo_path),  # never a bare "web" or "python"
+        image=image,
+        port=base_port,
+        health_path=health,
+        namespace=opts.namespace,
+        run_as_user=state.dockerfile.user_uid if state.dockerfile else None,
+        config_names=_config_names(state, folder),
+        writable_paths=writable,
+        read_only_root=read_only,
+        extras=ExtraObjects(
+            ingress_host=opts.ingress_host,
+            ingress_class=opts.ingress_class,
+            hpa=opts.hpa,
+            pdb_min_available=opts.pdb_min_available,
+            network_policy=opts.network_policy,
+        ),
     )
+    out = Path(opts.manifests_dir) if opts.manifests_dir else folder / "k8s"
+    cache = deps.results(enabled=not opts.no_cache)
+    key = CacheKey(
+        kind="manifests",
+        subject=str(out),
+        inputs={
+            "request": digest_of(request.model_dump(mode="json")),
+            "out": str(out),
+            "force": str(opts.force),
+            "code": code_fingerprint(),
+        },
+    )
+    if not opts.deploy:  # a deploy applies the documents: they are built either way
+        reused = _reuse(cache, key)
+        if reused is not None:
+            sink(
+                {
+                    "kind": "log",
+                    "stage": "deploy",
+                    "message": f"manifests: {out} is as an identical run left it (cached)",
+                }
+            )
+            return {"manifests": reused, "deployment": DeploymentStatus(image=image), "_note": None}
+    manifests = generate_manifests(request)
     # the API server validates before anything is written (the apply path dry-runs what it applies itself)
     target = KubeTarget(kubeconfig=deps.kubeconfig, context=opts.kube_context, namespace=opts.namespace)
     checked = validate_on_cluster(target, manifests.documents).model_dump() if not opts.deploy else {}
-    out = Path(opts.manifests_dir) if opts.manifests_dir else folder / "k8s"
     info, overlays, note = _write(state, deps, sink, manifests, out, lambda o: _local_port(o, state, base_port))
     if not opts.deploy:
         info = info.model_copy(update=checked)
+    if note is None and info.root is not None:
+        cache.put(key, _Written(info=info, files=content_digests(Path(info.root))))
+    if not opts.deploy:
         return {"manifests": info, "deployment": DeploymentStatus(image=image), "_note": note}
     applied = _apply(state, deps, sink, manifests, overlays, image, health)
     dep = applied["deployment"]
@@ -178,6 +204,24 @@ def deploy(state: Session, deps: Deps, sink: ProgressSink) -> dict[str, Any]:
     else:
         info = info.model_copy(update={"validation_note": dep.message})
     return {"manifests": info, **applied}
+
+
+class _Written(BaseModel):
+    """Manifests as written: where, and each file's content digest (to see they are still as written)."""
+
+    info: ManifestInfo
+    files: dict[str, str]
+
+
+def _reuse(cache: ResultCache, key: CacheKey) -> ManifestInfo | None:
+    """The manifests an identical run wrote, if every file is still there as written (and no other)."""
+    hit = cache.get(key, _Written)
+    if hit is None or hit[0].info.root is None:
+        return None
+    written = hit[0]
+    if content_digests(Path(str(written.info.root))) != written.files:
+        return None
+    return written.info.model_copy(update={"cached": True})
 
 
 def _apply(

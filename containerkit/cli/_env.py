@@ -9,11 +9,12 @@ import os
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import IO
-
-from rich.console import Console
+from typing import IO, TYPE_CHECKING
 
 from containerkit.settings import Settings
+
+if TYPE_CHECKING:  # rich loads when something is printed
+    from rich.console import Console
 
 __all__ = ["Environment"]
 
@@ -46,9 +47,13 @@ class Environment:
     @property
     def out(self) -> Console:
         """Machine output (tables, JSON) goes here."""
+        from rich.console import Console
+
         return Console(file=self.stdout, soft_wrap=True, highlight=False)
 
     @property
     def err(self) -> Console:
         """Progress, warnings and errors go here, so ``--json`` stdout stays parseable."""
+        from rich.console import Console
+
         return Console(file=self.stderr, highlight=False)

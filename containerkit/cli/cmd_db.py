@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
 from containerkit.cli import current_env, handle_errors
 
@@ -67,6 +66,8 @@ def update_cmd(
 @handle_errors
 def info_cmd(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
     """Where the database is, how many advisories per ecosystem, and when it was last filled."""
+    from rich.table import Table
+
     from containerkit.tools.vulns import VulnDB
 
     info = VulnDB(db_path()).info()

@@ -7,14 +7,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from containerkit.cli import current_env, handle_errors
 from containerkit.errors import InvalidOption
 from containerkit.tools.fsio import check_writable_target, is_dir, read_bytes, write_bytes, write_text
 
 if TYPE_CHECKING:  # the linter (pydantic models, rule tables) loads when `lint` runs, not with every command
+    from rich.console import Console
+
     from containerkit.tools.lint import LintReport, Severity
 
 __all__ = ["lint", "register"]
@@ -36,6 +36,8 @@ def _threshold(fail_on: str) -> Severity | None:
 
 
 def _table(report: LintReport, console: Console) -> None:
+    from rich.table import Table
+
     if not report.findings:
         console.print(f"{report.path or 'Dockerfile'}: no findings")
         return
@@ -64,6 +66,8 @@ def lint(
     no_hadolint: bool = typer.Option(False, "--no-hadolint", help="Do not merge the hadolint binary's findings."),
 ) -> None:
     """Lint a Dockerfile with hadolint-compatible rules (DLxxxx) and containerkit's own (CKxxxx)."""
+    from rich.console import Console
+
     from containerkit.tools.lint import LintConfig, lint_dockerfile, read_dockerfile
     from containerkit.tools.lint.engine import MAX_DOCKERFILE_BYTES
     from containerkit.tools.lint.fix import fix_dockerfile_text, unified_diff

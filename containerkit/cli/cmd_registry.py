@@ -16,7 +16,6 @@ from rich.markup import escape
 
 from containerkit.cli import current_env, handle_errors
 from containerkit.cli._env import Environment
-from containerkit.cli._render import ProgressRenderer
 from containerkit.errors import InvalidOption
 
 if TYPE_CHECKING:
@@ -108,6 +107,8 @@ def pull_cmd(
     creds = _credentials(env, parsed.registry or "docker.io", username, password_stdin)
     ca_file = registry_ca(ca) if ca is not None else None
     client = connect_docker(env.settings.docker_host)
+    from containerkit.cli._render import ProgressRenderer  # rich.progress loads when used
+
     with ProgressRenderer(env.err) as render:
         result = pull_image(
             client,
@@ -175,6 +176,8 @@ def push_cmd(
     creds = _credentials(env, ref.registry, username, password_stdin)
     ca_file = registry_ca(ca) if ca is not None else None
     client = connect_docker(env.settings.docker_host)
+    from containerkit.cli._render import ProgressRenderer  # rich.progress loads when used
+
     with ProgressRenderer(env.err) as render:
         result = push_image(
             client,

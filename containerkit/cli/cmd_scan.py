@@ -7,11 +7,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
 from containerkit.cli import current_env, handle_errors
-from containerkit.cli._render import ProgressRenderer
 from containerkit.cli.cmd_db import db_path
 from containerkit.tools.fsio import check_writable_target, write_text
 
@@ -44,6 +42,9 @@ def scan(
     no_external: bool = typer.Option(False, "--no-external", help="Do not run trivy/grype even when present."),
 ) -> None:
     """Lint, SBOM, vulnerabilities, secrets, compliance and policy of an image, as one verdict."""
+    from rich.console import Console
+
+    from containerkit.cli._render import ProgressRenderer
     from containerkit.tools.engine import connect_docker
     from containerkit.tools.scan import ScanOptions, UnknownReportFormat, check_fail_on, render_report, scan_image
     from containerkit.tools.scan._remediation_render import count_text

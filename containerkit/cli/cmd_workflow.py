@@ -10,15 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from containerkit.cli import current_env, handle_errors
-from containerkit.cli._render import ProgressRenderer
 from containerkit.errors import DockerfileExists, InvalidOption
 from containerkit.tools.fsio import check_folder_target, write_text
 
 if TYPE_CHECKING:
     from containerkit.agents import Deps
+    from containerkit.cli._render import ProgressRenderer
     from containerkit.state import Session
     from containerkit.tools.image_size import ImageSize
 
@@ -40,6 +39,8 @@ def analyze_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print the analysis as JSON."),
 ) -> None:
     """Detect the deployable modules of a repository and what each needs to run."""
+    from rich.table import Table
+
     from containerkit.tools.analyze import analyze_repo
 
     result = analyze_repo(path)
@@ -111,6 +112,8 @@ def _scan_line(session: Session) -> str:
     scores = ", ".join(f"{k.split()[0]} {v:.0%}" for k, v in scan.compliance.items() if v is not None)
     skipped = [k for k, ran in scan.checked.items() if not ran]
     parts = [counts, scores] + ([f"not checked: {', '.join(skipped)}"] if skipped else [])
+    if scan.cached:
+        parts.append("cached")
     if scan.report_path:
         parts.append(f"report {scan.report_path}")
     return " · ".join(p for p in parts if p)
@@ -131,6 +134,8 @@ def _size_line(size: ImageSize) -> str:
 
 
 def _finish(session: Session, as_json: bool) -> None:
+    from rich.table import Table
+
     env = current_env()
     summary = session.summary()
     if as_json:
@@ -144,7 +149,8 @@ def _finish(session: Session, as_json: bool) -> None:
             table.add_row("size", escape(_size_line(session.build.size)))
         if session.verify is not None:
             v = session.verify
-            table.add_row("verify", escape(f"{'passed' if v.passed else 'failed'}: {v.reason} ({v.duration_s:.1f}s)"))
+            took = "cached" if v.cached else f"{v.duration_s:.1f}s"
+            table.add_row("verify", escape(f"{'passed' if v.passed else 'failed'}: {v.reason} ({took})"))
         if session.scan is not None:
             table.add_row("scan", escape(_scan_line(session)))
         if session.deployment is not None and (session.deployment.applied or session.deployment.removed):
@@ -260,6 +266,7 @@ def run_cmd(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show the build log."),
 ) -> None:
     """Analyze, write a Dockerfile, build, verify, scan, push, write manifests (and deploy): one session."""
+    from containerkit.cli._render import ProgressRenderer
     from containerkit.graph import new_session_id, run_session
     from containerkit.state import RunOptions
 
@@ -500,6 +507,7 @@ def resume_cmd(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show the build log."),
 ) -> None:
     """Continue a session from its last checkpoint (finished stages are not redone); a failed one is retried."""
+    from containerkit.cli._render import ProgressRenderer
     from containerkit.graph import resume_session
 
     env = current_env()
@@ -556,6 +564,7 @@ def deploy_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object."),
 ) -> None:
     """Apply a session's manifests to the cluster (KUBECONFIG), wait for the rollout, check it answers."""
+    from containerkit.cli._render import ProgressRenderer
     from containerkit.graph import deploy_session
 
     env = current_env()
@@ -592,6 +601,7 @@ def undeploy_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object."),
 ) -> None:
     """Delete what the session applied to the cluster: only objects containerkit still manages."""
+    from containerkit.cli._render import ProgressRenderer
     from containerkit.graph import undeploy_session
 
     env = current_env()
@@ -636,6 +646,8 @@ def sessions_list(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Saved sessions, newest first (filtered by status, label and age)."""
+    from rich.table import Table
+
     from containerkit.graph import SessionStore
     from containerkit.graph.locks import running_sessions
 
@@ -668,6 +680,8 @@ def sessions_show(
     as_json: bool = typer.Option(False, "--json", help="Print the whole session state as JSON."),
 ) -> None:
     """One session: status, stages, recovery attempts, errors."""
+    from rich.table import Table
+
     from containerkit.graph import SessionStore
 
     env = current_env()

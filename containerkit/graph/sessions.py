@@ -238,6 +238,9 @@ class SessionStore:
                 )
             conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=10)
             conn.execute("PRAGMA journal_mode=WAL")
+            # in WAL mode, NORMAL keeps every commit through a killed process (what resume needs) and
+            # drops the fsync per checkpoint that FULL adds (a power cut may lose the last stage only)
+            conn.execute("PRAGMA synchronous=NORMAL")
             self.conn = conn
             self.saver = SqliteSaver(conn, serde=JsonPlusSerializer(allowed_msgpack_modules=_allowed()))
             self.saver.setup()

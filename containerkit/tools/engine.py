@@ -56,6 +56,7 @@ __all__ = [
     "image_exists",
     "pull_image",
     "push_image",
+    "remembered_buildkit_cli",
     "tag_image",
 ]
 
@@ -153,6 +154,9 @@ class BuildRequest(BaseModel):
     builder: Builder = "auto"
     secrets: dict[str, Path] = {}
     """BuildKit build secrets: id -> file, mounted with ``RUN --mount=type=secret,id=...``; never in the image."""
+    detection_cache: Path | None = None
+    """A file remembering which builder this engine and docker CLI offer (keyed by the engine's version
+    and the CLI binary), so a run does not probe the CLI again; None: probe once per process."""
 
 
 class BuildStep(BaseModel):
@@ -193,7 +197,13 @@ def build_image(
     dockerfile_text = text.decode("utf-8", "replace")
     with _engine_gone_is_typed("build"):
         ensure_base_images(docker_client, dockerfile_text, req.pull_policy)
-    cli = buildkit_cli() if req.builder in ("auto", "buildkit") else None
+    cli = None
+    if req.builder in ("auto", "buildkit"):
+        cli = (
+            buildkit_cli()
+            if req.detection_cache is None
+            else remembered_buildkit_cli(docker_client, req.detection_cache)
+        )
     if cli is None and (req.builder == "buildkit" or req.secrets):
         raise BuildFailed(
             "BuildKit is needed (asked for, or for build secrets), and no docker CLI with BuildKit was found",
@@ -310,6 +320,41 @@ def buildkit_cli() -> str | None:
         if m and (19, 3) <= (int(m.group(1)), int(m.group(2))) < (23, 0):
             return cli
     return None
+
+
+def remembered_buildkit_cli(docker_client: DockerClient, cache_file: Path) -> str | None:
+    """:func:`buildkit_cli`, remembered in ``cache_file`` for this engine version and this docker CLI binary."""
+    import json
+
+    try:
+        engine = str(docker_client.version().get("Version", ""))
+    except (docker.errors.DockerException, requests.exceptions.RequestException, OSError):
+        return buildkit_cli()
+    candidates = [os.environ.get("CONTAINERKIT_DOCKER_CLI"), shutil.which("docker"), "/usr/bin/docker"]
+    clis = []
+    for c in dict.fromkeys(x for x in candidates if x):
+        try:
+            st = os.stat(c)
+        except OSError:
+            continue
+        clis.append(f"{c}:{st.st_size}:{st.st_mtime_ns}")
+    key = f"{engine}|{'|'.join(clis)}"
+    try:
+        known = json.loads(cache_file.read_text(encoding="utf-8"))
+        if isinstance(known, dict) and known.get("key") == key:
+            found = known.get("cli")
+            return str(found) if found else None
+    except (OSError, ValueError):
+        pass
+    cli = buildkit_cli()
+    try:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache_file.with_name(f".{cache_file.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"key": key, "cli": cli}), encoding="utf-8")
+        os.replace(tmp, cache_file)
+    except OSError:
+        pass  # only a cache
+    return cli
 
 
 _BK_STEP = re.compile(r"^#(\d+) \[([^\]]+)\] (.*)$")

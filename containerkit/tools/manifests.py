@@ -9,16 +9,18 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from kubernetes import client as k8s
 from pydantic import BaseModel, Field, ValidationError
 
 from containerkit.errors import InvalidOption, ManifestInvalid, OutputRefused, OutputUnwritable
 from containerkit.tools.fsio import write_text
 from containerkit.tools.k8s.models import ExtraObjects, HpaSpec
 from containerkit.tools.tracing import traced
+
+if TYPE_CHECKING:  # the kubernetes client is imported when manifests are built, not with the agents
+    from kubernetes import client as k8s
 
 __all__ = [
     "ExtraObjects",
@@ -128,6 +130,8 @@ def k8s_name(name: str) -> str:
 
 
 def _probe(port: int, path: str | None, *, initial: int, period: int, failures: int = 3) -> k8s.V1Probe:
+    from kubernetes import client as k8s
+
     if path:
         return k8s.V1Probe(
             http_get=k8s.V1HTTPGetAction(path=path, port="http"),
@@ -158,6 +162,8 @@ def generate_manifests(req: ManifestRequest) -> ManifestSet:
     requests and limits; startup, readiness and liveness probes on the app's port (its health path
     when known); configuration from an optional ConfigMap and Secret (names only, never values).
     """
+    from kubernetes import client as k8s
+
     name = k8s_name(req.name)
     labels = {"app.kubernetes.io/name": name, "app.kubernetes.io/managed-by": "containerkit"}
     config = [n for n in req.config_names if not is_secret_name(n)]
@@ -252,6 +258,8 @@ def generate_manifests(req: ManifestRequest) -> ManifestSet:
 
 def _extra_objects(name: str, labels: dict[str, str], req: ManifestRequest) -> list[Any]:
     """The Ingress, autoscaler, disruption budget and network policy the request asks for."""
+    from kubernetes import client as k8s
+
     ex = req.extras
     meta = k8s.V1ObjectMeta(name=name, namespace=req.namespace, labels=labels)
     selector = k8s.V1LabelSelector(match_labels={"app.kubernetes.io/name": name})
@@ -338,6 +346,8 @@ _MODELS = {
 
 def validate_manifest(doc: dict[str, Any]) -> None:
     """Deserialize through the Kubernetes models (unknown kind or bad types fail) and check invariants."""
+    from kubernetes import client as k8s
+
     kind = (doc.get("apiVersion"), doc.get("kind"))
     model = _MODELS.get((str(kind[0]), str(kind[1])))
     if model is None:

@@ -28,6 +28,8 @@ from containerkit.tools.tracing import traced
 if TYPE_CHECKING:  # the docker SDK is imported when an image is verified, not with the session state
     from docker import DockerClient
 
+    from containerkit.tools.results_cache import CacheKey
+
 __all__ = [
     "VerifyKind",
     "VerifyRequest",
@@ -35,6 +37,7 @@ __all__ = [
     "free_port",
     "module_kind",
     "redact",
+    "verify_cache_key",
     "verify_image",
 ]
 
@@ -134,6 +137,10 @@ class VerifyResult(BaseModel):
     log_tail: str = ""
     env_names: list[str] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
+    cached: bool = False
+    """True: reused from an identical earlier start (same image, kind, port, environment), not started again."""
+    cache_key: str | None = None
+    """The digest of the inputs this result was computed from (:func:`verify_cache_key`)."""
 
 
 def free_port() -> int:
@@ -228,6 +235,24 @@ def _pids(container: object) -> list[int]:
         with contextlib.suppress(ValueError, IndexError):
             out.append(int(row[0]))
     return out
+
+
+def verify_cache_key(req: VerifyRequest, *, secret_key: bytes, subject: str = "") -> CacheKey:
+    """What a start's outcome depends on: the image (its command and config), how it is judged (kind,
+    port, health path, timeouts), the environment's names, and its values as an HMAC (never stored)."""
+    from containerkit.tools.results_cache import CacheKey, code_fingerprint, secret_digest
+
+    inputs = {
+        "image_id": req.image,
+        "kind": str(req.kind),
+        "port": str(req.port),
+        "health_path": str(req.health_path),
+        "env_names": ",".join(sorted(req.env)),
+        "env_values": secret_digest(secret_key, req.env),
+        "timeouts": f"{req.timeout_s}:{req.settle_s}",
+        "code": code_fingerprint(),
+    }
+    return CacheKey(kind="verify", subject=subject, inputs=inputs)
 
 
 @traced("verify_image")

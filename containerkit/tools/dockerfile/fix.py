@@ -17,7 +17,7 @@ from typing import NamedTuple
 from pydantic import BaseModel
 
 from containerkit.tools.analyze.models import ModuleAnalysis
-from containerkit.tools.diagnose import Diagnosis, FailureEvidence, FailureStage, classify
+from containerkit.tools.diagnose.models import Diagnosis, FailureEvidence, FailureStage
 from containerkit.tools.dockerfile._common import APT_CLEAN, exec_form, is_alpine
 from containerkit.tools.dockerfile._python import LEAN_MARK, LEAN_STEP, LOCK_REQUIREMENTS
 from containerkit.tools.dockerfile.catalog import BaseImageCatalog, ImageProbe
@@ -133,6 +133,8 @@ _APK = {
 
 def classify_failure(failure: BuildFailureInfo, stage: FailureStage = "build") -> Diagnosis:
     """Name the cause of a failed build (or start) from its message and log tail."""
+    from containerkit.tools.diagnose.classify import classify
+
     return classify(
         FailureEvidence(stage=stage, message=failure.message, log_tail=failure.log_tail, exit_code=failure.exit_code)
     )

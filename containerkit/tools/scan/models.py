@@ -21,7 +21,6 @@ A secret in a layer a later step deleted is still critical: anyone who pulls the
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -31,7 +30,7 @@ from containerkit.tools.image_size import LayerSize
 from containerkit.tools.lint import LintReport
 from containerkit.tools.policy import PolicyResult
 from containerkit.tools.sbom import Sbom
-from containerkit.tools.scan.errors import UnknownFailOn
+from containerkit.tools.scan.options import FAIL_ON_LEVELS, LEVELS, Level, ScanOptions, check_fail_on
 from containerkit.tools.scan.remediation_models import RemediationPlan
 from containerkit.tools.secrets import SecretFinding, SecretScanReport
 from containerkit.tools.vulns import VulnReport
@@ -48,22 +47,11 @@ __all__ = [
     "secret_level",
 ]
 
-Level = Literal["critical", "high", "medium", "low", "info"]
-LEVELS: tuple[Level, ...] = ("critical", "high", "medium", "low", "info")
-FAIL_ON_LEVELS = (*LEVELS, "none")
 Part = Literal["lint", "vulnerabilities", "secrets", "policy", "compliance"]
 
 _RANK: dict[str, int] = {lvl: len(LEVELS) - i for i, lvl in enumerate(LEVELS)}
 _LINT: dict[str, Level] = {"error": "high", "warning": "medium", "info": "low", "style": "info"}
 _VULN: dict[str, Level] = {"CRITICAL": "critical", "HIGH": "high", "MEDIUM": "medium", "LOW": "low", "UNKNOWN": "low"}
-
-
-def check_fail_on(fail_on: str) -> str:
-    """The threshold in lower case, or UnknownFailOn (checked before any scanning starts)."""
-    value = fail_on.strip().lower()
-    if value not in FAIL_ON_LEVELS:
-        raise UnknownFailOn(f"unknown --fail-on level: {fail_on!r}")
-    return value
 
 
 def secret_level(finding: SecretFinding) -> Level:
@@ -81,33 +69,6 @@ def third_party(path: str) -> bool:
     p = path.lstrip("/")
     parts = p.split("/")
     return any(part in _THIRD_PARTY_DIRS for part in parts[:-1]) or p.startswith(_SYSTEM_PREFIXES)
-
-
-class ScanOptions(BaseModel):
-    """What to scan besides the image itself, and which parts to run."""
-
-    dockerfile: Path | None = None
-    """Linted, and read for Dockerfile facts (base images, final USER) by compliance and policy."""
-    context: Path | None = None
-    """Build context scanned for secrets as ``docker build`` would send it (.dockerignore honoured)."""
-    vuln_db: Path | None = None
-    """A VulnDB sqlite file; None, missing or empty means vulnerabilities are "not checked" (a note)."""
-    policies: list[Path] = Field(default_factory=list)
-    """User Rego files or folders, evaluated with the default policy."""
-    policy_data: dict[str, Any] = Field(default_factory=dict)
-    trusted_registries: list[str] = Field(default_factory=list)
-    """Registries base images may come from (lint DL3026, CIS 4.2, policy CKP004 unless data says otherwise)."""
-    cache_dir: Path | None = None
-    """Per-layer results (redacted secret findings, package records) kept under ``<cache_dir>/scan/``;
-    None = no cache. Agents pass ``settings.home / "cache"``."""
-    external_scanners: bool = True
-    """Merge trivy/grype findings when they are installed and have a database."""
-    lint: bool = True
-    sbom: bool = True
-    vulnerabilities: bool = True
-    secrets: bool = True
-    compliance: bool = True
-    policy: bool = True
 
 
 class ScanFinding(BaseModel):

@@ -13,7 +13,7 @@ import contextlib
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from docker import DockerClient
 
@@ -33,16 +33,19 @@ from containerkit.tools.image_fs import ImageFS, ImageNotFound, open_image
 from containerkit.tools.image_size import image_size
 from containerkit.tools.lint import LintConfig, LintReport, lint_dockerfile, read_dockerfile
 from containerkit.tools.lint.hadolint import find_hadolint
-from containerkit.tools.metrics import BuildSecMetrics
 from containerkit.tools.policy import evaluate_policies
 from containerkit.tools.progress import ProgressSink, null_sink
 from containerkit.tools.sbom import Sbom, sbom_from_fs
+from containerkit.tools.scan.cache import display_ref
 from containerkit.tools.scan.errors import VulnDbUnreadable
 from containerkit.tools.scan.models import ScanOptions, ScanReport
 from containerkit.tools.scan.remediation import remediate
 from containerkit.tools.secrets import SecretScanReport, scan_context_secrets, scan_image_secrets
 from containerkit.tools.tracing import traced
 from containerkit.tools.vulns import VulnDB, VulnDbError, VulnReport, match, merge_external, run_external_scanners
+
+if TYPE_CHECKING:
+    from containerkit.tools.metrics import BuildSecMetrics
 
 __all__ = ["scan_image"]
 
@@ -126,7 +129,7 @@ def scan_image(
 
     facts = BuildFacts(
         dockerfile=df_facts,
-        image=image_facts(inspect, ref=_display_ref(image, inspect), setuid_files=setuid),
+        image=image_facts(inspect, ref=options.image_ref or display_ref(image, inspect), setuid_files=setuid),
         vulnerabilities=_vuln_facts(vulns),
         secrets=None
         if secrets is None
@@ -238,14 +241,6 @@ def _inspect(docker_client: DockerClient, image: str) -> dict[str, Any]:
     except (docker.errors.DockerException, OSError) as exc:
         raise DockerUnavailable(f"no Docker engine answers: {exc}") from None
     return data
-
-
-def _display_ref(image: str, inspect: dict[str, Any]) -> str:
-    """The name policies judge: a tag when the user passed a bare image id."""
-    tags = [str(t) for t in inspect.get("RepoTags") or []]
-    image_id = str(inspect.get("Id") or "")
-    is_id = image.startswith("sha256:") or (len(image) >= 12 and image_id.removeprefix("sha256:").startswith(image))
-    return tags[0] if is_id and tags else image
 
 
 def _lint(options: ScanOptions, notes: list[str]) -> LintReport:
