@@ -253,3 +253,13 @@ def test_a_library_missing_at_start_on_busybox_moves_the_node_app_to_debian_with
     res = fix_dockerfile(before, BuildFailureInfo(log_tail=log), m, catalog, diagnosis=diag)
     final = res.content.split("\n\nFROM ")[-1]
     assert res.changed and final.startswith("debian:") and "apt-get install -y --no-install-recommends libpq5" in final
+
+
+def test_a_commented_out_output_line_in_next_config_does_not_block_the_standalone_server(tmp_path: Path) -> None:
+    """create-next-app style configs carry `// output: "export"` as a hint: only a real setting counts."""
+    config = '/** @type {import("next").NextConfig} */\nconst c = {\n  // output: "export",\n  reactStrictMode: true,\n};\nexport default c;\n'
+    m, repo = _next(tmp_path, config)
+    assert (
+        "RUN NEXT_PRIVATE_STANDALONE=true npm run build"
+        in generate_dockerfile(m, load_catalog(), repo_root=repo).content
+    )

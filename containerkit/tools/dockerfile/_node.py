@@ -326,6 +326,9 @@ _NEXT_CONFIGS = ("next.config.js", "next.config.mjs", "next.config.cjs", "next.c
 _PM_START = {"npm start", "npm run start", "yarn start", "yarn run start", "pnpm start", "pnpm run start"}
 
 
+_JS_COMMENTS = re.compile(r"/\*.*?\*/|(?<![:'\"`])//[^\n]*", re.S)
+
+
 def next_standalone(m: ModuleAnalysis, folder: Path | None) -> bool:
     """Next.js writes a standalone server (the traced ``node_modules`` only) when its config leaves
     ``output`` unset (its default reads ``NEXT_PRIVATE_STANDALONE``; relied on from Next 13) and the app
@@ -351,6 +354,7 @@ def next_standalone(m: ModuleAnalysis, folder: Path | None) -> bool:
             text = (folder / name).read_text("utf-8", "replace")
         except OSError:
             continue
+        text = _JS_COMMENTS.sub("", text)  # `// output: "export"` in a comment (a template's hint) is not set
         if re.search(r"\boutput\s*:", text) and not re.search(r"\boutput\s*:\s*['\"`]standalone", text):
             return False  # 'export' (a static site) or a value computed in the config: left as it is
     return True
