@@ -37,6 +37,11 @@ def main(argv: list[str] | None = None) -> None:
         return
     # this process needs no pydantic plugin: skip scanning every installed package's entry points
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    if args[:1] == ["analyze"]:
+        from containerkit.cli._analysis_out import try_fast_analyze
+
+        if try_fast_analyze(args):
+            return
     from containerkit.cli._app import run
 
     run(args)

@@ -39,32 +39,10 @@ def analyze_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print the analysis as JSON."),
 ) -> None:
     """Detect the deployable modules of a repository and what each needs to run."""
-    from rich.table import Table
-
+    from containerkit.cli._analysis_out import print_analysis
     from containerkit.tools.analyze import analyze_repo
 
-    result = analyze_repo(path)
-    if as_json:
-        _print_json(
-            {
-                "modules": [m.public_dict() for m in result.modules],
-                "is_monorepo": result.is_monorepo,
-                "build_order": result.build_order,
-            }
-        )
-        return
-    table = Table("path", "language", "version", "manager", "framework", "port", "start")
-    for m in result.modules:
-        table.add_row(
-            m.path,
-            m.language or "?",
-            m.language_version or "-",
-            m.package_manager or "-",
-            m.framework or "-",
-            str(m.port or "-"),
-            m.start_command or "-",
-        )
-    current_env().out.print(table)
+    print_analysis(analyze_repo(path), as_json, current_env().stdout)
 
 
 @handle_errors

@@ -35,3 +35,30 @@ def test_the_help_names_each_command() -> None:
     print_help(buf)
     for name, _ in COMMANDS:
         assert f"  {name} " in buf.getvalue()
+
+
+def test_analyze_is_served_without_typer_and_prints_what_the_typer_command_prints(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`analyze PATH [--json]` skips typer; its output is the typer command's, byte for byte."""
+    from tests.conftest import EXAMPLES
+
+    app_dir = str(EXAMPLES / "python-http")
+    for extra in (["--json"], []):
+        code = (
+            "import sys\n"
+            "from containerkit.cli import main\n"
+            f"main(['analyze', {app_dir!r}, *{extra!r}])\n"
+            "print('typer loaded' if 'typer' in sys.modules else 'no typer', file=sys.stderr)\n"
+        )
+        fast = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        assert fast.stderr.strip().splitlines()[-1] == "no typer"
+        slow_code = f"from containerkit.cli._app import run\nrun(['analyze', {app_dir!r}, *{extra!r}])\n"
+        slow = subprocess.run([sys.executable, "-c", slow_code], capture_output=True, text=True, check=False)
+        assert fast.stdout == slow.stdout and fast.stdout.strip()
+
+
+def test_analyze_errors_and_other_options_still_go_through_the_typer_app(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    missing = str(tmp_path / "nowhere")
+    res = subprocess.run([sys.executable, "-m", "containerkit", "analyze", missing], capture_output=True, text=True)
+    assert res.returncode == 2 and "CK1" in res.stderr and "hint" in res.stderr.lower()  # typed error, with a hint
+    helped = subprocess.run([sys.executable, "-m", "containerkit", "analyze", "--help"], capture_output=True, text=True)
+    assert helped.returncode == 0 and "--json" in helped.stdout
