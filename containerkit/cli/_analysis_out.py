@@ -30,21 +30,30 @@ def print_analysis(result: RepoAnalysis, as_json: bool, stdout: IO[str]) -> None
         }
         print(json.dumps(doc, indent=2, default=str), file=stdout)
         return
-    from rich.console import Console
-    from rich.table import Table
+    from containerkit.tools.escape import single_line
 
-    table = Table("path", "language", "version", "manager", "framework", "port", "start")
-    for m in result.modules:
-        table.add_row(
-            m.path,
-            m.language or "?",
-            m.language_version or "-",
-            m.package_manager or "-",
-            m.framework or "-",
-            str(m.port or "-"),
-            m.start_command or "-",
+    # plain columns (no rich: it would double the command's start-up); every cell one printable line,
+    # whatever the repository's metadata holds
+    head = ("path", "language", "version", "manager", "framework", "port", "start")
+    rows = [head] + [
+        tuple(
+            single_line(v, limit=120)
+            for v in (
+                m.path,
+                m.language or "?",
+                m.language_version or "-",
+                m.package_manager or "-",
+                m.framework or "-",
+                str(m.port or "-"),
+                m.start_command or "-",
+            )
         )
-    Console(file=stdout, soft_wrap=True, highlight=False).print(table)
+        for m in result.modules
+    ]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head) - 1)]
+    rule = tuple("-" * len(c) if i == len(head) - 1 else "-" * widths[i] for i, c in enumerate(head))
+    for row in [rows[0], rule, *rows[1:]]:
+        print("  ".join([*(c.ljust(w) for c, w in zip(row, widths, strict=False)), row[-1]]).rstrip(), file=stdout)
 
 
 def try_fast_analyze(args: list[str]) -> bool:
