@@ -311,7 +311,12 @@ def test_poetry_constraints_without_a_lockfile_become_the_pep_440_requirements_p
     m = analyze_repo(tmp_path).primary()
     assert m.package_manager == "poetry" and m.lockfile is None
     content = generate_dockerfile(m, load_catalog()).content
-    build_stage = content.split("\n\nFROM ")[0] + "\nRUN cat /tmp/requirements.txt && pip freeze > /tmp/freeze.txt\n"
+    # pip has left the venv by the end of the build stage (lean images): list what is installed without it
+    freeze = (
+        'python -c "import importlib.metadata as m; '
+        "print(chr(10).join(d.metadata['Name'] + '==' + d.version for d in m.distributions()))\""
+    )
+    build_stage = content.split("\n\nFROM ")[0] + f"\nRUN cat /tmp/requirements.txt && {freeze} > /tmp/freeze.txt\n"
     (tmp_path / "Dockerfile").write_text(build_stage)
     tag = f"ck-poetry-constraints:{uuid.uuid4().hex[:8]}"
     build_image(
