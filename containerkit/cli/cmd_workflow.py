@@ -33,6 +33,26 @@ def _print_json(obj: Any) -> None:
     print(json.dumps(obj, indent=2, default=str), file=current_env().stdout)
 
 
+# deploy options run and deploy share (one definition: the two commands cannot drift apart)
+_K8S_OVERLAY = typer.Option(
+    None, "--k8s-overlay", help="Kustomize overlay to apply: local (one node, host networking)."
+)
+_ROLLBACK = typer.Option(
+    True, "--rollback/--no-rollback", help="Roll a failed new version back to the previous revision."
+)
+_DEPLOY_TIMEOUT = typer.Option(180.0, "--deploy-timeout", min=1, max=3600, help="Seconds a rollout may take.")
+_INGRESS_HOST = typer.Option(
+    None, "--ingress-host", help="Also write an Ingress routing this host name to the Service."
+)
+_INGRESS_CLASS = typer.Option(None, "--ingress-class", help="The Ingress's class (ingressClassName).")
+_HPA = typer.Option(None, "--hpa", help="Also write a HorizontalPodAutoscaler: MIN:MAX replicas (e.g. 2:5), on CPU.")
+_HPA_CPU = typer.Option(80, "--hpa-cpu", help="The autoscaler's target CPU use, % of the request.")
+_PDB = typer.Option(None, "--pdb", help="Also write a PodDisruptionBudget: pods that stay up in a drain (1, or 50%).")
+_NETWORK_POLICY = typer.Option(
+    False, "--network-policy", help="Also write a NetworkPolicy admitting traffic to the app's port only."
+)
+
+
 @handle_errors
 def analyze_cmd(
     path: Path = typer.Argument(..., help="Repository folder."),
@@ -199,29 +219,15 @@ def run_cmd(
         False, "--deploy", help="Apply the manifests to the cluster (KUBECONFIG) and wait until they run and answer."
     ),
     context: str | None = typer.Option(None, "--context", help="kubeconfig context for --deploy."),
-    k8s_overlay: str | None = typer.Option(
-        None, "--k8s-overlay", help="Kustomize overlay to apply: local (one node, host networking)."
-    ),
-    rollback: bool = typer.Option(
-        True, "--rollback/--no-rollback", help="Roll a failed new version back to the previous revision."
-    ),
-    deploy_timeout: float = typer.Option(
-        180.0, "--deploy-timeout", min=1, max=3600, help="Seconds a rollout may take."
-    ),
-    ingress_host: str | None = typer.Option(
-        None, "--ingress-host", help="Also write an Ingress routing this host name to the Service."
-    ),
-    ingress_class: str | None = typer.Option(None, "--ingress-class", help="The Ingress's class (ingressClassName)."),
-    hpa: str | None = typer.Option(
-        None, "--hpa", help="Also write a HorizontalPodAutoscaler: MIN:MAX replicas (e.g. 2:5), on CPU."
-    ),
-    hpa_cpu: int = typer.Option(80, "--hpa-cpu", help="The autoscaler's target CPU use, % of the request."),
-    pdb: str | None = typer.Option(
-        None, "--pdb", help="Also write a PodDisruptionBudget: pods that stay up in a drain (1, or 50%)."
-    ),
-    network_policy: bool = typer.Option(
-        False, "--network-policy", help="Also write a NetworkPolicy admitting traffic to the app's port only."
-    ),
+    k8s_overlay: str | None = _K8S_OVERLAY,
+    rollback: bool = _ROLLBACK,
+    deploy_timeout: float = _DEPLOY_TIMEOUT,
+    ingress_host: str | None = _INGRESS_HOST,
+    ingress_class: str | None = _INGRESS_CLASS,
+    hpa: str | None = _HPA,
+    hpa_cpu: int = _HPA_CPU,
+    pdb: str | None = _PDB,
+    network_policy: bool = _NETWORK_POLICY,
     registry_user: str | None = typer.Option(
         None, "--registry-user", help="Registry user for --password-stdin (default: CONTAINERKIT_REGISTRY_USER)."
     ),
@@ -515,29 +521,15 @@ def deploy_cmd(
     session_id: str = typer.Argument(..., help="Session id (or a unique prefix) whose image to deploy."),
     context: str | None = typer.Option(None, "--context", help="kubeconfig context (default: the current one)."),
     namespace: str | None = typer.Option(None, "--namespace", help="Namespace (default: the context's)."),
-    k8s_overlay: str | None = typer.Option(
-        None, "--k8s-overlay", help="Kustomize overlay to apply: local (one node, host networking)."
-    ),
-    rollback: bool = typer.Option(
-        True, "--rollback/--no-rollback", help="Roll a failed new version back to the previous revision."
-    ),
-    deploy_timeout: float = typer.Option(
-        180.0, "--deploy-timeout", min=1, max=3600, help="Seconds a rollout may take."
-    ),
-    ingress_host: str | None = typer.Option(
-        None, "--ingress-host", help="Also write an Ingress routing this host name to the Service."
-    ),
-    ingress_class: str | None = typer.Option(None, "--ingress-class", help="The Ingress's class (ingressClassName)."),
-    hpa: str | None = typer.Option(
-        None, "--hpa", help="Also write a HorizontalPodAutoscaler: MIN:MAX replicas (e.g. 2:5), on CPU."
-    ),
-    hpa_cpu: int = typer.Option(80, "--hpa-cpu", help="The autoscaler's target CPU use, % of the request."),
-    pdb: str | None = typer.Option(
-        None, "--pdb", help="Also write a PodDisruptionBudget: pods that stay up in a drain (1, or 50%)."
-    ),
-    network_policy: bool = typer.Option(
-        False, "--network-policy", help="Also write a NetworkPolicy admitting traffic to the app's port only."
-    ),
+    k8s_overlay: str | None = _K8S_OVERLAY,
+    rollback: bool = _ROLLBACK,
+    deploy_timeout: float = _DEPLOY_TIMEOUT,
+    ingress_host: str | None = _INGRESS_HOST,
+    ingress_class: str | None = _INGRESS_CLASS,
+    hpa: str | None = _HPA,
+    hpa_cpu: int = _HPA_CPU,
+    pdb: str | None = _PDB,
+    network_policy: bool = _NETWORK_POLICY,
     yes: bool = typer.Option(False, "--yes", "-y", help="Approve the deploy if the session asked for approval."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object."),
 ) -> None:
