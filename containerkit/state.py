@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from containerkit.tools.analyze.models import RepoAnalysis
 from containerkit.tools.diagnose.models import Diagnosis
-from containerkit.tools.dockerfile.fix import BuildFailureInfo
+from containerkit.tools.dockerfile.models import BuildFailureInfo
 from containerkit.tools.image_size import ImageSize, LayerSize
 from containerkit.tools.k8s.models import AppliedObject, HpaSpec, PodInfo
 from containerkit.tools.retry import OperationAttempt
@@ -368,6 +368,8 @@ class Session(BaseModel):
     """Every try of a registry operation (push): when, how long, how it ended, the backoff before the next."""
     created: datetime = Field(default_factory=now)
     updated: Annotated[datetime, latest] = Field(default_factory=now)
+    reused_from: str | None = None
+    """Set on the result of a rerun with nothing changed: the session whose verified result it is."""
 
     def summary(self) -> dict[str, object]:
         """The result object faces print (``run --json``): stable keys, later issues only add."""
@@ -398,7 +400,17 @@ class Session(BaseModel):
             "operations": [o.model_dump(mode="json") for o in self.operations],
             "stages": [h.model_dump(mode="json") for h in self.history],
             "errors": [e.model_dump(mode="json") for e in self.errors],
+            "reused_from": self.reused_from,
         }
+
+
+class RunRecord(BaseModel):
+    """A succeeded session kept for reruns (``containerkit.graph.rerun``): its state as it ended and the
+    base images it was built on (reference -> image id), to check they are still the same images."""
+
+    session: dict[str, Any]
+    base_images: dict[str, str] = Field(default_factory=dict)
+    at: datetime = Field(default_factory=now)
 
 
 STATE_MODELS: tuple[type[BaseModel], ...] = (

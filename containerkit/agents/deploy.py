@@ -26,7 +26,7 @@ from containerkit.tools.analyze.naming import image_name
 from containerkit.tools.diagnose.config import required_env_names
 from containerkit.tools.k8s.cluster import validate_on_cluster
 from containerkit.tools.k8s.kustomize import Overlay, local_overlay, render, write_layout
-from containerkit.tools.k8s.models import AppliedObject, ExtraObjects, KubeTarget, PodInfo
+from containerkit.tools.k8s.models import OVERLAYS, AppliedObject, ExtraObjects, KubeTarget, PodInfo
 from containerkit.tools.manifests import ManifestRequest, ManifestSet, generate_manifests
 from containerkit.tools.progress import ProgressSink
 from containerkit.tools.results_cache import CacheKey, ResultCache, code_fingerprint, content_digests, digest_of
@@ -34,7 +34,6 @@ from containerkit.tools.verify import free_port
 
 __all__ = ["OVERLAYS", "deploy"]
 _MARK = "app.kubernetes.io/managed-by: containerkit"
-OVERLAYS = ("local",)
 _PORT_PATH = "/spec/template/spec/containers/0/ports/0/containerPort"
 
 

@@ -18,7 +18,7 @@ from containerkit.tools.fsio import check_folder_target, write_text
 if TYPE_CHECKING:
     from containerkit.agents import Deps
     from containerkit.cli._render import ProgressRenderer
-    from containerkit.state import Session
+    from containerkit.state import RunOptions, Session
     from containerkit.tools.image_size import ImageSize
 
 # The graph, agents and tools are imported inside each command: `containerkit --help` and
@@ -250,8 +250,6 @@ def run_cmd(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show the build log."),
 ) -> None:
     """Analyze, write a Dockerfile, build, verify, scan, push, write manifests (and deploy): one session."""
-    from containerkit.cli._render import ProgressRenderer
-    from containerkit.graph import new_session_id, run_session
     from containerkit.state import RunOptions
 
     env = current_env()
@@ -290,6 +288,11 @@ def run_cmd(
         push_timeout=push_timeout,
     )
     auth = _stdin_auth(registry_user, options.registry) if password_stdin else None
+    if metrics_port is None and _reuse_unchanged(path, options, app_env, labels, auth, as_json):
+        return
+    from containerkit.cli._render import ProgressRenderer
+    from containerkit.graph import new_session_id, run_session
+
     sid = new_session_id()
     deps = _deps(app_env, auth)
     with contextlib.ExitStack() as stack:
@@ -309,6 +312,40 @@ def run_cmd(
             labels=labels,
         )
     _finish(session, as_json)
+
+
+def _reuse_unchanged(
+    path: Path,
+    options: RunOptions,
+    app_env: dict[str, str],
+    labels: dict[str, str],
+    auth: dict[str, str] | None,
+    as_json: bool,
+) -> bool:
+    """A rerun with nothing changed prints the earlier session's verified result (checked against the
+    engine and the registry) without loading the graph; False: run the session."""
+    from containerkit.graph.rerun import find_unchanged
+
+    env = current_env()
+    repo = path.expanduser()
+    if not repo.is_dir():
+        return False  # the session reports the bad path
+    reused = find_unchanged(
+        repo.resolve(), options, env.settings, env=app_env, labels=labels, auth=auth, environ=env.environ
+    )
+    if reused is None:
+        return False
+    env.err.print(
+        escape(
+            f"nothing changed since session {reused.reused_from}: the image it built, verified, scanned"
+            + (" and pushed" if reused.images.pushed else "")
+            + " is what the engine"
+            + (" and the registry" if reused.images.pushed else "")
+            + " still hold; reused (--no-cache runs every stage again)"
+        )
+    )
+    _finish(reused, as_json)
+    return True
 
 
 def _extras(
@@ -372,7 +409,7 @@ def _registry(value: str) -> str:
 
 
 def _check_overlay(value: str | None) -> str | None:
-    from containerkit.agents.deploy import OVERLAYS
+    from containerkit.tools.k8s.models import OVERLAYS
 
     if value is not None and value not in OVERLAYS:
         raise InvalidOption(f"--k8s-overlay: no overlay {value!r}", hint="Overlays: " + ", ".join(OVERLAYS) + ".")

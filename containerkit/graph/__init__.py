@@ -1,17 +1,27 @@
-"""The workflow graph: building it, its recovery policy, running and resuming sessions."""
+"""The workflow graph: building it, its recovery policy, running and resuming sessions.
 
-from containerkit.graph._builder import build_graph
-from containerkit.graph.admin import delete_sessions, export_session, prune_sessions, session_stats
-from containerkit.graph.recovery import DEFAULT_RECOVERY
-from containerkit.graph.runner import (
-    EventHandler,
-    deploy_session,
-    new_session_id,
-    resume_session,
-    run_session,
-    undeploy_session,
-)
-from containerkit.graph.sessions import SessionFilter, SessionInfo, SessionStore
+Names are imported on first use (PEP 562): ``containerkit.graph.rerun`` answers a rerun with
+nothing changed without paying for LangGraph's import.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from containerkit.graph._builder import build_graph
+    from containerkit.graph.admin import delete_sessions, export_session, prune_sessions, session_stats
+    from containerkit.graph.recovery import DEFAULT_RECOVERY
+    from containerkit.graph.runner import (
+        EventHandler,
+        deploy_session,
+        new_session_id,
+        resume_session,
+        run_session,
+        undeploy_session,
+    )
+    from containerkit.graph.sessions import SessionFilter, SessionInfo, SessionStore
 
 __all__ = [
     "DEFAULT_RECOVERY",
@@ -30,3 +40,28 @@ __all__ = [
     "session_stats",
     "undeploy_session",
 ]
+
+_HOME = {
+    "build_graph": "_builder",
+    "delete_sessions": "admin",
+    "export_session": "admin",
+    "prune_sessions": "admin",
+    "session_stats": "admin",
+    "DEFAULT_RECOVERY": "recovery",
+    "EventHandler": "runner",
+    "deploy_session": "runner",
+    "new_session_id": "runner",
+    "resume_session": "runner",
+    "run_session": "runner",
+    "undeploy_session": "runner",
+    "SessionFilter": "sessions",
+    "SessionInfo": "sessions",
+    "SessionStore": "sessions",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)

@@ -20,6 +20,7 @@ from containerkit.agents import Deps
 from containerkit.errors import InvalidOption, RunCancelled, SessionNotResumable
 from containerkit.graph._builder import build_graph
 from containerkit.graph.locks import repo_lock
+from containerkit.graph.rerun import RunFingerprint, fingerprint_run, remember_run, reusable
 from containerkit.graph.sessions import SessionStore
 from containerkit.graph.tracing import configure_tracing, run_span
 from containerkit.settings import Settings
@@ -154,9 +155,32 @@ def run_session(
     except Exception:  # noqa: BLE001 - the analyze agent records the typed error in the session
         repo_path = str(path.absolute())
     initial = Session(session_id=sid, repo_path=repo_path, options=options, labels=dict(labels or {}))
+    deps = deps or Deps(settings=settings)
     with repo_lock(settings.home, repo_path, sid), SessionStore(settings.sessions_db) as store:
         on_event({"kind": "session", "status": "started", "message": sid})
-        return _stream(store, deps or Deps(settings=settings), sid, initial.model_dump(), on_event, approver)
+        before = _fingerprint(Path(repo_path), options, deps, initial.labels)
+        session = _stream(store, deps, sid, initial.model_dump(), on_event, approver)
+        if before is not None and session.status == "succeeded":
+            _remember(session, before, deps, on_event)
+        return session
+
+
+def _fingerprint(repo: Path, options: RunOptions, deps: Deps, labels: Mapping[str, str]) -> RunFingerprint | None:
+    """The repository and inputs as the run starts, for :func:`remember_run` (None: not a reusable run)."""
+    if not reusable(options) or not repo.is_dir():
+        return None
+    try:
+        return fingerprint_run(repo, options, deps.settings, env=deps.env, labels=labels)
+    except OSError:
+        return None
+
+
+def _remember(session: Session, before: RunFingerprint, deps: Deps, on_event: EventHandler) -> None:
+    """Keep the succeeded result for a rerun with nothing changed; a failure here never fails the run."""
+    try:
+        remember_run(session, before, deps.settings, deps.docker, env=deps.env)
+    except Exception as exc:  # noqa: BLE001 - a cache: the run's result stands either way
+        _warn(on_event)(f"the result is not kept for reruns: {exc}")
 
 
 def resume_session(

@@ -6,8 +6,6 @@ import time
 from pathlib import Path
 
 from containerkit.errors import NoDeployableModule, NotADirectory, PathNotFound
-from containerkit.tools.analyze._modules import find_modules
-from containerkit.tools.analyze._walk import build_index
 from containerkit.tools.analyze.models import Evidence, ModuleAnalysis, RepoAnalysis
 from containerkit.tools.fsio import exists, is_dir
 from containerkit.tools.tracing import traced
@@ -27,6 +25,10 @@ def check_repo_path(path: Path) -> Path:
 @traced("analyze_repo")
 def analyze_repo(path: Path | str) -> RepoAnalysis:
     """Every deployable module (and shared library) under ``path``, with the build order between them."""
+    # the detectors load here, not with the package: the session state imports only ``models``
+    from containerkit.tools.analyze._modules import find_modules
+    from containerkit.tools.analyze._walk import build_index
+
     t0 = time.perf_counter()
     root = check_repo_path(Path(path))
     index = build_index(root)

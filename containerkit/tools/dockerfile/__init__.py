@@ -1,20 +1,24 @@
-"""Dockerfile generation and fixing, driven by the module analysis and the base-image catalog."""
+"""Dockerfile generation and fixing, driven by the module analysis and the base-image catalog.
 
-from containerkit.tools.dockerfile.catalog import BaseImageCatalog, ImageProbe, ResolvedBase, load_catalog
-from containerkit.tools.dockerfile.fix import (
-    BuildFailureInfo,
-    FailureClass,
-    FixResult,
-    classify_failure,
-    fix_dockerfile,
-)
-from containerkit.tools.dockerfile.generate import (
-    APP_UID,
-    GeneratedDockerfile,
-    build_context,
-    generate_dockerfile,
-    generate_dockerignore,
-)
+Names are imported on first use (PEP 562): the session state needs only ``models``, not the generator.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from containerkit.tools.dockerfile.catalog import BaseImageCatalog, ImageProbe, ResolvedBase, load_catalog
+    from containerkit.tools.dockerfile.fix import FailureClass, FixResult, classify_failure, fix_dockerfile
+    from containerkit.tools.dockerfile.generate import (
+        APP_UID,
+        GeneratedDockerfile,
+        build_context,
+        generate_dockerfile,
+        generate_dockerignore,
+    )
+    from containerkit.tools.dockerfile.models import BuildFailureInfo
 
 __all__ = [
     "APP_UID",
@@ -32,3 +36,27 @@ __all__ = [
     "generate_dockerignore",
     "load_catalog",
 ]
+
+_HOME = {
+    "BaseImageCatalog": "catalog",
+    "ImageProbe": "catalog",
+    "ResolvedBase": "catalog",
+    "load_catalog": "catalog",
+    "FailureClass": "fix",
+    "FixResult": "fix",
+    "classify_failure": "fix",
+    "fix_dockerfile": "fix",
+    "APP_UID": "generate",
+    "GeneratedDockerfile": "generate",
+    "build_context": "generate",
+    "generate_dockerfile": "generate",
+    "generate_dockerignore": "generate",
+    "BuildFailureInfo": "models",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)

@@ -22,6 +22,7 @@ from containerkit.tools.dockerfile._common import APT_CLEAN, exec_form, is_alpin
 from containerkit.tools.dockerfile._python import LEAN_MARK, LEAN_STEP, LOCK_REQUIREMENTS
 from containerkit.tools.dockerfile.catalog import BaseImageCatalog, ImageProbe
 from containerkit.tools.dockerfile.generate import GeneratedDockerfile, build_context, generate_dockerfile
+from containerkit.tools.dockerfile.models import BuildFailureInfo
 
 __all__ = [
     "CONTAINER_DEFAULTS",
@@ -35,16 +36,6 @@ __all__ = [
 
 FailureClass = Diagnosis
 """The name this module's callers knew a diagnosis by."""
-
-
-class BuildFailureInfo(BaseModel):
-    """What a failed build (or container start) left behind: enough for a human or the fixer to act."""
-
-    step: str | None = None
-    step_number: int | None = None
-    exit_code: int | None = None
-    message: str = ""
-    log_tail: str = ""
 
 
 class FixResult(BaseModel):

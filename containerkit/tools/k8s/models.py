@@ -6,7 +6,10 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-__all__ = ["AppliedObject", "ExtraObjects", "HpaSpec", "KubeTarget", "PodInfo", "Validation"]
+__all__ = ["OVERLAYS", "AppliedObject", "ExtraObjects", "HpaSpec", "KubeTarget", "PodInfo", "Validation"]
+
+OVERLAYS = ("local",)
+"""The named Kustomize overlays ``--k8s-overlay`` picks (``local``: one node, host networking)."""
 
 
 class KubeTarget(BaseModel):

@@ -19,7 +19,7 @@ from containerkit.tools.dockerignore import context_files
 from containerkit.tools.results_cache import CacheKey, code_fingerprint, digest_of, file_fingerprint, files_fingerprint
 from containerkit.tools.scan.options import ScanOptions
 
-__all__ = ["display_ref", "scan_cache_key"]
+__all__ = ["display_ref", "scan_cache_key", "tools_fingerprint"]
 
 _PARTS = ("lint", "sbom", "vulnerabilities", "secrets", "compliance", "policy")
 
@@ -50,6 +50,12 @@ def _external() -> str:
         f"grype={grype}:{file_fingerprint(grype)}:{_tree(grype_cache) if grype else '-'}",
     ]
     return digest_of(parts)[:32]
+
+
+def tools_fingerprint() -> str:
+    """The external scanners (and their databases) and hadolint: an install or a database update changes it."""
+    hadolint = _binary("hadolint")
+    return digest_of([_external(), f"{hadolint}:{file_fingerprint(hadolint)}"])[:32]
 
 
 def _policies(paths: list[Path]) -> str:
