@@ -7,9 +7,12 @@ CK_REQUIRE_K8S=1). The local overlay runs the pods with host networking, so the 
 
 from __future__ import annotations
 
+import copy
 import json
+import os
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -347,6 +350,149 @@ def test_a_pss_restricted_namespace_admits_the_base_manifests(kube: Any) -> None
         assert ok, why  # the base meets restricted
     finally:
         kube.request("DELETE", f"/api/v1/namespaces/{ns}", body={"propagationPolicy": "Background"})
+
+
+@pytest.fixture(scope="module")
+def psp_cluster(kube: Any) -> Iterator[Any]:
+    """A second API server with PodSecurityPolicy admission and one policy, ``restricted`` (tests/integration/
+    _psp_apiserver.py): the shared server's binary, certificates and etcd, its own port and etcd prefix.
+
+    Skips with the reason when it cannot start here; fails instead under CK_REQUIRE_K8S=1 (as ``kube`` does).
+    """
+    from containerkit.tools.k8s.cluster import connect
+    from containerkit.tools.k8s.models import KubeTarget
+    from tests.integration._psp_apiserver import RESTRICTED_PSP, PspApiServer, unavailable
+
+    reason = unavailable()
+    if reason:
+        if os.environ.get("CK_REQUIRE_K8S") == "1":
+            pytest.fail(f"no second API server for the PodSecurityPolicy test: {reason}")
+        pytest.skip(f"no second API server for the PodSecurityPolicy test: {reason}")
+    with PspApiServer() as server:
+        cluster = connect(KubeTarget(kubeconfig=str(server.kubeconfig), namespace="ck-psp"))
+        made = cluster.request("POST", "/apis/policy/v1beta1/podsecuritypolicies", body=RESTRICTED_PSP)
+        assert made.status == 201, made.data
+        policies = [p["metadata"]["name"] for p in cluster.items("/apis/policy/v1beta1/podsecuritypolicies")]
+        assert policies == ["restricted"], policies  # the only policy: every pod is judged by it alone
+        ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ck-psp"}}
+        made = cluster.request("POST", "/api/v1/namespaces", body=ns)
+        assert made.status == 201, made.data
+        # nothing of it reaches the shared cluster
+        assert kube.get("/apis/policy/v1beta1/podsecuritypolicies/restricted") is None
+        assert kube.get("/api/v1/namespaces/ck-psp") is None
+        yield cluster
+    assert server.keys_left() == 0  # its etcd prefix was deleted
+
+
+def _pod_of(deployment: dict[str, Any], name: str = "psp-probe") -> dict[str, Any]:
+    tpl = copy.deepcopy(deployment["spec"]["template"])
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, **tpl["metadata"]}, "spec": tpl["spec"]}
+
+
+def test_a_podsecuritypolicy_restricted_server_admits_the_base_manifests_and_refuses_weaker_pods(
+    psp_cluster: Any,
+) -> None:
+    """The v1.20 stand-in for the test above: PodSecurityPolicy configured to the Pod Security Standards
+    `restricted` profile, because the PodSecurity admission plugin does not exist in v1.20 (the test cluster).
+
+    The pod of the generated base Deployment is dry-run created (admission runs, nothing is stored) on a second
+    API server whose only policy is `restricted`; pods that break the profile are refused with the policy's message.
+    Where PodSecurityPolicy differs from PSS: it mutates as well as checks. It fills in fsGroup and
+    supplementalGroups (its group ranges) and an AppArmor annotation, which PSS would not need; and a pod without
+    runAsNonRoot but with a non-root runAsUser passes it (PSS `restricted` requires runAsNonRoot: true). So the
+    base pod is also checked to come back with its own security settings, and the runAsNonRoot controls here
+    set it to false or run as uid 0.
+    """
+    from containerkit.tools.k8s.kustomize import local_overlay, render
+    from containerkit.tools.manifests import ManifestRequest, generate_manifests
+
+    cluster, ns = psp_cluster, "ck-psp"
+
+    def dry_run(pod: dict[str, Any]) -> tuple[int, dict[str, Any], str]:
+        a = cluster.request("POST", f"/api/v1/namespaces/{ns}/pods", query=[("dryRun", "All")], body=pod)
+        data = a.data if isinstance(a.data, dict) else {}
+        return a.status, data, str(data.get("message", a.data))
+
+    ms = generate_manifests(
+        ManifestRequest(name="pss", image="python:3.11-slim", port=8080, run_as_user=1000, config_names=["API_TOKEN"])
+    )
+    base = _pod_of(ms.by_kind("Deployment"))
+    status, admitted, msg = dry_run(base)
+    assert status == 201, msg  # the base meets restricted
+    assert admitted["metadata"]["annotations"]["kubernetes.io/psp"] == "restricted"
+    # admitted on its own settings, not on ones the policy filled in
+    sent_c, got_c = base["spec"]["containers"][0], admitted["spec"]["containers"][0]
+    assert got_c["securityContext"] == sent_c["securityContext"]
+    pod_level = {
+        k: v for k, v in admitted["spec"]["securityContext"].items() if k not in ("fsGroup", "supplementalGroups")
+    }
+    assert pod_level == base["spec"]["securityContext"]
+    assert {v["name"]: set(v) - {"name"} for v in admitted["spec"]["volumes"]} == {"w-tmp": {"emptyDir"}}
+    # the image's own USER (no numeric uid in the manifest) is admitted too
+    own_user = generate_manifests(ManifestRequest(name="pss", image="python:3.11-slim", port=8080))
+    status, own, msg = dry_run(_pod_of(own_user.by_kind("Deployment")))
+    assert status == 201, msg
+    assert own["spec"]["containers"][0]["securityContext"]["runAsNonRoot"] is True
+
+    def refused(pod: dict[str, Any], *phrases: str) -> None:
+        status, _, msg = dry_run(pod)
+        assert status == 403, (status, msg)
+        assert "PodSecurityPolicy: unable to admit pod" in msg, msg
+        for phrase in phrases:
+            assert phrase in msg, msg
+
+    # the local overlay's pod: host network (and its port on the host)
+    local = _pod_of(render(ms, local_overlay(ms, port=18127)).by_kind("Deployment"))
+    refused(
+        local, "Host network is not allowed to be used", "Host port 18127 is not allowed to be used. Allowed ports: []"
+    )
+
+    def changed(edit: Any) -> dict[str, Any]:
+        pod = copy.deepcopy(base)
+        edit(pod["spec"]["securityContext"], pod["spec"]["containers"][0]["securityContext"])
+        return pod
+
+    def no_non_root_flag(pod_sc: dict[str, Any], c_sc: dict[str, Any]) -> None:
+        del pod_sc["runAsNonRoot"], c_sc["runAsNonRoot"]
+
+    def non_root_false(pod_sc: dict[str, Any], c_sc: dict[str, Any]) -> None:
+        pod_sc["runAsNonRoot"] = c_sc["runAsNonRoot"] = False
+
+    def root_uid(pod_sc: dict[str, Any], c_sc: dict[str, Any]) -> None:
+        for sc in (pod_sc, c_sc):
+            del sc["runAsNonRoot"]
+            sc["runAsUser"] = 0
+
+    def privileged(pod_sc: dict[str, Any], c_sc: dict[str, Any]) -> None:
+        c_sc["privileged"] = True
+        del c_sc["allowPrivilegeEscalation"]  # privileged implies it; false beside it is invalid on its own
+
+    def no_seccomp(pod_sc: dict[str, Any], c_sc: dict[str, Any]) -> None:
+        del pod_sc["seccompProfile"], c_sc["seccompProfile"]
+
+    def unconfined(pod_sc: dict[str, Any], c_sc: dict[str, Any]) -> None:
+        pod_sc["seccompProfile"] = c_sc["seccompProfile"] = {"type": "Unconfined"}
+
+    def escalation(pod_sc: dict[str, Any], c_sc: dict[str, Any]) -> None:
+        c_sc["allowPrivilegeEscalation"] = True
+
+    def a_capability(pod_sc: dict[str, Any], c_sc: dict[str, Any]) -> None:
+        c_sc["capabilities"] = {"drop": ["ALL"], "add": ["NET_RAW"]}
+
+    # not a control here: without the flag but with uid 1000, PodSecurityPolicy admits it (PSS would not)
+    status, _, msg = dry_run(changed(no_non_root_flag))
+    assert status == 201, msg
+    refused(changed(non_root_false), "securityContext.runAsNonRoot: Invalid value: false: must be true")
+    refused(changed(root_uid), "securityContext.runAsUser: Invalid value: 0: running with the root UID is forbidden")
+    refused(changed(privileged), "Privileged containers are not allowed")
+    refused(changed(no_seccomp), " is not an allowed seccomp profile. Valid values are runtime/default")
+    refused(changed(unconfined), "unconfined is not an allowed seccomp profile")
+    refused(changed(escalation), "Allowing privilege escalation for containers is not allowed")
+    refused(changed(a_capability), '"NET_RAW": capability may not be added')
+    host_path = copy.deepcopy(base)
+    host_path["spec"]["volumes"].append({"name": "host", "hostPath": {"path": "/"}})
+    refused(host_path, "hostPath volumes are not allowed to be used")
+    assert cluster.items(f"/api/v1/namespaces/{ns}/pods") == []  # dry runs only
 
 
 def test_a_crash_loop_on_the_cluster_is_fixed_by_the_dockerfile_fixer_and_deployed_again(
