@@ -1,6 +1,9 @@
 """Read an image's filesystem from its layers without running it (SBOM, secrets scanning).
 
-The image is saved once to a temporary archive on disk (``docker save`` layout or OCI layout);
+When the engine runs on this machine with the overlay2 driver and its store is readable, the layers
+are read in place from the store (each layer's unpacked folder), so nothing is exported and a
+rebuilt image costs a walk of its folders, its new layers' content only when a scanner reads it.
+Otherwise the image is saved once to a temporary archive on disk (``docker save`` layout or OCI layout);
 layers are read in place by offset, so a 200 MB layer costs disk, not memory. Every layer's
 entries are visible, whiteouts included, so files deleted by a later layer can still be scanned;
 the merged view (what a container would see) applies whiteouts and opaque directories.
@@ -25,6 +28,7 @@ import os
 import posixpath
 import re
 import shutil
+import stat
 import tarfile
 import tempfile
 from collections.abc import Callable, Iterator
@@ -117,6 +121,8 @@ class _LayerSource(BaseModel):
     path: Path
     offset: int
     size: int
+    folder: bool = False
+    """``path`` is the layer's unpacked folder in the engine's store (overlay2 ``diff``), not a tar."""
 
 
 class _Window(io.RawIOBase):
@@ -166,7 +172,14 @@ def _norm(name: str) -> str:
 class ImageFS:
     """An image's layers, read from a saved archive. Use as a context manager (temp files)."""
 
-    def __init__(self, archive: Path, *, workdir: Path | None = None, owns_archive: bool = False) -> None:
+    def __init__(
+        self,
+        archive: Path,
+        *,
+        workdir: Path | None = None,
+        owns_archive: bool = False,
+        _folders: tuple[bytes, list[Path]] | None = None,
+    ) -> None:
         self._archive = archive
         self._owns_archive = owns_archive
         self._tmp = Path(tempfile.mkdtemp(prefix="ck-imagefs-", dir=workdir))
@@ -178,10 +191,45 @@ class ImageFS:
         self.image_id = ""
         self.layers: list[LayerInfo] = []
         try:
-            self._load()
+            if _folders is None:
+                self._load()
+            else:
+                self._load_folders(*_folders)
         except BaseException:
             self.close()
             raise
+
+    @classmethod
+    def from_layer_folders(cls, config: bytes, folders: list[Path], *, workdir: Path | None = None) -> ImageFS:
+        """Open an image from its image config and its layers' unpacked folders (bottom first), as the
+        engine's overlay2 store keeps them: nothing is exported, and a layer is only walked."""
+        return cls(Path(os.devnull), workdir=workdir, _folders=(config, folders))
+
+    def _load_folders(self, raw: bytes, folders: list[Path]) -> None:
+        self.image_id = "sha256:" + hashlib.sha256(raw).hexdigest()
+        try:
+            config = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ImageArchiveInvalid(f"the image config is not JSON: {exc}") from None
+        if not isinstance(config, dict):
+            raise ImageArchiveInvalid("the image config is not a JSON object")
+        self.config = config
+        diff_ids: list[str] = list((config.get("rootfs") or {}).get("diff_ids") or [])
+        if len(diff_ids) != len(folders):
+            raise ImageArchiveInvalid(f"the image has {len(diff_ids)} layers and the store {len(folders)} folders")
+        created = [
+            str(h.get("created_by", ""))
+            for h in (config.get("history") or [])
+            if isinstance(h, dict) and not h.get("empty_layer")
+        ]
+        for i, folder in enumerate(folders):
+            self._sources.append(_LayerSource(path=folder, offset=0, size=0, folder=True))
+            entries = self._walk_folder(i, folder)
+            self._entries.append(entries)
+            size = sum(e.size for e in entries if e.kind == "file")
+            self.layers.append(
+                LayerInfo(index=i, diff_id=diff_ids[i], created_by=created[i] if i < len(created) else "", size=size)
+            )
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -309,6 +357,46 @@ class ImageFS:
             raise ImageArchiveInvalid(f"layer {member.name} is zstd-compressed, which is not supported")
         return _LayerSource(path=self._archive, offset=member.offset_data, size=member.size)
 
+    @staticmethod
+    def _walk_folder(index: int, root: Path) -> list[LayerEntry]:
+        """A layer folder's entries, as its tar would list them: overlay whiteouts (character devices
+        0/0) and opaque directories (the ``overlay.opaque`` attribute) become their markers."""
+        out: list[LayerEntry] = []
+
+        def walk(folder: str, rel: str) -> None:
+            try:
+                entries = sorted(os.scandir(folder), key=lambda e: e.name)
+            except OSError as exc:
+                raise ImageArchiveInvalid(f"cannot read layer {index} in the engine's store: {exc}") from None
+            for entry in entries:
+                path = f"{rel}/{entry.name}"
+                st = entry.stat(follow_symlinks=False)
+                mode = stat.S_IMODE(st.st_mode)
+                if stat.S_ISDIR(st.st_mode):
+                    out.append(LayerEntry(layer=index, path=path, kind="dir", mode=mode))
+                    if _opaque(entry.path):
+                        out.append(LayerEntry(layer=index, path=path, kind="opaque"))
+                    walk(entry.path, path)
+                elif stat.S_ISREG(st.st_mode):
+                    out.append(
+                        LayerEntry(layer=index, path=path, kind="file", size=st.st_size, mode=mode, data_offset=0)
+                    )
+                elif stat.S_ISLNK(st.st_mode):
+                    link = os.readlink(entry.path)
+                    out.append(LayerEntry(layer=index, path=path, kind="symlink", link_target=link, mode=mode))
+                elif stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:
+                    out.append(LayerEntry(layer=index, path=path, kind="whiteout"))
+                else:
+                    out.append(LayerEntry(layer=index, path=path, kind="other", mode=mode))
+
+        try:
+            top = root.stat()
+        except OSError as exc:
+            raise ImageArchiveInvalid(f"cannot read layer {index} in the engine's store: {exc}") from None
+        out.append(LayerEntry(layer=index, path="/", kind="dir", mode=stat.S_IMODE(top.st_mode)))
+        walk(str(root), "")
+        return out
+
     def _scan_layer(self, index: int) -> list[LayerEntry]:
         src = self._sources[index]
         out: list[LayerEntry] = []
@@ -423,6 +511,8 @@ class ImageFS:
         if entry.kind not in ("file", "hardlink") or entry.data_offset < 0:
             raise ImageFileNotFound(f"{entry.path} in layer {entry.layer} is not a regular file")
         src = self._sources[entry.layer]
+        if src.folder:
+            return open(src.path / entry.path.lstrip("/"), "rb")
         return io.BufferedReader(_Window(src.path, src.offset + entry.data_offset, entry.size), _CHUNK)
 
     def read_entry(self, entry: LayerEntry, *, max_bytes: int = DEFAULT_MAX_READ) -> bytes:
@@ -562,6 +652,45 @@ def _covered(path: str, hidden: set[str], opaque: set[str]) -> bool:
 _DIFF_ID = re.compile(r"sha256:([0-9a-f]{64})")
 
 
+def _opaque(path: str) -> bool:
+    """An overlay directory that hides the lower layers' content (``trusted.`` as root, ``user.`` rootless)."""
+    for name in ("trusted.overlay.opaque", "user.overlay.opaque"):
+        try:
+            if os.getxattr(path, name, follow_symlinks=False) == b"y":
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def _store_folders(docker_client: Any, inspect: dict[str, Any]) -> tuple[bytes, list[Path]] | None:
+    """The image config and layer folders (bottom first) in a local engine's overlay2 store, when this
+    process can read them; None otherwise (a remote engine, another storage driver, no permission)."""
+    data = (inspect.get("GraphDriver") or {}).get("Data") or {}
+    if (inspect.get("GraphDriver") or {}).get("Name") != "overlay2" or not data.get("UpperDir"):
+        return None
+    base_url = str(getattr(getattr(docker_client, "api", None), "base_url", ""))
+    if not base_url.startswith(("http+docker://localhost", "http+docker://localunixsocket")):
+        return None  # the engine is not on this machine: its paths are not ours
+    upper = Path(str(data["UpperDir"]))
+    lower = [Path(p) for p in str(data.get("LowerDir") or "").split(":") if p]
+    folders = [*reversed(lower), upper]
+    image_id = str(inspect.get("Id") or "")
+    if not image_id.startswith("sha256:"):
+        return None
+    root = upper.parent.parent.parent  # <root>/overlay2/<layer>/diff
+    config = root / "image" / "overlay2" / "imagedb" / "content" / "sha256" / image_id.removeprefix("sha256:")
+    try:
+        raw = config.read_bytes()
+    except OSError:
+        return None
+    if "sha256:" + hashlib.sha256(raw).hexdigest() != image_id:
+        return None
+    if not all(os.access(f, os.R_OK | os.X_OK) and f.is_dir() for f in folders):
+        return None
+    return raw, folders
+
+
 class LayerCache:
     """Per-layer results of the scanners, on disk under ``<cache_dir>/scan/<diff id>.json``.
 
@@ -642,6 +771,10 @@ def open_image(docker_client: Any, image_ref: str, *, workdir: Path | None = Non
         raise DockerUnavailable(f"the engine failed to look up {image_ref!r}: {exc}") from None
     except (docker.errors.DockerException, OSError) as exc:
         raise DockerUnavailable(f"no Docker engine answers: {exc}") from None
+    with contextlib.suppress(ImageArchiveInvalid, OSError):
+        stored = _store_folders(docker_client, image.attrs)
+        if stored is not None:
+            return ImageFS.from_layer_folders(*stored, workdir=workdir)
     fd, name = tempfile.mkstemp(prefix="ck-image-", suffix=".tar", dir=workdir)
     archive = Path(name)
     try:

@@ -227,3 +227,43 @@ def test_200mb_layer_is_scanned_without_error(docker_client: Any, db: Path, tmp_
     assert any(s["path"] == "blob.bin" and s["reason"] == "too_large" for s in data["secrets"]["skipped"])
     assert data["sbom"]["layers"][-1]["size"] >= 200_000_000
     assert "Traceback" not in err
+
+
+def test_layers_are_read_in_place_from_the_engine_store_as_the_saved_image_has_them(
+    docker_client: Any, built: tuple[str, Path]
+) -> None:
+    """A rescan of a rebuilt image exports nothing: the overlay2 store's folders are the layers."""
+    from containerkit.tools import image_fs
+    from containerkit.tools.secrets import scan_image_secrets
+
+    tag, _ = built
+    image = docker_client.images.get(tag)
+    assert image_fs._store_folders(docker_client, image.attrs) is not None  # the engine here is local overlay2
+    with image_fs.open_image(docker_client, tag) as stored:
+        assert all(src.folder for src in stored._sources)  # no archive was written
+        saved_fs = image_fs.ImageFS(_saved(docker_client, tag), owns_archive=True)
+        with saved_fs as saved:
+            assert stored.image_id == saved.image_id == image.id and stored.config == saved.config
+            assert [x.diff_id for x in stored.layers] == [x.diff_id for x in saved.layers]
+            for i in range(len(saved.layers)):
+                want = {(e.path, e.kind) for e in saved.iter_entries(i) if e.kind not in ("dir", "hardlink")}
+                got = {(e.path, e.kind) for e in stored.iter_entries(i) if e.kind not in ("dir", "hardlink")}
+                assert got >= want and not {p for p, k in got - want if k != "file"}, i
+            # the credentials file, added then deleted: present in its layer, whited out above it
+            assert "/root/.aws/credentials" not in stored.merged()
+            kinds = [e.kind for e in stored.history("/root/.aws/credentials")]
+            assert kinds == ["file", "whiteout"]
+            assert stored.read_file("/etc/os-release") == saved.read_file("/etc/os-release")
+        report = scan_image_secrets(None, tag, fs=stored)
+        deleted = [f for f in report.findings if not f.in_final_image and f.path.lstrip("/") == "root/.aws/credentials"]
+        assert deleted and all(AWS_SECRET not in f.redacted for f in deleted), report.findings
+
+
+def _saved(docker_client: Any, tag: str) -> Path:
+    import tempfile
+
+    fd, name = tempfile.mkstemp(suffix=".tar")
+    with open(fd, "wb") as out:
+        for chunk in docker_client.images.get(tag).save(named=False):
+            out.write(chunk)
+    return Path(name)

@@ -275,3 +275,63 @@ def test_corrupt_layer_header_is_a_typed_error(tmp_path: Path) -> None:
     bad.write_bytes(bytes(data))
     with pytest.raises(ImageArchiveInvalid, match="layer 0"):
         ImageFS.from_archive(bad)
+
+
+def _layer_folders(root: Path, layers: list[Layer]) -> list[Path]:
+    """The layers as overlay2 keeps them unpacked: whiteouts as 0/0 character devices, opaque directories
+    marked with the ``trusted.overlay.opaque`` attribute, hardlinks as links (root only: mknod, xattr)."""
+    import os
+
+    folders = []
+    for i, files in enumerate(layers):
+        top = root / f"layer{i}" / "diff"
+        top.mkdir(parents=True)
+        for path, content in files:
+            target = top / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            name = target.name
+            if name == ".wh..wh..opq":
+                os.setxattr(target.parent, "trusted.overlay.opaque", b"y")
+            elif name.startswith(".wh."):
+                os.mknod(target.parent / name[4:], 0o600 | 0o020000, os.makedev(0, 0))
+            elif content is None:
+                target.mkdir(exist_ok=True)
+            elif isinstance(content, str) and content.startswith("->"):
+                target.symlink_to(content[2:])
+            elif isinstance(content, str) and content.startswith("=>"):
+                os.link(top / content[2:], target)
+            else:
+                target.write_bytes(content if isinstance(content, bytes) else content.encode())
+                target.chmod(0o755 if path.startswith("usr/bin/") else 0o644)
+        folders.append(top)
+    return folders
+
+
+def test_layers_read_in_place_from_the_engine_store_match_the_saved_archive(tmp_path: Path) -> None:
+    import os
+
+    if os.geteuid() != 0:
+        pytest.skip("whiteouts (mknod) and opaque markers (trusted.* xattrs) need root, as the engine's store does")
+    archive = make_image(tmp_path / "img.tar", LAYERS)
+    folders = _layer_folders(tmp_path / "store", LAYERS)
+    with ImageFS.from_archive(archive) as saved:
+        config = json.dumps(saved.config).encode()
+        with ImageFS.from_layer_folders(config, folders) as stored:
+            assert [(x.diff_id, x.created_by) for x in stored.layers] == [
+                (x.diff_id, x.created_by) for x in saved.layers
+            ]
+            kinds = {(e.path, e.kind) for e in stored.iter_entries(1)}
+            assert {("/secret.txt", "whiteout"), ("/cache", "opaque")} <= kinds
+
+            def view(fs: ImageFS) -> dict[str, tuple[str, bytes]]:
+                out = {}
+                for path, e in fs.merged().items():
+                    kind = "file" if e.kind == "hardlink" else e.kind
+                    body = fs.read_entry(e) if kind == "file" else e.link_target.encode()
+                    out[path] = (kind, body)
+                return out
+
+            got, want = view(stored), view(saved)
+            assert {p: v for p, v in got.items() if v[0] != "dir"} == {p: v for p, v in want.items() if v[0] != "dir"}
+            assert "/secret.txt" not in got and "/cache/a" not in got and "/cache/c" in got
+            assert sbom_from_fs(stored).components == sbom_from_fs(saved).components
