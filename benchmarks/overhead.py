@@ -10,12 +10,14 @@ Both sides do the same work in the same run, alternating, on a copy of an exampl
   plain build + push + start + 1.0 s;
 - cold: ``--no-cache`` builds (what `run` does on a new app: dependencies installed, image pushed).
 
-``containerkit run --no-scan`` is timed too (its ratio to the plain side is the orchestration
+With ``--warm`` every ``containerkit run`` goes to a warm server (``containerkit warm``, opt-in: the
+graph stays loaded and each run forks from it), so start-up and imports are paid once; the report
+says which. ``containerkit run --no-scan`` is timed too (its ratio to the plain side is the orchestration
 overhead), and for ``containerkit run`` the time of each stage (from ``run --json``) and the time
 outside stages (start-up, imports, checkpoints, rendering) are printed, so the cost is visible where it
 lies. Medians of ``--rounds`` rounds; on a loaded machine compare the ratios, not the seconds.
 
-    python benchmarks/overhead.py [python-http|node-http] [--rounds N] [--modes unchanged,edit,cold]
+    python benchmarks/overhead.py [python-http|node-http] [--rounds N] [--modes unchanged,edit,cold] [--warm]
 """
 
 from __future__ import annotations
@@ -99,6 +101,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--modes", default="unchanged,edit,cold")
     ap.add_argument("--registry", default=os.environ.get("CK_REGISTRY", "127.0.0.1:5000"))
+    ap.add_argument("--warm", action="store_true", help="runs go to a warm server (containerkit warm)")
     args = ap.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="ck-bench-"))
@@ -114,6 +117,12 @@ def main() -> None:
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     print(f"example: {args.example}, rounds per mode: {args.rounds}, modes: {', '.join(modes)}")
     print(f"load average at start: {os.getloadavg()[0]:.2f} (on {os.cpu_count()} CPUs)")
+    if args.warm:
+        _timed([sys.executable, "-m", "containerkit", "warm", "--detach", "--idle", "10m"], env)
+        print("containerkit run: warm (forked from a `containerkit warm` server of the benchmark's home)")
+    else:
+        env["CONTAINERKIT_NO_WARM"] = "1"
+        print("containerkit run: a new process each time (start-up and imports included)")
 
     _timed([*ck, "--image", f"{name}:warmup"], env)  # writes the Dockerfile, warms the caches
     for mode in modes:
@@ -153,6 +162,8 @@ def main() -> None:
             scanned.append(took)
             stages.append(_stages(out))
         _report(mode, plain, started, ours, scanned, stages)
+    if args.warm:
+        _timed([sys.executable, "-m", "containerkit", "warm", "--stop"], env)
     shutil.rmtree(work, ignore_errors=True)
     subprocess.run(
         f"{DOCKER} images --format '{{{{.Repository}}}}:{{{{.Tag}}}}' | grep '/{name}:' | xargs -r {DOCKER} rmi -f",

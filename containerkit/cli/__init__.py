@@ -35,6 +35,12 @@ def main(argv: list[str] | None = None) -> None:
     if wants_top_help(args):
         print_help(sys.stdout)
         return
+    if args[:1] == ["run"]:  # a warm server (`containerkit warm`) runs it without this start-up
+        from containerkit.cli._warm import try_warm
+
+        code = try_warm(args)
+        if code is not None:
+            sys.exit(code)
     # this process needs no pydantic plugin: skip scanning every installed package's entry points
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     if args[:1] == ["analyze"]:

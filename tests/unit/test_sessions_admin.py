@@ -351,7 +351,8 @@ def test_deleting_a_session_whose_id_is_a_path_removes_no_other_folder(settings:
 @given(
     key=st.sampled_from(["DB_PASSWORD", "API_TOKEN", "STRIPE_SECRET", "AWS_SECRET_ACCESS_KEY", "github_token"]),
     value=st.text(alphabet=st.characters(blacklist_categories=("Cs", "Zs", "Cc")), min_size=1, max_size=30).filter(
-        lambda v: not v.startswith(("$", '"', "'")) and "\\" not in v
+        # a prefix of the placeholder ("<", "<red") would be found in "<redacted>" itself
+        lambda v: not v.startswith(("$", '"', "'")) and "\\" not in v and not "<redacted>".startswith(v)
     ),
     form=st.sampled_from(
         ["ENV {k}={v}", "ARG {k}={v}", "ENV {k} {v}", "ENV PORT=1 {k}={v} MODE=x", "#5 [2/4] ENV {k}={v}"]
