@@ -48,6 +48,11 @@ def main(argv: list[str] | None = None) -> None:
 
         if try_fast_analyze(args):
             return
+    if args[:1] == ["lint"]:
+        from containerkit.cli._lint_out import try_fast_lint
+
+        if try_fast_lint(args):
+            return
     from containerkit.cli._app import run
 
     run(args)

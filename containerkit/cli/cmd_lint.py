@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,14 +12,11 @@ from containerkit.errors import InvalidOption
 from containerkit.tools.fsio import check_writable_target, is_dir, read_bytes, write_bytes, write_text
 
 if TYPE_CHECKING:  # the linter (pydantic models, rule tables) loads when `lint` runs, not with every command
-    from rich.console import Console
-
     from containerkit.tools.lint import LintReport, Severity
 
 __all__ = ["lint", "register"]
 
 _FORMATS = ("table", "json", "sarif")
-_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan", "style": "dim"}
 _BOM = b"\xef\xbb\xbf"
 
 
@@ -33,23 +29,6 @@ def _threshold(fail_on: str) -> Severity | None:
         return Severity(fail_on.lower())
     except ValueError:
         raise UnknownSeverity(f"unknown --fail-on level: {fail_on!r}") from None
-
-
-def _table(report: LintReport, console: Console) -> None:
-    from rich.table import Table
-
-    if not report.findings:
-        console.print(f"{report.path or 'Dockerfile'}: no findings")
-        return
-    table = Table(title=report.path or "Dockerfile", title_justify="left")
-    for col in ("Line", "Rule", "Severity", "Message", "Hint", "Fix", "Source"):
-        table.add_column(col, overflow="fold")
-    for f in report.findings:
-        sev = f.severity.value
-        table.add_row(
-            str(f.line), f.rule, f"[{_STYLE[sev]}]{sev}[/]", f.message, f.hint, "yes" if f.fixable else "", f.source
-        )
-    console.print(table)
 
 
 def lint(
@@ -66,8 +45,7 @@ def lint(
     no_hadolint: bool = typer.Option(False, "--no-hadolint", help="Do not merge the hadolint binary's findings."),
 ) -> None:
     """Lint a Dockerfile with hadolint-compatible rules (DLxxxx) and containerkit's own (CKxxxx)."""
-    from rich.console import Console
-
+    from containerkit.cli._lint_out import counts_line, findings_text
     from containerkit.tools.lint import LintConfig, lint_dockerfile, read_dockerfile
     from containerkit.tools.lint.engine import MAX_DOCKERFILE_BYTES
     from containerkit.tools.lint.fix import fix_dockerfile_text, unified_diff
@@ -105,19 +83,16 @@ def lint(
         env.err.print(f"[yellow]note:[/] {note}")
     if fmt == "table":
         if output is None:
-            _table(report, env.out)
+            print(findings_text(report), file=env.stdout, end="")
         else:
-            buf = io.StringIO()
-            _table(report, Console(file=buf, soft_wrap=True, highlight=False, width=200))
-            write_text(output, buf.getvalue(), inputs=[path])
+            write_text(output, findings_text(report), inputs=[path])
     else:
         body = report_to_json(report) if fmt == "json" else _sarif_text(report, str(dockerfile))
         if output is None:
             print(body, file=env.stdout)
         else:
             write_text(output, body + "\n", inputs=[path])
-    counts = report.counts()
-    env.err.print(", ".join(f"{n} {sev}" for sev, n in counts.items()), highlight=False)
+    print(counts_line(report), file=env.stderr)
     if threshold is not None and report.at_or_above(threshold):
         raise typer.Exit(1)
 

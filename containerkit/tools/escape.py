@@ -12,10 +12,12 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from containerkit.errors import InvalidOption
-from containerkit.tools.analyze.models import ModuleAnalysis
+
+if TYPE_CHECKING:  # linting and the CLI's plain output use this module without the analysis models
+    from containerkit.tools.analyze.models import ModuleAnalysis
 
 __all__ = [
     "comment_text",

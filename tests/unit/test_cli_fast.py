@@ -62,3 +62,45 @@ def test_analyze_errors_and_other_options_still_go_through_the_typer_app(tmp_pat
     assert res.returncode == 2 and "CK1" in res.stderr and "hint" in res.stderr.lower()  # typed error, with a hint
     helped = subprocess.run([sys.executable, "-m", "containerkit", "analyze", "--help"], capture_output=True, text=True)
     assert helped.returncode == 0 and "--json" in helped.stdout
+
+
+def test_lint_is_served_without_typer_or_rich_and_prints_what_the_typer_command_prints(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`lint PATH [--format F] [--fail-on L] [--no-hadolint]` skips typer; same bytes, same exit code."""
+    df = tmp_path / "Dockerfile"
+    # a finding of each kind, and a message that quotes hostile text from the file (a control character)
+    df.write_text('FROM python:3.11\nRUN apt-get install curl\nENV NAME="a\x1bb"\nCMD python app.py\n')
+    cases = [
+        [],
+        ["--format", "json"],
+        ["-f", "sarif"],
+        ["--fail-on", "warning"],
+        ["--fail-on", "none"],
+        [str(tmp_path)],
+    ]
+    for extra in cases:
+        args = ["lint", *([] if extra[:1] == [str(tmp_path)] else [str(df)]), *extra, "--no-hadolint"]
+        code = (
+            "import sys\n"
+            "from containerkit.cli import main\n"
+            "try:\n"
+            f"    main({args!r})\n"
+            "finally:\n"
+            "    print('loaded:', sorted(m for m in ('typer', 'rich') if m in sys.modules), file=sys.stderr)\n"
+        )
+        fast = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert fast.stderr.strip().splitlines()[-1] == "loaded: []", (extra, fast.stderr)
+        slow_code = f"from containerkit.cli._app import run\nrun({args!r})\n"
+        slow = subprocess.run([sys.executable, "-c", slow_code], capture_output=True, text=True)
+        assert (fast.returncode, fast.stdout) == (slow.returncode, slow.stdout), extra
+        assert fast.stderr.strip().splitlines()[:-1] == slow.stderr.strip().splitlines(), extra
+        assert "\x1b" not in fast.stdout  # one printable line per field in the table
+
+
+def test_lint_forms_the_fast_path_does_not_serve_go_to_the_typer_command(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    missing = str(tmp_path / "Dockerfile")
+    res = subprocess.run([sys.executable, "-m", "containerkit", "lint", missing], capture_output=True, text=True)
+    assert res.returncode == 2 and "[CK101]" in res.stderr and "hint" in res.stderr  # typed error, with a hint
+    bad = subprocess.run(
+        [sys.executable, "-m", "containerkit", "lint", missing, "--format", "xml"], capture_output=True, text=True
+    )
+    assert bad.returncode == 2 and "xml" in bad.stderr

@@ -1,22 +1,32 @@
 """Dockerfile linting for the BuildSec agent: a parser, 60+ rules (hadolint ids where they match),
-inline/global ignores, auto-fix, and an optional merge with the hadolint binary."""
+inline/global ignores, auto-fix, and an optional merge with the hadolint binary.
 
-from containerkit.tools.lint.engine import lint_dockerfile, lint_parsed, read_dockerfile
-from containerkit.tools.lint.errors import FixBrokeDockerfile, UnknownSeverity
-from containerkit.tools.lint.fix import FIXABLE_RULES, fix_dockerfile_text, unified_diff
-from containerkit.tools.lint.models import (
-    Finding,
-    Heredoc,
-    Instruction,
-    LintConfig,
-    LintReport,
-    ParsedDockerfile,
-    Severity,
-    Stage,
-)
-from containerkit.tools.lint.parser import parse_dockerfile
-from containerkit.tools.lint.report import report_to_json, report_to_sarif
-from containerkit.tools.lint.rules import RULES, RULES_BY_ID, Rule
+Names are imported on first use (PEP 562): ``containerkit lint`` loads the engine, not the fixer or
+the SARIF writer.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from containerkit.tools.lint.engine import lint_dockerfile, lint_parsed, read_dockerfile
+    from containerkit.tools.lint.errors import FixBrokeDockerfile, UnknownSeverity
+    from containerkit.tools.lint.fix import FIXABLE_RULES, fix_dockerfile_text, unified_diff
+    from containerkit.tools.lint.models import (
+        Finding,
+        Heredoc,
+        Instruction,
+        LintConfig,
+        LintReport,
+        ParsedDockerfile,
+        Severity,
+        Stage,
+    )
+    from containerkit.tools.lint.parser import parse_dockerfile
+    from containerkit.tools.lint.report import report_to_json, report_to_sarif
+    from containerkit.tools.lint.rules import RULES, RULES_BY_ID, Rule
 
 __all__ = [
     "FIXABLE_RULES",
@@ -42,3 +52,35 @@ __all__ = [
     "report_to_sarif",
     "unified_diff",
 ]
+
+_HOME = {
+    "lint_dockerfile": "engine",
+    "lint_parsed": "engine",
+    "read_dockerfile": "engine",
+    "FixBrokeDockerfile": "errors",
+    "UnknownSeverity": "errors",
+    "FIXABLE_RULES": "fix",
+    "fix_dockerfile_text": "fix",
+    "unified_diff": "fix",
+    "Finding": "models",
+    "Heredoc": "models",
+    "Instruction": "models",
+    "LintConfig": "models",
+    "LintReport": "models",
+    "ParsedDockerfile": "models",
+    "Severity": "models",
+    "Stage": "models",
+    "parse_dockerfile": "parser",
+    "report_to_json": "report",
+    "report_to_sarif": "report",
+    "RULES": "rules",
+    "RULES_BY_ID": "rules",
+    "Rule": "rules",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
