@@ -263,3 +263,51 @@ def test_a_commented_out_output_line_in_next_config_does_not_block_the_standalon
         "RUN NEXT_PRIVATE_STANDALONE=true npm run build"
         in generate_dockerfile(m, load_catalog(), repo_root=repo).content
     )
+
+
+def _node(**kw: object) -> ModuleAnalysis:
+    base: dict[str, object] = {
+        "path": ".",
+        "name": "api",
+        "language": "node",
+        "package_manager": "npm",
+        "lockfile": "package-lock.json",
+        "dependency_files": ["package.json", "package-lock.json"],
+        "start_command": "node server.js",
+    }
+    return ModuleAnalysis.model_validate({**base, **kw})
+
+
+def _stage(text: str, name: str) -> str:
+    """The stage named ``name`` (``FROM image AS name``) up to the next one."""
+    found = [s for s in text.split("\n\nFROM ") if s.split("\n", 1)[0].endswith(f" AS {name}")]
+    assert len(found) == 1, text
+    return found[0]
+
+
+def test_node_on_busybox_gets_node_stripped_in_a_stage_of_its_own_and_copied_once() -> None:
+    gen = generate_dockerfile(_node(), load_catalog())
+    text = gen.content
+    strip = _stage(text, "node")
+    assert strip.startswith("node:22-slim AS node\n")
+    # binutils only in that stage, lists cleaned; a failed apt or strip keeps the unstripped node
+    assert "apt-get install -y --no-install-recommends binutils" in strip
+    assert "strip --strip-unneeded -o /tmp/node /usr/local/bin/node" in strip
+    assert re.search(r"\{ apt-get update .*&& mv /tmp/node /usr/local/bin/node; \} \\\n \|\| echo ", strip, re.S)
+    assert strip.rstrip().endswith("rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin")
+    final = text.split("\n\nFROM ")[-1]
+    assert final.startswith("busybox:") and "binutils" not in final
+    # node comes once, from the stripping stage; the libraries from the stage that installed the app
+    assert final.count("/usr/local/bin/node") == 2  # COPY --from=node SRC DEST
+    assert "COPY --from=node /usr/local/bin/node /usr/local/bin/node" in final
+    assert "COPY --from=deps /runtime/ /" in final and "cp /usr/local/bin/node" not in text
+    assert "stripped" in gen.base_reason
+    # the naive image compared with gets the first stage's packages: never binutils
+    assert build_stage_packages(text) == []
+
+
+def test_node_on_debian_for_a_system_package_also_gets_the_stripped_node() -> None:
+    text = generate_dockerfile(_node(system_packages=["libpq5"]), load_catalog()).content
+    final = text.split("\n\nFROM ")[-1]
+    assert final.startswith("debian:") and "/runtime" not in text
+    assert "COPY --from=node /usr/local/bin/node /usr/local/bin/node" in final and "strip --strip-unneeded" in text
