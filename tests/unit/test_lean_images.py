@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 
 from containerkit.tools.analyze.models import ModuleAnalysis
 from containerkit.tools.dockerfile import generate_dockerfile, load_catalog
+from containerkit.tools.dockerfile._node import libc_filter
 from containerkit.tools.dockerfile.naive import build_stage_packages, naive_dockerfile
 from containerkit.tools.image_size import image_size
 
@@ -311,3 +313,48 @@ def test_node_on_debian_for_a_system_package_also_gets_the_stripped_node() -> No
     final = text.split("\n\nFROM ")[-1]
     assert final.startswith("debian:") and "/runtime" not in text
     assert "COPY --from=node /usr/local/bin/node /usr/local/bin/node" in final and "strip --strip-unneeded" in text
+
+
+def test_packages_for_the_other_libc_leave_each_node_build(tmp_path: Path) -> None:
+    m, repo = _next(tmp_path)
+    build, _ = _stages(generate_dockerfile(m, load_catalog(), repo_root=repo).content)
+    assert re.search(r"&& node -e '.*' glibc \.next/standalone/node_modules\n", build, re.S)
+    ts = _node(build_command="npm run build", start_command="node dist/main.js")
+    build, _ = _stages(generate_dockerfile(ts, load_catalog()).content)
+    assert re.search(
+        r"&& npm prune --omit=dev && npm cache clean --force \\\n && node -e '.*' glibc node_modules", build, re.S
+    )
+    build, _ = _stages(generate_dockerfile(_node(), load_catalog()).content)
+    assert re.search(r"&& mkdir -p node_modules \\\n && node -e '.*' glibc node_modules", build, re.S)
+    assert libc_filter("node:22-alpine", "node_modules").endswith("' musl node_modules")
+
+
+def _package(folder: Path, libc: object = None, raw: str | None = None) -> None:
+    folder.mkdir(parents=True)
+    data: dict[str, object] = {"name": folder.name} | ({} if libc is None else {"libc": libc})
+    (folder / "package.json").write_text(raw if raw is not None else json.dumps(data))
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node on this machine")
+@pytest.mark.parametrize(("libc", "other"), [("glibc", "musl"), ("musl", "glibc")])
+def test_libc_filter_removes_only_packages_whose_libc_list_excludes_the_runtime(
+    tmp_path: Path, libc: str, other: str
+) -> None:
+    nm = tmp_path / "node_modules"
+    _package(nm / "plain")
+    _package(nm / "@img" / f"sharp-{other}", [other])  # scoped
+    _package(nm / "@img" / f"sharp-{libc}", [libc])
+    _package(nm / "both", ["glibc", "musl"])
+    _package(nm / "negated", [f"!{libc}"])  # npm's negation: left to npm
+    _package(nm / "empty", [])
+    _package(nm / "broken", raw="{not json")
+    _package(nm / "plain" / "node_modules" / f"nested-{other}", [other])  # nested node_modules
+    _package(nm / ".pnpm" / "x@1.0.0" / "node_modules" / f"stored-{other}", [other])  # pnpm's store
+    (nm / "link").symlink_to(nm / "@img" / f"sharp-{libc}")  # links are not followed
+    command = libc_filter(f"node:22-{'alpine' if libc == 'musl' else 'slim'}", "node_modules", "missing/node_modules")
+    # the Dockerfile's line continuations are Docker's: it joins the lines before the shell runs them
+    res = subprocess.run(["sh", "-c", command.replace("\\\n", "")], cwd=tmp_path, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    left = sorted(str(p.parent.relative_to(nm)) for p in nm.rglob("package.json"))
+    assert left == sorted(["plain", f"@img/sharp-{libc}", "both", "negated", "empty", "broken"])
+    assert (nm / "link").is_symlink() and res.stdout.count("removed") == 3

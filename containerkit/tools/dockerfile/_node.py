@@ -150,8 +150,11 @@ def workspace_prune(m: ModuleAnalysis, ws: NodeWorkspace) -> str:
     return prune_command(m.model_copy(update={"lockfile": ws.lockfile}))
 
 
-def workspace_build_stage(m: ModuleAnalysis, ws: NodeWorkspace, image: str, ctx: Ctx, *, prune: bool) -> list[str]:
-    """The build stage from the workspace root: manifests, a filtered install, sources, builds."""
+def workspace_build_stage(
+    m: ModuleAnalysis, ws: NodeWorkspace, image: str, ctx: Ctx, *, prune: bool, runtime: str = ""
+) -> list[str]:
+    """The build stage from the workspace root: manifests, a filtered install, sources, builds; with
+    ``prune``, production dependencies only, for ``runtime``'s libc."""
     pm = m.package_manager or "npm"
     builds = bool(m.build_command)
     lines = [
@@ -169,7 +172,8 @@ def workspace_build_stage(m: ModuleAnalysis, ws: NodeWorkspace, image: str, ctx:
             lines += [f"WORKDIR /app/{dep}", f"RUN {pm} run build"]
         lines += [f"WORKDIR /app/{ws.member}", f"RUN {m.build_command}"]
         if prune:
-            lines += ["WORKDIR /app", f"RUN {workspace_prune(m, ws)}"]
+            roots = ["node_modules", *(f"{d}/node_modules" for d in ws.runtime_members)]
+            lines += ["WORKDIR /app", f"RUN {workspace_prune(m, ws)} \\\n && {libc_filter(runtime, *roots)}"]
     return lines
 
 
@@ -256,6 +260,33 @@ def strip_node_stage(image: str) -> list[str]:
         " || echo 'strip unavailable: node keeps its debug information' >&2; \\\n"
         f" {APT_CLEAN}",
     ]
+
+
+# Removes the installed packages whose package.json ``libc`` excludes the runtime's C library (npm
+# and yarn install sharp's musl and glibc builds side by side: 32 MB, half of it dead weight). Only
+# a non-empty list of plain names counts (``!musl`` negations are left alone); scoped folders, nested
+# node_modules and pnpm's .pnpm store are walked, symbolic links are not followed.
+_LIBC_FILTER_JS = " \\\n    ".join(
+    (
+        'const fs=require("fs"),path=require("path"),[libc,...roots]=process.argv.slice(1);',
+        "const walk=(dir)=>{let es=[];try{es=fs.readdirSync(dir,{withFileTypes:true})}catch{}",
+        "for(const e of es){if(!e.isDirectory())continue;const p=path.join(dir,e.name);",
+        'if(e.name[0]==="@"||e.name===".pnpm"){walk(p);continue}',
+        'let l;try{l=JSON.parse(fs.readFileSync(path.join(p,"package.json"),"utf8")).libc}catch{}',
+        'if(Array.isArray(l)&&l.length&&l.every(x=>typeof x==="string"&&x[0]!=="!")&&!l.includes(libc))',
+        '{fs.rmSync(p,{recursive:true,force:true});console.log("removed",p,"(libc "+l.join()+")")}',
+        'else walk(path.join(p,"node_modules"))}};',
+        "roots.forEach(walk)",
+    )
+)
+
+
+def libc_filter(runtime: str, *roots: str) -> str:
+    """The command that drops from ``roots`` (node_modules folders) the packages built for the other
+    C library than the runtime image's: musl on Alpine, glibc elsewhere (busybox gets the build
+    image's glibc)."""
+    libc = "musl" if is_alpine(runtime) else "glibc"
+    return f"node -e '{_LIBC_FILTER_JS}' {libc} {' '.join(roots)}"
 
 
 def _runtime_head(
@@ -388,10 +419,11 @@ def next_standalone(m: ModuleAnalysis, folder: Path | None) -> bool:
 
 
 def _next_standalone_stages(
-    m: ModuleAnalysis, base_image: str, head: list[str], ctx: Ctx, manifests: list[str]
+    m: ModuleAnalysis, base_image: str, head: list[str], ctx: Ctx, manifests: list[str], runtime: str
 ) -> list[str]:
-    """Next's standalone server: ``server.js`` with the traced dependencies, plus the static assets
-    and ``public`` it serves; no ``node_modules`` install in the final stage."""
+    """Next's standalone server: ``server.js`` with the traced dependencies (less those built for
+    the other libc), plus the static assets and ``public`` it serves; no ``node_modules`` install in
+    the final stage."""
     missing = "echo 'next build wrote no .next/standalone/server.js (is output set in next.config?)' >&2; exit 1"
     return [
         f"FROM {base_image} AS build",
@@ -404,7 +436,8 @@ def _next_standalone_stages(
         f"RUN NEXT_PRIVATE_STANDALONE=true {m.build_command} \\\n"
         f" && {{ test -f .next/standalone/server.js || {{ {missing}; }}; }} \\\n"
         " && cp -r .next/static .next/standalone/.next/static \\\n"
-        " && if [ -d public ]; then cp -r public .next/standalone/public; fi",
+        " && if [ -d public ]; then cp -r public .next/standalone/public; fi \\\n"
+        f" && {libc_filter(runtime, '.next/standalone/node_modules')}",
         "",
         *head,
         "ENV HOSTNAME=0.0.0.0 NEXT_TELEMETRY_DISABLED=1",
@@ -442,16 +475,18 @@ def render_node(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
         strip = [*strip_node_stage(base.image), ""] if lean else []
         return [*gather, *strip, *_runtime_head(m, runtime, start, port, stage if lean else None, shell_only)]
 
+    libc = libc_filter(runtime, "node_modules")
+
     if ws is not None:
         lines += [
-            *workspace_build_stage(m, ws, base.image, ctx, prune=True),
+            *workspace_build_stage(m, ws, base.image, ctx, prune=True, runtime=runtime),
             "",
             *head("build"),
             *_workspace_runtime_copy(m, ws),
             f"WORKDIR /app/{ws.member}",
         ]
     elif ctx.next_standalone:
-        lines += _next_standalone_stages(m, base.image, head("build"), ctx, manifests)
+        lines += _next_standalone_stages(m, base.image, head("build"), ctx, manifests, runtime)
     elif m.build_command and _bundled_output(m, start):
         # Nuxt/Nitro (and SvelteKit/Solid on Nitro) bundle the server with its dependencies into .output
         lines += [
@@ -461,7 +496,7 @@ def render_node(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
             *_manifest_copy(m, manifests),
             f"RUN {native_headers(ctx.extra_build_packages)}{install_command(m, production=False)}",
             "COPY . .",
-            f"RUN {m.build_command}",
+            f"RUN {m.build_command} \\\n && {libc_filter(runtime, '.output/server/node_modules')}",
             "",
             *head("build"),
             "ENV HOST=0.0.0.0",
@@ -475,7 +510,7 @@ def render_node(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
             *_manifest_copy(m, manifests),
             f"RUN {native_headers(ctx.extra_build_packages)}{install_command(m, production=False)}",
             "COPY . .",
-            f"RUN {m.build_command}{_check_built(start)} \\\n && {prune_command(m)}",
+            f"RUN {m.build_command}{_check_built(start)} \\\n && {prune_command(m)} \\\n && {libc}",
             "",
             *head("build"),
             "COPY --from=build /app ./",
@@ -490,7 +525,7 @@ def render_node(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
             *_manifest_copy(m, manifests),
             # a package without dependencies gets no node_modules: the COPY below needs the folder
             f"RUN {native_headers(ctx.extra_build_packages)}{install_command(m, production=True)}"
-            " \\\n && mkdir -p node_modules",
+            f" \\\n && mkdir -p node_modules \\\n && {libc}",
             "",
             *head("deps"),
             "COPY --from=deps /app/node_modules ./node_modules",
