@@ -144,6 +144,10 @@ def test_node_app_started_with_node_runs_on_busybox_with_only_node_and_its_libra
         )
         # no package manager, no headers: node (of the build image's version) as the runtime user
         assert out.split()[0].startswith("v22") and out.split()[1:] == ["10001"], out
+        # stripped of its symbols and debug information (apt installs binutils in a stage of its own)
+        stat = "stat -c %s /usr/local/bin/node"
+        build_image_node = int(_sh(docker_client, base_images_of(gen.content)[0], stat))
+        assert int(_sh(docker_client, tag, stat)) < build_image_node - 10_000_000
         size = image_size(docker_client, tag)
         assert size.size_bytes < 200_000_000  # the node image alone is 320 MB here
         _answers(docker_client, tag, containers)

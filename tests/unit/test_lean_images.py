@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 
 from containerkit.tools.analyze.models import ModuleAnalysis
 from containerkit.tools.dockerfile import generate_dockerfile, load_catalog
+from containerkit.tools.dockerfile._node import libc_filter
 from containerkit.tools.dockerfile.naive import build_stage_packages, naive_dockerfile
 from containerkit.tools.image_size import image_size
 
@@ -263,3 +265,96 @@ def test_a_commented_out_output_line_in_next_config_does_not_block_the_standalon
         "RUN NEXT_PRIVATE_STANDALONE=true npm run build"
         in generate_dockerfile(m, load_catalog(), repo_root=repo).content
     )
+
+
+def _node(**kw: object) -> ModuleAnalysis:
+    base: dict[str, object] = {
+        "path": ".",
+        "name": "api",
+        "language": "node",
+        "package_manager": "npm",
+        "lockfile": "package-lock.json",
+        "dependency_files": ["package.json", "package-lock.json"],
+        "start_command": "node server.js",
+    }
+    return ModuleAnalysis.model_validate({**base, **kw})
+
+
+def _stage(text: str, name: str) -> str:
+    """The stage named ``name`` (``FROM image AS name``) up to the next one."""
+    found = [s for s in text.split("\n\nFROM ") if s.split("\n", 1)[0].endswith(f" AS {name}")]
+    assert len(found) == 1, text
+    return found[0]
+
+
+def test_node_on_busybox_gets_node_stripped_in_a_stage_of_its_own_and_copied_once() -> None:
+    gen = generate_dockerfile(_node(), load_catalog())
+    text = gen.content
+    strip = _stage(text, "node")
+    assert strip.startswith("node:22-slim AS node\n")
+    # binutils only in that stage, lists cleaned; a failed apt or strip keeps the unstripped node
+    assert "apt-get install -y --no-install-recommends binutils" in strip
+    assert "strip --strip-unneeded -o /tmp/node /usr/local/bin/node" in strip
+    assert re.search(r"\{ apt-get update .*&& mv /tmp/node /usr/local/bin/node; \} \\\n \|\| echo ", strip, re.S)
+    assert strip.rstrip().endswith("rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin")
+    final = text.split("\n\nFROM ")[-1]
+    assert final.startswith("busybox:") and "binutils" not in final
+    # node comes once, from the stripping stage; the libraries from the stage that installed the app
+    assert final.count("/usr/local/bin/node") == 2  # COPY --from=node SRC DEST
+    assert "COPY --from=node /usr/local/bin/node /usr/local/bin/node" in final
+    assert "COPY --from=deps /runtime/ /" in final and "cp /usr/local/bin/node" not in text
+    assert "stripped" in gen.base_reason
+    # the naive image compared with gets the first stage's packages: never binutils
+    assert build_stage_packages(text) == []
+
+
+def test_node_on_debian_for_a_system_package_also_gets_the_stripped_node() -> None:
+    text = generate_dockerfile(_node(system_packages=["libpq5"]), load_catalog()).content
+    final = text.split("\n\nFROM ")[-1]
+    assert final.startswith("debian:") and "/runtime" not in text
+    assert "COPY --from=node /usr/local/bin/node /usr/local/bin/node" in final and "strip --strip-unneeded" in text
+
+
+def test_packages_for_the_other_libc_leave_each_node_build(tmp_path: Path) -> None:
+    m, repo = _next(tmp_path)
+    build, _ = _stages(generate_dockerfile(m, load_catalog(), repo_root=repo).content)
+    assert re.search(r"&& node -e '.*' glibc \.next/standalone/node_modules\n", build, re.S)
+    ts = _node(build_command="npm run build", start_command="node dist/main.js")
+    build, _ = _stages(generate_dockerfile(ts, load_catalog()).content)
+    assert re.search(
+        r"&& npm prune --omit=dev && npm cache clean --force \\\n && node -e '.*' glibc node_modules", build, re.S
+    )
+    build, _ = _stages(generate_dockerfile(_node(), load_catalog()).content)
+    assert re.search(r"&& mkdir -p node_modules \\\n && node -e '.*' glibc node_modules", build, re.S)
+    assert libc_filter("node:22-alpine", "node_modules").endswith("' musl node_modules")
+
+
+def _package(folder: Path, libc: object = None, raw: str | None = None) -> None:
+    folder.mkdir(parents=True)
+    data: dict[str, object] = {"name": folder.name} | ({} if libc is None else {"libc": libc})
+    (folder / "package.json").write_text(raw if raw is not None else json.dumps(data))
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node on this machine")
+@pytest.mark.parametrize(("libc", "other"), [("glibc", "musl"), ("musl", "glibc")])
+def test_libc_filter_removes_only_packages_whose_libc_list_excludes_the_runtime(
+    tmp_path: Path, libc: str, other: str
+) -> None:
+    nm = tmp_path / "node_modules"
+    _package(nm / "plain")
+    _package(nm / "@img" / f"sharp-{other}", [other])  # scoped
+    _package(nm / "@img" / f"sharp-{libc}", [libc])
+    _package(nm / "both", ["glibc", "musl"])
+    _package(nm / "negated", [f"!{libc}"])  # npm's negation: left to npm
+    _package(nm / "empty", [])
+    _package(nm / "broken", raw="{not json")
+    _package(nm / "plain" / "node_modules" / f"nested-{other}", [other])  # nested node_modules
+    _package(nm / ".pnpm" / "x@1.0.0" / "node_modules" / f"stored-{other}", [other])  # pnpm's store
+    (nm / "link").symlink_to(nm / "@img" / f"sharp-{libc}")  # links are not followed
+    command = libc_filter(f"node:22-{'alpine' if libc == 'musl' else 'slim'}", "node_modules", "missing/node_modules")
+    # the Dockerfile's line continuations are Docker's: it joins the lines before the shell runs them
+    res = subprocess.run(["sh", "-c", command.replace("\\\n", "")], cwd=tmp_path, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    left = sorted(str(p.parent.relative_to(nm)) for p in nm.rglob("package.json"))
+    assert left == sorted(["plain", f"@img/sharp-{libc}", "both", "negated", "empty", "broken"])
+    assert (nm / "link").is_symlink() and res.stdout.count("removed") == 3

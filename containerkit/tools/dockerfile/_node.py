@@ -11,6 +11,7 @@ from pathlib import Path
 from containerkit.tools.analyze.models import ModuleAnalysis
 from containerkit.tools.dockerfile._common import (
     APP_UID,
+    APT_CLEAN,
     Ctx,
     Rendered,
     exec_form,
@@ -149,8 +150,11 @@ def workspace_prune(m: ModuleAnalysis, ws: NodeWorkspace) -> str:
     return prune_command(m.model_copy(update={"lockfile": ws.lockfile}))
 
 
-def workspace_build_stage(m: ModuleAnalysis, ws: NodeWorkspace, image: str, ctx: Ctx, *, prune: bool) -> list[str]:
-    """The build stage from the workspace root: manifests, a filtered install, sources, builds."""
+def workspace_build_stage(
+    m: ModuleAnalysis, ws: NodeWorkspace, image: str, ctx: Ctx, *, prune: bool, runtime: str = ""
+) -> list[str]:
+    """The build stage from the workspace root: manifests, a filtered install, sources, builds; with
+    ``prune``, production dependencies only, for ``runtime``'s libc."""
     pm = m.package_manager or "npm"
     builds = bool(m.build_command)
     lines = [
@@ -168,7 +172,8 @@ def workspace_build_stage(m: ModuleAnalysis, ws: NodeWorkspace, image: str, ctx:
             lines += [f"WORKDIR /app/{dep}", f"RUN {pm} run build"]
         lines += [f"WORKDIR /app/{ws.member}", f"RUN {m.build_command}"]
         if prune:
-            lines += ["WORKDIR /app", f"RUN {workspace_prune(m, ws)}"]
+            roots = ["node_modules", *(f"{d}/node_modules" for d in ws.runtime_members)]
+            lines += ["WORKDIR /app", f"RUN {workspace_prune(m, ws)} \\\n && {libc_filter(runtime, *roots)}"]
     return lines
 
 
@@ -221,29 +226,82 @@ def _health(port: int) -> str:
     return healthcheck_exec(["node", "-e", code])
 
 
-# The node binary and every shared library it and the native addons load (ldd: NEEDED, resolved, and
-# the loader itself; ldd's per-file header lines are not libraries; those an addon bundles under /app
-# come with node_modules), gathered in the stage that has them, for a final stage without a libc.
+# Every shared library node and the native addons load (ldd: NEEDED, resolved, and the loader itself;
+# ldd's per-file header lines are not libraries; those an addon bundles under /app come with
+# node_modules), gathered in the stage that has them, for a final stage without a libc. The node
+# binary itself comes stripped from the ``node`` stage (strip_node_stage), so it is copied once.
 _GATHER = "/runtime"
-_GATHER_NODE = (
-    f"RUN mkdir -p {_GATHER}/usr/local/bin && cp /usr/local/bin/node {_GATHER}/usr/local/bin/ \\\n"
+_GATHER_LIBS = (
+    f"RUN mkdir -p {_GATHER} \\\n"
     " && { ldd /usr/local/bin/node; find /app -name '*.node' -type f -exec ldd {} +; } 2>/dev/null \\\n"
     "    | awk '$2 == \"=>\" && $3 ~ /^\\// && $3 !~ /^\\/app\\// {print $3} $1 ~ /^\\// && $2 ~ /^\\(0x/ {print $1}' \\\n"
     "    | sort -u \\\n"
     f"    | xargs -r -I{{}} cp --parents -L {{}} {_GATHER}/"
 )
 
+NODE_STAGE = "node"
+"""The stage holding the stripped node binary the lean final stages copy."""
+
+
+def strip_node_stage(image: str) -> list[str]:
+    """A stage of its own (BuildKit runs it alongside the install and build; cached after the first
+    build) that strips node's symbol table and debug sections: 125 MB -> 107 MB; the dynamic symbols
+    native addons link against stay. ``strip`` needs binutils, which the slim node images lack; when apt cannot install
+    it (no network), the unstripped node is kept: the lean step never fails a build."""
+    return [
+        f"FROM {image} AS {NODE_STAGE}",
+        "# node without its symbol table and debug information; binutils stays in this stage, and without",
+        "# apt (no network) the unstripped binary is kept rather than failing the build",
+        "RUN { apt-get update \\\n"
+        "   && apt-get install -y --no-install-recommends binutils \\\n"
+        "   && strip --strip-unneeded -o /tmp/node /usr/local/bin/node \\\n"
+        "   && /tmp/node -e 'require(\"crypto\")' \\\n"
+        "   && mv /tmp/node /usr/local/bin/node; } \\\n"
+        " || echo 'strip unavailable: node keeps its debug information' >&2; \\\n"
+        f" {APT_CLEAN}",
+    ]
+
+
+# Removes the installed packages whose package.json ``libc`` excludes the runtime's C library (npm
+# and yarn install sharp's musl and glibc builds side by side: 32 MB, half of it dead weight). Only
+# a non-empty list of plain names counts (``!musl`` negations are left alone); scoped folders, nested
+# node_modules and pnpm's .pnpm store are walked, symbolic links are not followed.
+_LIBC_FILTER_JS = " \\\n    ".join(
+    (
+        'const fs=require("fs"),path=require("path"),[libc,...roots]=process.argv.slice(1);',
+        "const walk=(dir)=>{let es=[];try{es=fs.readdirSync(dir,{withFileTypes:true})}catch{}",
+        "for(const e of es){if(!e.isDirectory())continue;const p=path.join(dir,e.name);",
+        'if(e.name[0]==="@"||e.name===".pnpm"){walk(p);continue}',
+        'let l;try{l=JSON.parse(fs.readFileSync(path.join(p,"package.json"),"utf8")).libc}catch{}',
+        'if(Array.isArray(l)&&l.length&&l.every(x=>typeof x==="string"&&x[0]!=="!")&&!l.includes(libc))',
+        '{fs.rmSync(p,{recursive:true,force:true});console.log("removed",p,"(libc "+l.join()+")")}',
+        'else walk(path.join(p,"node_modules"))}};',
+        "roots.forEach(walk)",
+    )
+)
+
+
+def libc_filter(runtime: str, *roots: str) -> str:
+    """The command that drops from ``roots`` (node_modules folders) the packages built for the other
+    C library than the runtime image's: musl on Alpine, glibc elsewhere (busybox gets the build
+    image's glibc)."""
+    libc = "musl" if is_alpine(runtime) else "glibc"
+    return f"node -e '{_LIBC_FILTER_JS}' {libc} {' '.join(roots)}"
+
 
 def _runtime_head(
-    m: ModuleAnalysis, image: str, start: str, port: int, node_from: str | None = None, shell_only: bool = False
+    m: ModuleAnalysis, image: str, start: str, port: int, libs_from: str | None = None, shell_only: bool = False
 ) -> list[str]:
-    """The final stage's first lines; with ``node_from`` (a stage) the node binary comes from that
-    stage onto a plain Debian image, or with ``shell_only`` onto busybox with the libraries it loads."""
-    if node_from and shell_only:
+    """The final stage's first lines; with ``libs_from`` (the stage that installed the app) the
+    stripped node binary of the ``node`` stage goes onto a plain Debian image, or with ``shell_only``
+    onto busybox with the libraries it loads, gathered in ``libs_from``."""
+    node = f"COPY --from={NODE_STAGE} /usr/local/bin/node /usr/local/bin/node"
+    if libs_from and shell_only:
         return [
             f"FROM {image}",
             "WORKDIR /app",
-            f"COPY --from={node_from} {_GATHER}/ /",
+            f"COPY --from={libs_from} {_GATHER}/ /",
+            node,
             f"RUN echo 'app:x:{APP_UID}:{APP_UID}::/home/app:/bin/false' >> /etc/passwd \\\n"
             f" && echo 'app:x:{APP_UID}:' >> /etc/group \\\n"
             f" && mkdir -p /home/app && chown {APP_UID}:{APP_UID} /home/app",
@@ -255,7 +313,7 @@ def _runtime_head(
         "WORKDIR /app",
         *install_packages(image, m.system_packages),
         *user_lines(image),
-        *([f"COPY --from={node_from} /usr/local/bin/node /usr/local/bin/node"] if node_from else []),
+        *([node] if libs_from else []),
         *_needs_global(m, start),
         f"ENV NODE_ENV=production PORT={port}",
     ]
@@ -361,10 +419,11 @@ def next_standalone(m: ModuleAnalysis, folder: Path | None) -> bool:
 
 
 def _next_standalone_stages(
-    m: ModuleAnalysis, base_image: str, head: list[str], ctx: Ctx, manifests: list[str]
+    m: ModuleAnalysis, base_image: str, head: list[str], ctx: Ctx, manifests: list[str], runtime: str
 ) -> list[str]:
-    """Next's standalone server: ``server.js`` with the traced dependencies, plus the static assets
-    and ``public`` it serves; no ``node_modules`` install in the final stage."""
+    """Next's standalone server: ``server.js`` with the traced dependencies (less those built for
+    the other libc), plus the static assets and ``public`` it serves; no ``node_modules`` install in
+    the final stage."""
     missing = "echo 'next build wrote no .next/standalone/server.js (is output set in next.config?)' >&2; exit 1"
     return [
         f"FROM {base_image} AS build",
@@ -377,7 +436,8 @@ def _next_standalone_stages(
         f"RUN NEXT_PRIVATE_STANDALONE=true {m.build_command} \\\n"
         f" && {{ test -f .next/standalone/server.js || {{ {missing}; }}; }} \\\n"
         " && cp -r .next/static .next/standalone/.next/static \\\n"
-        " && if [ -d public ]; then cp -r public .next/standalone/public; fi",
+        " && if [ -d public ]; then cp -r public .next/standalone/public; fi \\\n"
+        f" && {libc_filter(runtime, '.next/standalone/node_modules')}",
         "",
         *head,
         "ENV HOSTNAME=0.0.0.0 NEXT_TELEMETRY_DISABLED=1",
@@ -398,7 +458,7 @@ def render_node(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
     runtime = lean or base.runtime
     if lean:
         reason = (
-            f"{lean} with the node binary of {base.image}"
+            f"{lean} with the node binary of {base.image} (stripped of its symbols and debug information)"
             + (" and the shared libraries it and the native addons load (ldd)" if shell_only else "")
             + ": the app starts with plain node, so npm, yarn, corepack and the C headers stay out"
             " (no alpine or distroless node image in the catalog)"
@@ -409,20 +469,24 @@ def render_node(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
         )
 
     def head(stage: str) -> list[str]:
-        # the gathering step ends the stage before (the blank line ahead of it is dropped below)
-        gather = [_GATHER_NODE, ""] if shell_only else []
-        return [*gather, *_runtime_head(m, runtime, start, port, stage if lean else None, shell_only)]
+        # the gathering step ends the stage before (the blank line ahead of it is dropped below); the
+        # stage stripping node comes between it and the final stage
+        gather = [_GATHER_LIBS, ""] if shell_only else []
+        strip = [*strip_node_stage(base.image), ""] if lean else []
+        return [*gather, *strip, *_runtime_head(m, runtime, start, port, stage if lean else None, shell_only)]
+
+    libc = libc_filter(runtime, "node_modules")
 
     if ws is not None:
         lines += [
-            *workspace_build_stage(m, ws, base.image, ctx, prune=True),
+            *workspace_build_stage(m, ws, base.image, ctx, prune=True, runtime=runtime),
             "",
             *head("build"),
             *_workspace_runtime_copy(m, ws),
             f"WORKDIR /app/{ws.member}",
         ]
     elif ctx.next_standalone:
-        lines += _next_standalone_stages(m, base.image, head("build"), ctx, manifests)
+        lines += _next_standalone_stages(m, base.image, head("build"), ctx, manifests, runtime)
     elif m.build_command and _bundled_output(m, start):
         # Nuxt/Nitro (and SvelteKit/Solid on Nitro) bundle the server with its dependencies into .output
         lines += [
@@ -432,7 +496,7 @@ def render_node(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
             *_manifest_copy(m, manifests),
             f"RUN {native_headers(ctx.extra_build_packages)}{install_command(m, production=False)}",
             "COPY . .",
-            f"RUN {m.build_command}",
+            f"RUN {m.build_command} \\\n && {libc_filter(runtime, '.output/server/node_modules')}",
             "",
             *head("build"),
             "ENV HOST=0.0.0.0",
@@ -446,7 +510,7 @@ def render_node(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
             *_manifest_copy(m, manifests),
             f"RUN {native_headers(ctx.extra_build_packages)}{install_command(m, production=False)}",
             "COPY . .",
-            f"RUN {m.build_command}{_check_built(start)} \\\n && {prune_command(m)}",
+            f"RUN {m.build_command}{_check_built(start)} \\\n && {prune_command(m)} \\\n && {libc}",
             "",
             *head("build"),
             "COPY --from=build /app ./",
@@ -461,7 +525,7 @@ def render_node(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
             *_manifest_copy(m, manifests),
             # a package without dependencies gets no node_modules: the COPY below needs the folder
             f"RUN {native_headers(ctx.extra_build_packages)}{install_command(m, production=True)}"
-            " \\\n && mkdir -p node_modules",
+            f" \\\n && mkdir -p node_modules \\\n && {libc}",
             "",
             *head("deps"),
             "COPY --from=deps /app/node_modules ./node_modules",
@@ -480,5 +544,5 @@ def render_node(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
         _health(port),
         exec_form(start),
     ]
-    content = join(_once_per_stage(lines)).replace(f"\n\n{_GATHER_NODE}", f"\n{_GATHER_NODE}")
+    content = join(_once_per_stage(lines)).replace(f"\n\n{_GATHER_LIBS}", f"\n{_GATHER_LIBS}")
     return Rendered(content, runtime, APP_UID, port, base_reason=reason)
