@@ -58,7 +58,8 @@ alive() {
 }
 start() {
   local name=$1; shift
-  setsid nohup "$@" >"$K8S_DIR/logs/$name.log" 2>&1 </dev/null &
+  # 9>&-: the daemon must not hold the lock file open (the next `up` would wait on it forever)
+  setsid nohup "$@" >"$K8S_DIR/logs/$name.log" 2>&1 </dev/null 9>&- &
   echo $! >"$K8S_DIR/run/$name.pid"
 }
 wait_for() { local what=$1 n=$2 _; shift 2; for _ in $(seq 1 "$n"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done; die "$what not ready (logs in $K8S_DIR/logs)"; }

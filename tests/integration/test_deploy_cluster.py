@@ -593,3 +593,26 @@ def test_an_app_writing_to_the_read_only_root_gets_a_writable_folder_from_the_de
     c = next(p for p in pods if not p["metadata"].get("deletionTimestamp"))["spec"]["containers"][0]
     assert c["securityContext"]["readOnlyRootFilesystem"] is True  # still read-only, with /var/tmp writable
     assert "/var/tmp" in [m["mountPath"] for m in c["volumeMounts"]]
+
+
+def test_a_second_up_returns_at_once_while_the_cluster_runs(kube: Any) -> None:
+    """The cluster's daemons must not keep the infra lock open: the next `up` (a second test run,
+    the demo then the tests) would otherwise wait on it for an hour."""
+    import subprocess
+
+    run = Path(os.environ.get("K8S_DIR") or Path.home() / ".cache" / "containerkit" / "infra" / "k8s") / "run"
+    pids = [int(p.read_text().strip()) for p in run.glob("*.pid")]
+    assert pids, f"no daemon pid files in {run}"
+    for pid in pids:
+        fds = Path(f"/proc/{pid}/fd")
+        if fds.is_dir():
+            held = [os.readlink(f) for f in fds.iterdir() if os.path.exists(f)]
+            assert not any(h.endswith("/run/.lock") for h in held), (pid, held)
+    root = Path(__file__).resolve().parents[2]
+    t0 = time.monotonic()
+    res = subprocess.run(
+        ["bash", str(root / "scripts" / "test-infra.sh"), "up", "--k8s"], capture_output=True, text=True, timeout=120
+    )
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.strip().splitlines()[-1].startswith("KUBECONFIG=")
+    assert time.monotonic() - t0 < 60
