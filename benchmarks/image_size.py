@@ -11,7 +11,10 @@ sizes, their ratio and the target of the app's kind (issue 13):
 - Next.js: <= 0.2x
 - static front end: under 20 MB
 
-    python benchmarks/image_size.py [--only NAME]... [--json]
+    python benchmarks/image_size.py [--only NAME]... [--app PATH:KIND]... [--json]
+
+``--app`` adds an app of yours (a copy is built; KIND is interpreted, build, next or static), e.g. a
+public Next.js repository fetched for the purpose.
 
 Images are removed afterwards. Sizes are the engine's (uncompressed, as ``docker images`` shows).
 """
@@ -116,9 +119,16 @@ def _mb(n: int | None) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", action="append", default=[], help="an app name (repeatable)")
+    ap.add_argument("--app", action="append", default=[], help="PATH:KIND of another app (repeatable)")
     ap.add_argument("--json", action="store_true", help="print the rows as JSON")
     args = ap.parse_args()
-    apps = [a for a in APPS if not args.only or a.name in args.only]
+    extra = []
+    for item in args.app:
+        path, _, kind = item.rpartition(":")
+        if kind not in TARGETS or not Path(path).is_dir():
+            sys.exit(f"--app {item!r}: write PATH:KIND with an existing folder and KIND one of {', '.join(TARGETS)}")
+        extra.append(App(Path(path).name, Path(path), kind))
+    apps = [a for a in APPS if (not args.only and not extra) or a.name in args.only] + extra
     if not apps:
         sys.exit(f"no app named {', '.join(args.only)}; known: {', '.join(a.name for a in APPS)}")
     work = Path(tempfile.mkdtemp(prefix="ck-size-"))

@@ -146,6 +146,18 @@ def test_next_app_keeps_next_start_with_pruned_modules_when_standalone_does_not_
     m, repo = _next(tmp_path, config, start)
     text = generate_dockerfile(m, load_catalog(), repo_root=repo).content
     assert "NEXT_PRIVATE_STANDALONE" not in text and "npm prune --omit=dev" in text
+    # what only a build uses stays in the build stage: the webpack cache and the SWC compiler
+    build, _ = _stages(text)
+    assert build.index("npm prune --omit=dev") < build.index("rm -rf .next/cache node_modules/@next/swc-*")
+
+
+def test_only_a_next_app_loses_the_next_build_leftovers() -> None:
+    from containerkit.tools.dockerfile._node import next_build_leftovers
+
+    m = ModuleAnalysis(path=".", name="web", language="node", framework="next", build_command="next build")
+    assert "node_modules/@next/swc-*" in next_build_leftovers(m)
+    assert next_build_leftovers(m.model_copy(update={"framework": "express"})) == ""
+    assert next_build_leftovers(m.model_copy(update={"dev_dependencies_at_runtime": True})) == ""  # next dev
 
 
 def test_naive_dockerfile_is_one_stage_with_the_build_toolchain() -> None:

@@ -106,6 +106,15 @@ def prune_command(m: ModuleAnalysis) -> str:
     return "npm prune --omit=dev && npm cache clean --force"
 
 
+def next_build_leftovers(m: ModuleAnalysis) -> str:
+    """A Next.js app served by ``next start`` or its own server keeps ``.next`` and ``node_modules``;
+    the build's cache and the SWC compiler (a 100+ MB native binary per libc) serve only builds:
+    Next's own standalone output leaves both out. Empty for other apps."""
+    if m.framework != "next" or m.dev_dependencies_at_runtime:
+        return ""
+    return " \\\n && rm -rf .next/cache node_modules/@next/swc-* node_modules/.pnpm/@next+swc-*"
+
+
 def native_headers(build_packages: list[str]) -> str:
     """With compilers in the stage: node-gyp builds against the image's own Node headers (the
     official images ship them in /usr/local/include/node) instead of downloading them from
@@ -510,7 +519,8 @@ def render_node(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
             *_manifest_copy(m, manifests),
             f"RUN {native_headers(ctx.extra_build_packages)}{install_command(m, production=False)}",
             "COPY . .",
-            f"RUN {m.build_command}{_check_built(start)} \\\n && {prune_command(m)} \\\n && {libc}",
+            f"RUN {m.build_command}{_check_built(start)} \\\n && {prune_command(m)}{next_build_leftovers(m)}"
+            f" \\\n && {libc}",
             "",
             *head("build"),
             "COPY --from=build /app ./",
