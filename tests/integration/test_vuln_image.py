@@ -125,7 +125,8 @@ def test_200mb_layer_is_streamed_and_oversized_metadata_skipped(docker_client: A
             _, peak = tracemalloc.get_traced_memory()
         finally:
             tracemalloc.stop()
-        assert max(layer.size for layer in sbom.layers) > 200_000_000
+        # the layer's bytes: its tar when the image is saved, its files when read in place from the store
+        assert max(layer.size for layer in sbom.layers) >= 200_000_000
         assert any("huge-1.0.dist-info/METADATA" in w for w in sbom.warnings)
         assert "huge" not in {c.name for c in sbom.components}
         assert any(c.name == "libc6" for c in sbom.components)
