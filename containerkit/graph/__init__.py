@@ -6,8 +6,9 @@ nothing changed without paying for LangGraph's import.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from containerkit._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from containerkit.graph._builder import build_graph
@@ -60,8 +61,4 @@ _HOME = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _HOME.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+__getattr__ = lazy_attributes(__name__, _HOME)

@@ -5,8 +5,9 @@ Names are imported on first use: the session state needs the models, only a fail
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from containerkit._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from containerkit.tools.diagnose.classify import RULES, Rule, classify, config_from_code, runtime_package_for
@@ -28,10 +29,4 @@ __all__ = [
 _MODELS = frozenset({"CATEGORIES", "Category", "Diagnosis", "FailureEvidence", "FailureStage"})
 
 
-def __getattr__(name: str) -> Any:
-    if name not in __all__:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module = importlib.import_module(f"{__name__}.{'models' if name in _MODELS else 'classify'}")
-    value = getattr(module, name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, {n: "models" if n in _MODELS else "classify" for n in __all__})

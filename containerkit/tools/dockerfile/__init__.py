@@ -5,8 +5,9 @@ Names are imported on first use (PEP 562): the session state needs only ``models
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from containerkit._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from containerkit.tools.dockerfile.catalog import BaseImageCatalog, ImageProbe, ResolvedBase, load_catalog
@@ -55,8 +56,4 @@ _HOME = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _HOME.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+__getattr__ = lazy_attributes(__name__, _HOME)

@@ -7,8 +7,9 @@ the SARIF writer.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from containerkit._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from containerkit.tools.lint.engine import lint_dockerfile, lint_parsed, read_dockerfile
@@ -79,8 +80,4 @@ _HOME = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _HOME.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+__getattr__ = lazy_attributes(__name__, _HOME)

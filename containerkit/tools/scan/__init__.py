@@ -13,8 +13,9 @@ Names are imported on first use: a verdict reused from the cache loads no scanne
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from containerkit._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from containerkit.tools.scan.cache import scan_cache_key
@@ -63,10 +64,4 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _WHERE)
