@@ -17,7 +17,6 @@ while a thread of its own runs. This module is stdlib-only: the client side is w
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import signal
@@ -27,6 +26,8 @@ import sys
 import threading
 import time
 from pathlib import Path
+
+from containerkit._stamp import code_stamp
 
 __all__ = ["WARM_COMMANDS", "code_stamp", "home_of", "serve", "socket_path", "stop", "try_warm"]
 
@@ -42,19 +43,6 @@ def home_of(environ: dict[str, str] | os._Environ[str]) -> Path:
 
 def socket_path(home: Path) -> Path:
     return home / "warm.sock"
-
-
-def code_stamp() -> str:
-    """containerkit's own files by size and modification time: an upgrade or an edit changes it."""
-    root = Path(__file__).resolve().parent.parent
-    h = hashlib.sha256()
-    for folder, dirs, files in sorted(os.walk(root)):
-        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
-        for name in sorted(files):
-            if name.endswith((".py", ".toml", ".rego", ".json", ".yaml")):
-                st = os.stat(os.path.join(folder, name))
-                h.update(f"{folder}/{name}:{st.st_size}:{st.st_mtime_ns}\n".encode())
-    return h.hexdigest()[:32]
 
 
 def _send(conn: socket.socket, doc: dict[str, object], fds: list[int] | None = None) -> None:

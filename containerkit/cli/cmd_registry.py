@@ -8,10 +8,12 @@ helpers; ``DOCKER_CONFIG`` honoured). The password is read from stdin, never fro
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
+from pydantic import BaseModel
 from rich.markup import escape
 
 from containerkit.cli import current_env, handle_errors
@@ -19,6 +21,8 @@ from containerkit.cli._env import Environment
 from containerkit.errors import InvalidOption
 
 if TYPE_CHECKING:
+    from docker import DockerClient
+
     from containerkit.tools.credentials import RegistryCredentials
     from containerkit.tools.retry import OperationAttempt, RetryPolicy
 
@@ -87,6 +91,37 @@ def _tries(attempts: list[OperationAttempt]) -> str:
     return f", {len(attempts)} attempts" if len(attempts) > 1 else ""
 
 
+R = TypeVar("R", bound=BaseModel)
+
+
+def _transfer(
+    operation: Callable[[DockerClient, RegistryCredentials | None, Path | None, Callable[[Any], None]], R],
+    *,
+    registry: str,
+    username: str | None,
+    password_stdin: bool,
+    ca: Path | None,
+) -> R:
+    """What pull and push share: the credentials and CA for ``registry``, the engine, the progress bars."""
+    from containerkit.cli._render import ProgressRenderer  # rich.progress loads when used
+    from containerkit.tools.engine import connect_docker
+
+    env = current_env()
+    creds = _credentials(env, registry, username, password_stdin)
+    ca_file = registry_ca(ca) if ca is not None else None
+    client = connect_docker(env.settings.docker_host)
+    with ProgressRenderer(env.err) as render:
+        return operation(client, creds, ca_file, lambda ev: render(dict(ev)))
+
+
+def _report(result: BaseModel, as_json: bool, line: str) -> None:
+    env = current_env()
+    if as_json:
+        print(json.dumps(result.model_dump(mode="json"), indent=2), file=env.stdout)
+    else:
+        env.out.print(escape(line))
+
+
 @handle_errors
 def pull_cmd(
     ref: str = typer.Argument(..., help="REGISTRY/NAME:TAG or NAME@sha256:... to pull."),
@@ -98,32 +133,30 @@ def pull_cmd(
     as_json: bool = _JSON,
 ) -> None:
     """Pull an image onto the engine (time limit: 10 min per attempt by default)."""
-    from containerkit.tools.engine import connect_docker
     from containerkit.tools.images import parse_image_ref
     from containerkit.tools.transfer import pull_image
 
     env = current_env()
     parsed = parse_image_ref(ref)
-    creds = _credentials(env, parsed.registry or "docker.io", username, password_stdin)
-    ca_file = registry_ca(ca) if ca is not None else None
-    client = connect_docker(env.settings.docker_host)
-    from containerkit.cli._render import ProgressRenderer  # rich.progress loads when used
-
-    with ProgressRenderer(env.err) as render:
-        result = pull_image(
+    result = _transfer(
+        lambda client, creds, ca_file, on_progress: pull_image(
             client,
             parsed,
             credentials=creds,
             ca_file=ca_file,
             timeout_s=timeout or env.settings.timeouts.pull,
             retry=_retry(retries),
-            on_progress=lambda ev: render(dict(ev)),
-        )
-    if as_json:
-        print(json.dumps(result.model_dump(mode="json"), indent=2), file=env.stdout)
-        return
-    env.out.print(
-        escape(f"pulled {result.ref} as {result.image_id} in {result.duration_s:.1f}s{_tries(result.attempts)}")
+            on_progress=on_progress,
+        ),
+        registry=parsed.registry or "docker.io",
+        username=username,
+        password_stdin=password_stdin,
+        ca=ca,
+    )
+    _report(
+        result,
+        as_json,
+        f"pulled {result.ref} as {result.image_id} in {result.duration_s:.1f}s{_tries(result.attempts)}",
     )
 
 
@@ -162,7 +195,6 @@ def push_cmd(
     as_json: bool = _JSON,
 ) -> None:
     """Push an image to a registry and check the digest it serves (time limit: 15 min per attempt by default)."""
-    from containerkit.tools.engine import connect_docker
     from containerkit.tools.images import parse_image_ref
     from containerkit.tools.transfer import push_image
 
@@ -173,13 +205,8 @@ def push_cmd(
             f"{target or source} names no registry",
             hint="Name the registry in the reference: containerkit push IMAGE HOST:PORT/NAME:TAG.",
         )
-    creds = _credentials(env, ref.registry, username, password_stdin)
-    ca_file = registry_ca(ca) if ca is not None else None
-    client = connect_docker(env.settings.docker_host)
-    from containerkit.cli._render import ProgressRenderer  # rich.progress loads when used
-
-    with ProgressRenderer(env.err) as render:
-        result = push_image(
+    result = _transfer(
+        lambda client, creds, ca_file, on_progress: push_image(
             client,
             source,
             ref,
@@ -187,14 +214,18 @@ def push_cmd(
             ca_file=ca_file,
             timeout_s=timeout or env.settings.timeouts.push,
             retry=_retry(retries),
-            on_progress=lambda ev: render(dict(ev)),
-        )
-    if as_json:
-        print(json.dumps(result.model_dump(mode="json"), indent=2), file=env.stdout)
-        return
+            on_progress=on_progress,
+        ),
+        registry=ref.registry,
+        username=username,
+        password_stdin=password_stdin,
+        ca=ca,
+    )
     checked = " (the registry serves this digest)" if result.verified else ""
-    env.out.print(
-        escape(f"pushed {result.ref}@{result.digest}{checked} in {result.duration_s:.1f}s{_tries(result.attempts)}")
+    _report(
+        result,
+        as_json,
+        f"pushed {result.ref}@{result.digest}{checked} in {result.duration_s:.1f}s{_tries(result.attempts)}",
     )
 
 

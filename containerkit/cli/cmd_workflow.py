@@ -48,6 +48,15 @@ _INGRESS_CLASS = typer.Option(None, "--ingress-class", help="The Ingress's class
 _HPA = typer.Option(None, "--hpa", help="Also write a HorizontalPodAutoscaler: MIN:MAX replicas (e.g. 2:5), on CPU.")
 _HPA_CPU = typer.Option(80, "--hpa-cpu", help="The autoscaler's target CPU use, % of the request.")
 _PDB = typer.Option(None, "--pdb", help="Also write a PodDisruptionBudget: pods that stay up in a drain (1, or 50%).")
+# registry options run and resume share
+_REGISTRY_USER = typer.Option(
+    None, "--registry-user", help="Registry user for --password-stdin (default: CONTAINERKIT_REGISTRY_USER)."
+)
+_PASSWORD_STDIN = typer.Option(False, "--password-stdin", help="Read the registry password from stdin (never stored).")
+_REGISTRY_CA = typer.Option(None, "--registry-ca", help="CA certificate (PEM) of a TLS registry with a private CA.")
+_PUSH_TIMEOUT = typer.Option(
+    None, "--push-timeout", min=1, max=24 * 3600, help="Seconds one push attempt may take (default 900)."
+)
 _NETWORK_POLICY = typer.Option(
     False, "--network-policy", help="Also write a NetworkPolicy admitting traffic to the app's port only."
 )
@@ -228,18 +237,10 @@ def run_cmd(
     hpa_cpu: int = _HPA_CPU,
     pdb: str | None = _PDB,
     network_policy: bool = _NETWORK_POLICY,
-    registry_user: str | None = typer.Option(
-        None, "--registry-user", help="Registry user for --password-stdin (default: CONTAINERKIT_REGISTRY_USER)."
-    ),
-    password_stdin: bool = typer.Option(
-        False, "--password-stdin", help="Read the registry password from stdin (never stored)."
-    ),
-    registry_ca: Path | None = typer.Option(
-        None, "--registry-ca", help="CA certificate (PEM) of a TLS registry with a private CA."
-    ),
-    push_timeout: float | None = typer.Option(
-        None, "--push-timeout", min=1, max=24 * 3600, help="Seconds one push attempt may take (default 900)."
-    ),
+    registry_user: str | None = _REGISTRY_USER,
+    password_stdin: bool = _PASSWORD_STDIN,
+    registry_ca: Path | None = _REGISTRY_CA,
+    push_timeout: float | None = _PUSH_TIMEOUT,
     label: list[str] = typer.Option(
         [], "--label", "-l", help="KEY=VALUE tag for the session (repeatable; `sessions list --label` finds it)."
     ),
@@ -512,18 +513,10 @@ def resume_cmd(
     ),
     note: str = typer.Option("", "--note", help="Why (recorded with the decision)."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Approve every step the session waits on."),
-    registry_user: str | None = typer.Option(
-        None, "--registry-user", help="Registry user for --password-stdin (default: CONTAINERKIT_REGISTRY_USER)."
-    ),
-    password_stdin: bool = typer.Option(
-        False, "--password-stdin", help="Read the registry password from stdin (never stored)."
-    ),
-    registry_ca: Path | None = typer.Option(
-        None, "--registry-ca", help="CA certificate (PEM) of a TLS registry with a private CA."
-    ),
-    push_timeout: float | None = typer.Option(
-        None, "--push-timeout", min=1, max=24 * 3600, help="Seconds one push attempt may take."
-    ),
+    registry_user: str | None = _REGISTRY_USER,
+    password_stdin: bool = _PASSWORD_STDIN,
+    registry_ca: Path | None = _REGISTRY_CA,
+    push_timeout: float | None = _PUSH_TIMEOUT,
     as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show the build log."),
 ) -> None:

@@ -82,14 +82,9 @@ def content_digests(root: Path) -> dict[str, str]:
 def code_fingerprint() -> str:
     """containerkit's own code and data files (rules, policies, catalogs): an upgrade or an edit changes it."""
     import containerkit
+    from containerkit._stamp import code_stamp
 
-    root = Path(containerkit.__file__).resolve().parent
-    files = [
-        (str(p.relative_to(root)), p)
-        for p in root.rglob("*")
-        if p.suffix in (".py", ".rego", ".toml", ".json", ".yaml") and "__pycache__" not in p.parts
-    ]
-    return f"{containerkit.__version__}:{files_fingerprint(files)[:32]}"
+    return f"{containerkit.__version__}:{code_stamp()}"
 
 
 class CacheKey(BaseModel):
