@@ -381,7 +381,7 @@ def _serve_run_metrics(session_id: str, deps: Deps, port: int) -> Any:
     return serve_metrics([collector, deps.metrics.registry], port=port)
 
 
-_LABEL_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-/]{0,62}$")
+_LABEL_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-/]{0,62}\Z")
 
 
 def parse_labels(items: list[str]) -> dict[str, str]:

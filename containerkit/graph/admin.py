@@ -41,7 +41,7 @@ _MAX_BUNDLE_FILE = 16 * 1024 * 1024
 """A file in the session folder or the manifests larger than this is listed, not bundled."""
 
 
-_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}\Z")
 
 
 def _own_folder(settings: Settings, sid: str) -> Path | None:

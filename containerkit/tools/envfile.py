@@ -14,7 +14,7 @@ from containerkit.errors import InvalidOption
 
 __all__ = ["ENV_NAME", "parse_env", "read_env_file"]
 
-ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}\Z")
 _MAX_FILE = 1 << 20
 
 

@@ -33,11 +33,11 @@ __all__ = [
 # what any Dockerfile reader (or a human's editor) may take as the end of a line
 _BREAKS = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
 _HEREDOC = re.compile(r"<<-?\s*[\"']?[A-Za-z_]")
-_NAME_OK = re.compile(r"^[A-Za-z0-9@][A-Za-z0-9@._+/-]*$")
-_PACKAGE_OK = re.compile(r"^[a-z0-9][a-z0-9+._:=~-]*$")
-_VERSION_OK = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._+-]{0,63}$")
-_HEALTH_OK = re.compile(r"^/[A-Za-z0-9._~/-]*$")
-_WORD_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+_NAME_OK = re.compile(r"^[A-Za-z0-9@][A-Za-z0-9@._+/-]*\Z")
+_PACKAGE_OK = re.compile(r"^[a-z0-9][a-z0-9+._:=~-]*\Z")
+_VERSION_OK = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._+-]{0,63}\Z")
+_HEALTH_OK = re.compile(r"^/[A-Za-z0-9._~/-]*\Z")
+_WORD_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*\Z")
 _PATH_BAD = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029\\\"'`$<>|;&]")
 
 

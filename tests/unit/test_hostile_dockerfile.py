@@ -202,3 +202,27 @@ def test_an_unmatched_quote_in_a_start_command_is_not_a_crash(language: str) -> 
     m = ModuleAnalysis(path=".", name="x", language=language, start_command='./x "unterminated', port=8080)
     text = generate_dockerfile(m, load_catalog()).content
     assert parse_dockerfile(text).instructions
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("system_packages", ["curl\n"]),
+        ("build_packages", ["gcc\n"]),
+        ("language_version", "3.11\n"),
+        ("health_path", "/healthz\n"),
+        ("framework", "flask\n"),
+        ("package_manager", "pip\n"),
+    ],
+)
+def test_a_value_ending_in_a_line_break_is_dropped_not_written(field: str, value: object) -> None:
+    """`$` in a Python pattern also matches before a final newline: each check anchors at the very end."""
+    benign, root = next((m, r) for m, r in _modules() if m.language == "python")
+    kept, warnings = safe_module(benign.model_copy(update={field: value}))
+    assert getattr(kept, field) in (None, []), getattr(kept, field)
+    assert any(field in w for w in warnings)
+    text = generate_dockerfile(benign.model_copy(update={field: value}), load_catalog(), repo_root=root).content
+    assert not any(
+        line.lstrip().startswith(("&&", "\\")) and line.strip() in ("\\", "&&") for line in text.splitlines()
+    )
+    assert "\n \\\n" not in text  # no continuation left alone on a line of its own

@@ -263,7 +263,7 @@ def pm_version(d: ModuleDir, pm: str, lockfile: str | None, declared: str | None
     if declared and "@" in declared:
         name, _, ver = declared.partition("@")
         ver = ver.split("+", 1)[0].strip()
-        if name == pm and re.match(r"^\d+(\.\d+)*$", ver):
+        if name == pm and re.match(r"^\d+(\.\d+)*\Z", ver):
             version = ver
     return version, extra
 

@@ -778,7 +778,7 @@ _IMPORT_TO_DIST = {
     "engineio": "python-engineio",
     "git": "GitPython",
 }
-_DIST_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_DIST_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\Z")
 
 
 def _install_missing_dependency(

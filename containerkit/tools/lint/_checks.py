@@ -605,7 +605,7 @@ def dl3044(ctx: Ctx, ins: Instruction) -> bool:
     return False
 
 
-_LABEL_KEY = re.compile(r"^[a-z0-9]+(?:[.-][a-z0-9]+)*$")
+_LABEL_KEY = re.compile(r"^[a-z0-9]+(?:[.-][a-z0-9]+)*\Z")
 _RESERVED = ("com.docker.", "io.docker.", "org.dockerproject.")
 
 
