@@ -47,10 +47,13 @@ def _setuptools_check(text: str) -> str:
 def test_python_runtime_venv_loses_the_packaging_tools_and_the_app_is_compiled() -> None:
     text = generate_dockerfile(_py(), load_catalog()).content
     build, final = _stages(text)
-    # pip, wheel and (unless something imports it) setuptools leave the venv in the build stage,
-    # after the install and with the source there to read its imports
-    assert build.index("pip install --no-cache-dir -r requirements.txt") < build.index("COPY . .")
-    assert build.index("COPY . .") < build.index("pip uninstall --yes --quiet setuptools wheel pip")
+    # pip and wheel leave the venv in the build stage after the install and before the source (an edit
+    # does not rerun pip's uninstall); setuptools goes after the source is there to read its imports
+    install = build.index("pip install --no-cache-dir -r requirements.txt")
+    assert install < build.index("pip uninstall --yes --quiet wheel pip") < build.index("COPY . .")
+    assert build.index("--record /tmp/ck-setuptools-files") < build.index("COPY . .")
+    assert build.index("COPY . .") < build.index("--prune /tmp/ck-setuptools-files /opt/venv/lib .")
+    assert "uninstall --yes --quiet setuptools" not in build
     assert "rm -f /opt/venv/bin/activate*" in build
     # the final stage copies the trimmed venv and compiles the app's bytecode while building
     assert "COPY --from=build /opt/venv /opt/venv" in final
@@ -63,6 +66,7 @@ def test_declared_setuptools_is_kept() -> None:
     text = generate_dockerfile(_py(dependencies=["flask", "setuptools"]), load_catalog()).content
     build, _ = _stages(text)
     assert "pip uninstall --yes --quiet wheel pip" in build and "uninstall --yes --quiet setuptools" not in build
+    assert "--prune" not in build and "--record" not in build
 
 
 def test_native_build_scans_elf_needed_and_installs_only_missing_runtime_packages() -> None:
@@ -99,6 +103,29 @@ def test_setuptools_is_kept_only_when_an_unguarded_import_needs_it(tmp_path: Pat
     (app / "setuptools" / "__init__.py").write_text("import pkg_resources\n")
     rc = subprocess.run([sys.executable, str(script), str(app)], check=False).returncode
     assert rc == (0 if needed else 1)
+
+
+@pytest.mark.parametrize("needed", [True, False])
+def test_setuptools_files_are_recorded_then_pruned_unless_the_source_needs_them(tmp_path: Path, needed: bool) -> None:
+    """The two build-stage steps on a real venv (the interpreter's bundled setuptools, no network)."""
+    script = tmp_path / "check.py"
+    script.write_text(_setuptools_check(generate_dockerfile(_py(), load_catalog()).content))
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    py = str(venv / "bin" / "python")
+    if subprocess.run([py, "-c", "import setuptools"], check=False).returncode != 0:
+        pytest.skip("this interpreter's venv has no setuptools (Python 3.12+)")
+    listed = tmp_path / "list"
+    subprocess.run([py, str(script), "--record", str(listed)], check=True)
+    assert any(line.endswith("/setuptools") for line in listed.read_text().splitlines())
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "main.py").write_text("import pkg_resources\n" if needed else "import json\n")
+    subprocess.run([py, str(script), "--prune", str(listed), str(venv / "lib"), str(app)], check=True)
+    for module in ("setuptools", "pkg_resources", "_distutils_hack"):
+        rc = subprocess.run([py, "-c", f"import {module}"], capture_output=True, check=False).returncode
+        assert (rc == 0) == needed, module
+    assert subprocess.run([py, "-c", "import json"], check=False).returncode == 0  # the venv still runs
 
 
 def _next(tmp_path: Path, config: str | None = None, start: str = "next start") -> tuple[ModuleAnalysis, Path]:

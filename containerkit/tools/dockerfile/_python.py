@@ -157,8 +157,11 @@ def _build_step(m: ModuleAnalysis) -> list[str]:
 
 # Does the app or an installed package import setuptools (pkg_resources ships with it) where a
 # missing one fails? An import inside a ``try`` is optional; the packaging tools' own files do not count.
+# ``--record LIST`` (before the source is copied, pip still there) notes setuptools' top-level entries;
+# ``--prune LIST ROOTS`` (after) removes them unless something under ROOTS needs them: a source edit
+# reruns only this quick step, not pip's uninstall.
 _SETUPTOOLS_USERS = (
-    "import ast, pathlib, sys",
+    "import ast, pathlib, shutil, sys",
     'NAMES, TOOLS = {"setuptools", "pkg_resources"}, {"setuptools", "pkg_resources", "_distutils_hack", "pip"}',
     "def needs(node, guarded=False):",
     "    if isinstance(node, ast.Import) and not guarded:",
@@ -174,9 +177,29 @@ _SETUPTOOLS_USERS = (
     "        return wanted and needs(ast.parse(text))",
     "    except (OSError, SyntaxError, ValueError, RecursionError):",
     "        return False",
-    'sys.exit(0 if any(uses(p) for r in sys.argv[1:] for p in pathlib.Path(r).rglob("*.py")) else 1)',
+    "def used(roots):",
+    '    return any(uses(p) for r in roots for p in pathlib.Path(r).rglob("*.py"))',
+    'if sys.argv[1] == "--record":',
+    "    import importlib.metadata as md",
+    "    try:",
+    '        dist = md.distribution("setuptools")',
+    "    except md.PackageNotFoundError:",
+    "        sys.exit(0)",
+    '    site = pathlib.Path(str(dist.locate_file("")))',
+    '    tops = sorted({str(site / pathlib.PurePath(f).parts[0]) for f in dist.files or [] if ".." not in str(f)})',
+    '    pathlib.Path(sys.argv[2]).write_text("".join(t + chr(10) for t in tops))',
+    "    sys.exit(0)",
+    'if sys.argv[1] == "--prune":',
+    "    listed = pathlib.Path(sys.argv[2])",
+    "    tops = listed.read_text().splitlines() if listed.exists() else []",
+    "    if tops and not used(sys.argv[3:]):",
+    "        for top in map(pathlib.Path, tops):",
+    "            shutil.rmtree(top) if top.is_dir() else top.unlink(missing_ok=True)",
+    "    sys.exit(0)",
+    "sys.exit(0 if used(sys.argv[1:]) else 1)",
 )
 _USES_SCRIPT = "/tmp/ck_uses_setuptools.py"
+_SETUPTOOLS_LIST = "/tmp/ck-setuptools-files"
 
 
 def _write_script(lines: tuple[str, ...], path: str) -> str:
@@ -201,21 +224,27 @@ _NEEDED_PACKAGES = (
 )
 
 
-def _lean_venv(m: ModuleAnalysis, native: bool) -> str:
+def _lean_venv(m: ModuleAnalysis, native: bool) -> tuple[str, str | None]:
     """The runtime venv without pip, wheel and (unless the app or a dependency imports it) setuptools;
-    with a native toolchain in the stage, the list of run-time packages its libraries need."""
+    with a native toolchain in the stage, the list of run-time packages its libraries need.
+
+    Two steps: the first (before the source is copied: no source edit reruns it) takes pip and wheel
+    out and notes setuptools' files; the second (after the copy) reads the imports and removes those
+    files unless something needs them (its command; None when setuptools is declared: it stays)."""
     declared = {d.lower() for d in m.dependencies}
     tools = " ".join(t for t in ("wheel", "pip") if t not in declared)  # pip last: it removes itself
     parts: list[str] = []
+    prune = None
     if "setuptools" not in declared:
-        drop = f"python -m {LEAN_STEP} setuptools {tools}".rstrip()
-        keep = f"python -m {LEAN_STEP} {tools}" if tools else ":"
         parts += [
             _write_script(_SETUPTOOLS_USERS, _USES_SCRIPT),
-            f"if python {_USES_SCRIPT} /opt/venv/lib .; then {keep}; else {drop}; fi",
-            f"rm {_USES_SCRIPT}",
+            f"python {_USES_SCRIPT} --record {_SETUPTOOLS_LIST}",
         ]
-    elif tools:
+        prune = (
+            f"python {_USES_SCRIPT} --prune {_SETUPTOOLS_LIST} /opt/venv/lib . \\\n"
+            f" && rm -f {_USES_SCRIPT} {_SETUPTOOLS_LIST}"
+        )
+    if tools:
         parts.append(f"python -m {LEAN_STEP} {tools}")
     parts.append(f"{LEAN_MARK}* /opt/venv/bin/Activate.ps1")  # PATH names the venv
     # the installer's bookkeeping (PEP 376/627: what to uninstall) goes with the installer; METADATA and
@@ -225,7 +254,7 @@ def _lean_venv(m: ModuleAnalysis, native: bool) -> str:
     )
     if native:
         parts.append(_NEEDED_PACKAGES)
-    return "RUN " + " \\\n && ".join(parts)
+    return "RUN " + " \\\n && ".join(parts), prune
 
 
 def _runtime_libraries() -> list[str]:
@@ -290,10 +319,12 @@ def render_python(m: ModuleAnalysis, ctx: Ctx) -> Rendered:
         # reinstalls only the project
         lines += ["COPY . ." if src == "." else f"COPY {src} ./", "RUN pip install --no-cache-dir --no-deps ."]
     copy_src = "COPY . ." if src == "." else f"COPY {src} ./"
-    if copy_src not in lines:  # the lean step reads the app's imports too
-        lines.append(copy_src)
     native = bool(ctx.extra_build_packages) and not is_alpine(base.image)
-    lines.append(_lean_venv(m, native))
+    lean, prune = _lean_venv(m, native)
+    if copy_src in lines:  # the source is in already (it installs the project): one step
+        lines.append(f"{lean} \\\n && {prune}" if prune else lean)
+    else:  # the prune step reads the app's imports too
+        lines += [lean, copy_src, *([f"RUN {prune}"] if prune else [])]
     lines += ["", f"FROM {base.runtime}", f"WORKDIR {workdir}"]
     lines += install_packages(base.runtime, m.system_packages)
     lines += user_lines(base.runtime)
