@@ -4,15 +4,28 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from containerkit.agents._deps import Deps
 from containerkit.errors import InvalidOption
+from containerkit.settings import Settings
 from containerkit.state import Session
 from containerkit.tools.analyze import ModuleAnalysis
 from containerkit.tools.analyze.naming import image_name
 from containerkit.tools.images import parse_image_ref
 
-__all__ = ["build_context", "deployed_image", "local_image_ref", "module_dir", "selected_module", "session_dir"]
+if TYPE_CHECKING:
+    from containerkit.tools.engine import BuildRequest
+
+__all__ = [
+    "build_context",
+    "build_request",
+    "deployed_image",
+    "local_image_ref",
+    "module_dir",
+    "selected_module",
+    "session_dir",
+]
 
 
 def selected_module(state: Session) -> ModuleAnalysis:
@@ -37,6 +50,25 @@ def build_context(state: Session, module: ModuleAnalysis) -> Path:
     if state.dockerfile is not None and state.dockerfile.context is not None:
         return Path(state.repo_path) / state.dockerfile.context
     return module_dir(state, module)
+
+
+def build_request(state: Session, module: ModuleAnalysis, settings: Settings, tags: list[str]) -> BuildRequest:
+    """The build of the session's current Dockerfile: one place, so a speculative build started
+    before the graph (``containerkit.graph.speculate``) asks for exactly what buildsec will."""
+    from containerkit.tools.engine import BuildRequest
+
+    assert state.dockerfile is not None
+    return BuildRequest(
+        context=build_context(state, module),
+        dockerfile=Path(state.dockerfile.path),
+        tags=tags,
+        pull_policy=settings.pull_policy,
+        nocache=state.options.no_cache,
+        detection_cache=settings.cache_dir / "builder.json",
+        # nothing per run (no session id): the same inputs build the same image id, which
+        # is what a rerun's cached verify and scan are keyed by (the session records the id)
+        labels={"org.opencontainers.image.title": module.name},
+    )
 
 
 def session_dir(state: Session, deps: Deps) -> Path:

@@ -17,7 +17,14 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from containerkit.agents._common import build_context, local_image_ref, module_dir, selected_module, session_dir
+from containerkit.agents._common import (
+    build_context,
+    build_request,
+    local_image_ref,
+    module_dir,
+    selected_module,
+    session_dir,
+)
 from containerkit.agents._deps import Deps
 from containerkit.agents._stage import agent_node
 from containerkit.agents.orch import build_is_current, scan_pending, verify_pending
@@ -240,19 +247,7 @@ def buildsec(state: Session, deps: Deps, sink: ProgressSink) -> dict[str, Any]:
         scan_now = scan_pending(state)  # a scan-only visit runs beside the push; a verify visit scans too
     else:
         result = build_image(
-            BuildRequest(
-                context=context,
-                dockerfile=dockerfile,
-                tags=[ref],
-                pull_policy=deps.settings.pull_policy,
-                nocache=state.options.no_cache,
-                detection_cache=deps.settings.cache_dir / "builder.json",
-                # nothing per run (no session id): the same inputs build the same image id, which
-                # is what a rerun's cached verify and scan are keyed by (the session records the id)
-                labels={"org.opencontainers.image.title": module.name},
-            ),
-            docker_client=deps.docker,
-            on_progress=sink,
+            build_request(state, module, deps.settings, [ref]), docker_client=deps.docker, on_progress=sink
         )
         if deps.metrics is not None:
             deps.metrics.record_build(result.duration_s)
@@ -274,7 +269,8 @@ def buildsec(state: Session, deps: Deps, sink: ProgressSink) -> dict[str, Any]:
         update["images"] = ImageRefs(local=ref)
         notes.append(
             f"{result.image_id[:19]} {result.size_bytes / 1e6:.1f} MB in {result.duration_s:.1f}s "
-            f"({result.builder}, {result.cached_steps}/{result.steps} steps cached)"
+            f"({result.builder}, {result.cached_steps}/{result.steps} steps cached"
+            + (", started while containerkit loaded)" if result.early else ")")
         )
         size = _size_report(state, deps, sink, result.image_id, context, module)
         if size is not None:

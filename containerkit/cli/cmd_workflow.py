@@ -291,12 +291,17 @@ def run_cmd(
     auth = _stdin_auth(registry_user, options.registry) if password_stdin else None
     if metrics_port is None and _reuse_unchanged(path, options, app_env, labels, auth, as_json):
         return
+    from containerkit.graph.speculate import abandon_speculation, speculate
+
+    with contextlib.suppress(OSError):  # the build the last run did starts while the graph loads
+        speculate(path.expanduser(), options, env.settings)
     from containerkit.cli._render import ProgressRenderer
     from containerkit.graph import new_session_id, run_session
 
     sid = new_session_id()
     deps = _deps(app_env, auth)
     with contextlib.ExitStack() as stack:
+        stack.callback(abandon_speculation)
         if metrics_port is not None:
             server = _serve_run_metrics(sid, deps, metrics_port)
             stack.callback(server.close)

@@ -8,6 +8,7 @@ run returns with ``awaiting`` set and ``resume_session(id, decision=...)`` carri
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -22,6 +23,7 @@ from containerkit.graph._builder import build_graph
 from containerkit.graph.locks import repo_lock
 from containerkit.graph.rerun import RunFingerprint, fingerprint_run, remember_run, reusable
 from containerkit.graph.sessions import SessionStore
+from containerkit.graph.speculate import remember_build
 from containerkit.graph.tracing import configure_tracing, run_span
 from containerkit.settings import Settings
 from containerkit.state import ErrorRecord, RunOptions, Session
@@ -162,6 +164,8 @@ def run_session(
         session = _stream(store, deps, sid, initial.model_dump(), on_event, approver)
         if before is not None and session.status == "succeeded":
             _remember(session, before, deps, on_event)
+        with contextlib.suppress(Exception):  # a hint for the next cold run, never a failure of this one
+            remember_build(session, deps.settings)
         return session
 
 

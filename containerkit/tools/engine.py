@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -34,6 +34,7 @@ from containerkit.errors import (
     DockerUnavailable,
     InvalidDockerfile,
 )
+from containerkit.tools import speculative
 from containerkit.tools.progress import ProgressSink, null_sink
 from containerkit.tools.tracing import traced
 from containerkit.tools.transfer import PullResult, PushResult, TagResult, Timeouts, pull_image, push_image, tag_image
@@ -52,11 +53,13 @@ __all__ = [
     "build_image",
     "buildkit_cli",
     "connect_docker",
+    "discard_speculation",
     "ensure_base_images",
     "image_exists",
     "pull_image",
     "push_image",
     "remembered_buildkit_cli",
+    "speculative_build",
     "tag_image",
 ]
 
@@ -178,6 +181,8 @@ class BuildResult(BaseModel):
     log_tail: str
     builder: Literal["buildkit", "legacy"] = "legacy"
     step_details: list[BuildStep] = []
+    early: bool = False
+    """Built by a speculative build that started before the build was asked for (``tools.speculative``)."""
 
 
 @traced("build_image")
@@ -195,6 +200,18 @@ def build_image(
     if b"\x00" in text[:8192]:
         raise InvalidDockerfile(f"{req.dockerfile} is a binary file, not a Dockerfile")
     dockerfile_text = text.decode("utf-8", "replace")
+    if not req.nocache and (spec := speculative.take(req)) is not None:
+        adopted = spec.adopt(on_progress)
+        if adopted is None:
+            discard_speculation(spec)
+        else:
+            with _engine_gone_is_typed("tag"):
+                for ref in req.tags:
+                    repository, sep, tag = ref.rpartition(":")
+                    if not sep or "/" in tag:  # no tag: the colon (if any) was a registry's port
+                        repository, tag = ref, "latest"
+                    docker_client.api.tag(adopted.image_id, repository, tag)
+            return adopted.model_copy(update={"tags": list(req.tags), "early": True})
     with _engine_gone_is_typed("build"):
         ensure_base_images(docker_client, dockerfile_text, req.pull_policy)
     cli = None
@@ -415,7 +432,12 @@ def _buildkit_command(req: BuildRequest, cli: str, iidfile: Path) -> list[str]:
 
 
 def _build_buildkit(
-    req: BuildRequest, cli: str, docker_client: DockerClient, on_progress: ProgressSink, expected: int
+    req: BuildRequest,
+    cli: str,
+    docker_client: DockerClient,
+    on_progress: ProgressSink,
+    expected: int,
+    on_started: Callable[[subprocess.Popen[str]], None] | None = None,
 ) -> BuildResult:
     """BuildKit through the docker CLI (``--progress=plain``): per-step durations and cache hits."""
     t0 = time.monotonic()
@@ -436,6 +458,8 @@ def _build_buildkit(
             )
         except OSError as exc:
             raise DockerUnavailable(f"cannot run {cli}: {exc}") from None
+        if on_started is not None:
+            on_started(proc)
         assert proc.stdout is not None
         for raw in proc.stdout:
             line = raw.rstrip("\n")
@@ -492,3 +516,33 @@ def _build_buildkit(
         builder="buildkit",
         step_details=ordered,
     )
+
+
+def speculative_build(spec: speculative.Speculation, request_json: str, docker_host: str | None) -> BuildResult:
+    """Run the build ``request_json`` describes for ``spec`` (untagged: tags come on adoption).
+
+    Only BuildKit builds are speculated: the docker CLI is a process that can be cancelled."""
+    req = BuildRequest.model_validate_json(request_json)
+    client = spec.client = connect_docker(docker_host, timeout=120)
+    text = req.dockerfile.read_text(encoding="utf-8", errors="replace")
+    ensure_base_images(client, text, req.pull_policy)
+    cli = buildkit_cli() if req.detection_cache is None else remembered_buildkit_cli(client, req.detection_cache)
+    if cli is None or spec.cancelled:
+        raise BuildFailed("no early build: no BuildKit CLI, or cancelled")
+
+    def started(proc: subprocess.Popen[str]) -> None:
+        spec.proc = proc
+        if spec.cancelled:
+            proc.terminate()
+
+    return _build_buildkit(req, cli, client, spec.sink, _count_steps(text), on_started=started)
+
+
+def discard_speculation(spec: speculative.Speculation) -> None:
+    """Cancel a speculative build nobody takes over and remove the image it left if nothing tagged it."""
+    spec.cancel()
+    if spec.result is None or spec.client is None:
+        return
+    with contextlib.suppress(Exception):  # gone already, or in use: only tidying
+        if not spec.client.images.get(spec.result.image_id).tags:
+            spec.client.images.remove(spec.result.image_id)

@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Any
 
 
-def ck(*args: str, home: Path, timeout: float = 600, **popen: Any) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CONTAINERKIT_HOME": str(home), "CONTAINERKIT_PULL_POLICY": "never"}
+def ck(
+    *args: str, home: Path, timeout: float = 600, env_extra: dict[str, str] | None = None, **popen: Any
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CONTAINERKIT_HOME": str(home), "CONTAINERKIT_PULL_POLICY": "never", **(env_extra or {})}
     return subprocess.run(
         [sys.executable, "-m", "containerkit", *args],
         capture_output=True,
