@@ -16,6 +16,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 REGISTRY = os.environ.get("CK_REGISTRY", "127.0.0.1:5000")
+# a run started by a test would leave a warm server for its throwaway home (cli/_warm.py): the tests
+# of that start-up turn it on for themselves
+os.environ.setdefault("CONTAINERKIT_AUTO_WARM", "0")
 
 
 def _registry_up() -> bool:

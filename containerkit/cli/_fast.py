@@ -34,7 +34,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("db", "Manage the local vulnerability database (OSV advisories)."),
     ("mcp", "Serve containerkit's tools, session resources and a prompt over the Model Context Protocol."),
     ("metrics", "Prometheus metrics of the session store."),
-    ("warm", "Keep containerkit loaded for fast reruns: later `run`s of this home fork from it (opt-in)."),
+    ("warm", "Keep containerkit loaded for fast reruns: later `run`s of this home fork from it (a run starts one)."),
 )
 OPTIONS: tuple[tuple[str, str], ...] = (
     ("--debug", "Show tracebacks for unexpected errors."),

@@ -1,7 +1,7 @@
 """A warm process for the edit loop: ``containerkit warm`` keeps the graph loaded, runs fork from it.
 
 A ``containerkit run`` spends more on loading LangGraph and the agents (1.3 s or more) than on its
-own stages when a source edit rebuilt one layer. ``containerkit warm`` (opt-in, like Gradle's or
+own stages when a source edit rebuilt one layer. ``containerkit warm`` (like Gradle's or
 Bazel's server) imports everything once and waits on a Unix socket in ``$CONTAINERKIT_HOME``
 (mode 0600, this user only). A later ``containerkit run`` that finds the socket hands over its
 arguments, environment, working folder and its own stdin, stdout and stderr (the file descriptors
@@ -12,6 +12,10 @@ the child has the caller's environment, folder and streams, and the session stor
 The server refuses a request once containerkit's code changed since it started (the caller then runs
 in its own process and the server exits), exits after ``--idle`` without requests, and never forks
 while a thread of its own runs. This module is stdlib-only: the client side is what a run pays.
+
+A ``run`` in its own process starts one when it ends (:func:`auto_start`, as Gradle starts its
+daemon): the first run of an edit loop pays the start-up, the next ones do not. It stops after
+:data:`AUTO_IDLE` without a run; ``CONTAINERKIT_AUTO_WARM=0`` turns this off.
 """
 
 from __future__ import annotations
@@ -22,18 +26,36 @@ import os
 import signal
 import socket
 import struct
+import subprocess
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from containerkit._stamp import code_stamp
 
-__all__ = ["WARM_COMMANDS", "code_stamp", "home_of", "serve", "socket_path", "stop", "try_warm"]
+__all__ = [
+    "AUTO_IDLE",
+    "WARM_COMMANDS",
+    "auto_start",
+    "code_stamp",
+    "home_of",
+    "running",
+    "serve",
+    "socket_path",
+    "stop",
+    "try_warm",
+]
 
 WARM_COMMANDS = frozenset({"run"})
 """Commands a warm server runs (the edit loop's); every other command runs in its own process."""
 _MAX_HEADER = 1 << 20
+AUTO_IDLE = "10m"
+"""How long a server a run started waits for the next run."""
+# what a server needs of the environment that started it (each run brings its own): nothing else,
+# so no token or password of that first run's environment lives on in a long-lived process
+_SERVER_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME")
 
 
 def home_of(environ: dict[str, str] | os._Environ[str]) -> Path:
@@ -174,6 +196,8 @@ def serve(home: Path, *, idle_s: float = 900.0, ready: threading.Event | None = 
             try:
                 conn, _ = server.accept()
             except TimeoutError:
+                if not path.exists():
+                    break  # `containerkit warm --stop`, or the home was removed
                 continue
             last = time.monotonic()
             with conn:
@@ -284,6 +308,41 @@ def _signals_from(conn: socket.socket) -> None:  # pragma: no cover - runs in th
         signum = doc.get("signal")
         if isinstance(signum, int) and signum in (signal.SIGINT, signal.SIGTERM):
             os.kill(os.getpid(), signum)
+
+
+def running(home: Path) -> bool:
+    """A server serves ``home``: its socket is there and the process its pid file names lives."""
+    if not socket_path(home).exists():
+        return False
+    try:
+        os.kill(int((home / "warm.pid").read_text().strip()), 0)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def auto_start(home: Path, environ: Mapping[str, str]) -> int | None:
+    """Start a warm server for ``home`` in the background, unless one runs, this process is a warm
+    run, or ``CONTAINERKIT_AUTO_WARM`` is 0/false/no/off. The server's pid, or None."""
+    if environ.get("CONTAINERKIT_NO_WARM") == "1":
+        return None
+    if environ.get("CONTAINERKIT_AUTO_WARM", "1").strip().lower() in ("0", "false", "no", "off"):
+        return None
+    if running(home):
+        return None
+    home.mkdir(parents=True, exist_ok=True)
+    env = {k: environ[k] for k in _SERVER_ENV if k in environ}
+    env["CONTAINERKIT_HOME"] = str(home)
+    with open(home / "warm.log", "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "containerkit", "warm", "--idle", AUTO_IDLE],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,  # not in the caller's process group: its Ctrl-C is not the server's
+            env=env,
+        )
+    return proc.pid
 
 
 def stop(home: Path) -> bool:

@@ -21,7 +21,7 @@ def warm_cmd(
     detach: bool = typer.Option(False, "--detach", "-d", help="Serve in the background and return at once."),
     stop_it: bool = typer.Option(False, "--stop", help="Stop the warm server of this home."),
 ) -> None:
-    """Keep containerkit loaded for fast reruns: later `run`s of this home fork from it (opt-in)."""
+    """Keep containerkit loaded for fast reruns: later `run`s of this home fork from it (a run starts one)."""
     from containerkit.cli._warm import serve, socket_path, stop
     from containerkit.settings import parse_duration
 

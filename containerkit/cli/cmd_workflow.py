@@ -289,6 +289,40 @@ def run_cmd(
         push_timeout=push_timeout,
     )
     auth = _stdin_auth(registry_user, options.registry) if password_stdin else None
+    try:
+        _run_or_reuse(path, options, app_env, labels, auth, as_json, metrics_port, yes, verbose)
+    except typer.Exit:  # a run that ended (failed, paused): the next one is warm too; Ctrl-C is not
+        _auto_warm()
+        raise
+    _auto_warm()
+
+
+def _auto_warm() -> None:
+    """After a run in its own process, a warm server for the next run of this home (see cli._warm)."""
+    from containerkit.cli._warm import AUTO_IDLE, auto_start
+
+    env = current_env()
+    with contextlib.suppress(OSError):
+        pid = auto_start(env.settings.home, env.environ)
+        if pid is not None:
+            env.err.print(
+                f"started warm server {pid}: the next runs of this home skip the start-up "
+                f"(it stops after {AUTO_IDLE} without one; CONTAINERKIT_AUTO_WARM=0 turns this off)"
+            )
+
+
+def _run_or_reuse(
+    path: Path,
+    options: RunOptions,
+    app_env: dict[str, str],
+    labels: dict[str, str],
+    auth: dict[str, str] | None,
+    as_json: bool,
+    metrics_port: int | None,
+    yes: bool,
+    verbose: bool,
+) -> None:
+    env = current_env()
     if metrics_port is None and _reuse_unchanged(path, options, app_env, labels, auth, as_json):
         return
     from containerkit.graph.speculate import abandon_speculation, speculate

@@ -110,3 +110,35 @@ def test_ctrl_c_reaches_the_warm_run_and_the_session_is_kept(example_copy, warm_
     assert proc.returncode == 130, (seen + err)[-3000:]  # as Ctrl-C ends a run in its own process
     listed = ck("sessions", "list", "--json", home=warm_home)
     assert listed.returncode == 0 and str(app.resolve()) in listed.stdout  # the interrupted session is kept
+
+
+def test_a_run_starts_a_warm_server_for_the_next_one_unless_turned_off(example_copy, tmp_path: Path) -> None:
+    app = example_copy("python-http")
+    home = tmp_path / "home"
+    auto = {"CONTAINERKIT_AUTO_WARM": "1", "CK_TEST_TOKEN": "s3cr3t-of-the-first-run"}
+    first = ck("run", str(app), "--no-scan", "--json", home=home, env_extra=auto)
+    try:
+        assert first.returncode == 0, first.stderr[-3000:]
+        assert "started warm server" in first.stderr
+        deadline = time.monotonic() + 60
+        while not (home / "warm.sock").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert (home / "warm.sock").stat().st_mode & 0o777 == 0o600
+        pid = int((home / "warm.pid").read_text())
+        # the server keeps nothing of the first run's environment but what it needs to start
+        assert b"s3cr3t-of-the-first-run" not in Path(f"/proc/{pid}/environ").read_bytes()
+
+        with (app / "app.py").open("a") as fh:
+            fh.write("\n# an edit\n")
+        second = ck("run", str(app), "--no-scan", "--json", home=home, env_extra=auto)
+        assert second.returncode == 0, second.stderr[-3000:]
+        assert last_json(second.stdout)["status"] == "succeeded"
+        assert "run forked as pid" in (home / "warm.log").read_text()  # served warm
+        assert "started warm server" not in second.stderr  # one server per home
+    finally:
+        ck("warm", "--stop", home=home)
+
+    off = tmp_path / "off"
+    third = ck("run", str(app), "--no-scan", "--json", home=off, env_extra={"CONTAINERKIT_AUTO_WARM": "0"})
+    assert third.returncode == 0, third.stderr[-3000:]
+    assert "warm server" not in third.stderr and not (off / "warm.sock").exists()
