@@ -20,6 +20,9 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   "$VENV/bin/pip" install -q -e '.[dev]'
   echo "$want" >"$stamp"
 fi
+# the package's bytecode, as `pip install` leaves a package (git-ignored): with PYTHONDONTWRITEBYTECODE set,
+# every `python -m containerkit` the tests start would compile it again
+"$VENV/bin/python" -m compileall -q containerkit >/dev/null
 
 if [ "${CK_K8S:-1}" != 0 ]; then
   kc=$(bash scripts/test-infra.sh up --k8s | tail -1)
