@@ -53,6 +53,9 @@ WARM_COMMANDS = frozenset({"run"})
 _MAX_HEADER = 1 << 20
 AUTO_IDLE = "10m"
 """How long a server a run started waits for the next run."""
+_AUTO_RETRY_S = 120.0
+"""A run does not start another server within this long of the last start (starting, or failed)."""
+_SUN_PATH_MAX = 108  # sockaddr_un.sun_path on Linux, the terminating NUL included
 # what a server needs of the environment that started it (each run brings its own): nothing else,
 # so no token or password of that first run's environment lives on in a long-lived process
 _SERVER_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME")
@@ -183,6 +186,7 @@ def serve(home: Path, *, idle_s: float = 900.0, ready: threading.Event | None = 
     finally:
         os.umask(old_umask)
     os.chmod(path, 0o600)
+    own = os.stat(path).st_ino
     server.listen(8)
     server.settimeout(1.0)
     (home / "warm.pid").write_text(f"{os.getpid()}\n")
@@ -196,8 +200,8 @@ def serve(home: Path, *, idle_s: float = 900.0, ready: threading.Event | None = 
             try:
                 conn, _ = server.accept()
             except TimeoutError:
-                if not path.exists():
-                    break  # `containerkit warm --stop`, or the home was removed
+                if _inode(path) != own:
+                    break  # `containerkit warm --stop`, the home removed, or another server took the socket
                 continue
             last = time.monotonic()
             with conn:
@@ -213,6 +217,13 @@ def serve(home: Path, *, idle_s: float = 900.0, ready: threading.Event | None = 
                 (home / "warm.pid").unlink()
         while children:
             _reap(children, block=True)
+
+
+def _inode(path: Path) -> int | None:
+    try:
+        return os.stat(path).st_ino
+    except OSError:
+        return None
 
 
 def _reap(children: set[int], *, block: bool = False) -> None:
@@ -328,9 +339,14 @@ def auto_start(home: Path, environ: Mapping[str, str]) -> int | None:
         return None
     if environ.get("CONTAINERKIT_AUTO_WARM", "1").strip().lower() in ("0", "false", "no", "off"):
         return None
-    if running(home):
-        return None
+    if running(home) or len(os.fsencode(socket_path(home))) >= _SUN_PATH_MAX:
+        return None  # one serves already, or no Unix socket can have that long a path
+    marker = home / "warm.started"
+    with contextlib.suppress(OSError):
+        if time.time() - marker.stat().st_mtime < _AUTO_RETRY_S:
+            return None  # one is starting (a run that ended meanwhile), or the last one failed: not again yet
     home.mkdir(parents=True, exist_ok=True)
+    marker.touch()
     env = {k: environ[k] for k in _SERVER_ENV if k in environ}
     env["CONTAINERKIT_HOME"] = str(home)
     with open(home / "warm.log", "ab") as log:

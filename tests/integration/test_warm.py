@@ -142,3 +142,27 @@ def test_a_run_starts_a_warm_server_for_the_next_one_unless_turned_off(example_c
     third = ck("run", str(app), "--no-scan", "--json", home=off, env_extra={"CONTAINERKIT_AUTO_WARM": "0"})
     assert third.returncode == 0, third.stderr[-3000:]
     assert "warm server" not in third.stderr and not (off / "warm.sock").exists()
+
+
+def test_a_server_whose_socket_another_server_took_stops(tmp_path: Path) -> None:
+    """Two runs of one home ending together may each start a server; the one that lost its socket
+    (the other bound the path again) gets no request ever, so it stops instead of idling for 10 minutes."""
+    home = tmp_path / "home"
+    first = ck("warm", "--detach", "--idle", "2m", home=home)
+    assert first.returncode == 0, first.stderr
+    old = int((home / "warm.pid").read_text())
+    try:
+        second = ck("warm", "--detach", "--idle", "2m", home=home)
+        assert second.returncode == 0, second.stderr
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                os.kill(old, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail("the server that lost its socket is still running")
+        assert int((home / "warm.pid").read_text()) != old  # the new one serves
+    finally:
+        ck("warm", "--stop", home=home)

@@ -67,3 +67,30 @@ def test_the_code_stamp_changes_when_a_file_of_containerkit_changes(tmp_path: Pa
         assert _warm.code_stamp() != first
     finally:
         os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+@pytest.mark.parametrize(
+    ("environ", "why"),
+    [
+        ({"CONTAINERKIT_NO_WARM": "1"}, "this process is a warm run already"),
+        ({"CONTAINERKIT_AUTO_WARM": "0"}, "turned off"),
+        ({"CONTAINERKIT_AUTO_WARM": " Off "}, "turned off"),
+    ],
+)
+def test_no_server_is_started_when_turned_off(tmp_path: Path, environ: dict[str, str], why: str) -> None:
+    assert _warm.auto_start(tmp_path, environ) is None, why
+    assert not (tmp_path / "warm.log").exists() and not (tmp_path / "warm.started").exists()
+
+
+def test_no_server_is_started_for_a_home_too_deep_for_a_unix_socket(tmp_path: Path) -> None:
+    home = tmp_path / ("d" * 120)
+    assert _warm.auto_start(home, {}) is None
+    assert not home.exists()  # nothing written either
+
+
+def test_no_second_server_while_the_last_one_starts_or_after_it_failed(tmp_path: Path) -> None:
+    """A run ending while the server it started still loads (no socket yet) must not start another;
+    nor does every run retry a server that failed to start."""
+    (tmp_path / "warm.started").touch()
+    assert _warm.auto_start(tmp_path, {}) is None
+    assert not (tmp_path / "warm.log").exists()
