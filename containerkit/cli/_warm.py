@@ -44,6 +44,7 @@ __all__ = [
     "running",
     "serve",
     "socket_path",
+    "spawn",
     "stop",
     "try_warm",
 ]
@@ -58,7 +59,19 @@ _AUTO_RETRY_S = 120.0
 _SUN_PATH_MAX = 108  # sockaddr_un.sun_path on Linux, the terminating NUL included
 # what a server needs of the environment that started it (each run brings its own): nothing else,
 # so no token or password of that first run's environment lives on in a long-lived process
-_SERVER_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME")
+_SERVER_ENV = (
+    "PATH",
+    "HOME",
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TMPDIR",
+    "VIRTUAL_ENV",
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "PYTHONPYCACHEPREFIX",
+    "PYTHONDONTWRITEBYTECODE",
+)
 
 
 def home_of(environ: dict[str, str] | os._Environ[str]) -> Path:
@@ -207,7 +220,7 @@ def serve(home: Path, *, idle_s: float = 900.0, ready: threading.Event | None = 
             with conn:
                 if not _accept(conn, server, stamp, children):
                     break
-            if not path.exists():
+            if _inode(path) != own:
                 break  # `containerkit warm --stop` (or the user) removed the socket
     finally:
         server.close()
@@ -347,18 +360,23 @@ def auto_start(home: Path, environ: Mapping[str, str]) -> int | None:
             return None  # one is starting (a run that ended meanwhile), or the last one failed: not again yet
     home.mkdir(parents=True, exist_ok=True)
     marker.touch()
+    return spawn(home, AUTO_IDLE, environ).pid
+
+
+def spawn(home: Path, idle: str, environ: Mapping[str, str]) -> subprocess.Popen[bytes]:
+    """``containerkit warm --idle IDLE`` for ``home`` in the background, logging to ``warm.log``,
+    with only the environment a server needs (each run brings its own)."""
     env = {k: environ[k] for k in _SERVER_ENV if k in environ}
     env["CONTAINERKIT_HOME"] = str(home)
     with open(home / "warm.log", "ab") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "containerkit", "warm", "--idle", AUTO_IDLE],
+        return subprocess.Popen(
+            [sys.executable, "-m", "containerkit", "warm", "--idle", idle],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=log,
             start_new_session=True,  # not in the caller's process group: its Ctrl-C is not the server's
             env=env,
         )
-    return proc.pid
 
 
 def stop(home: Path) -> bool:

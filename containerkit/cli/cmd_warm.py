@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import subprocess
-import sys
 import time
 
 import typer
@@ -22,7 +20,7 @@ def warm_cmd(
     stop_it: bool = typer.Option(False, "--stop", help="Stop the warm server of this home."),
 ) -> None:
     """Keep containerkit loaded for fast reruns: later `run`s of this home fork from it (a run starts one)."""
-    from containerkit.cli._warm import serve, socket_path, stop
+    from containerkit.cli._warm import serve, socket_path, spawn, stop
     from containerkit.settings import parse_duration
 
     env = current_env()
@@ -41,15 +39,7 @@ def warm_cmd(
     home.mkdir(parents=True, exist_ok=True)
     path = socket_path(home)
     path.unlink(missing_ok=True)
-    with open(home / "warm.log", "ab") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "containerkit", "warm", "--idle", idle],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-            start_new_session=True,
-            env={**env.environ, "CONTAINERKIT_HOME": str(home)},
-        )
+    proc = spawn(home, idle, env.environ)
     deadline = time.monotonic() + 60
     while not path.exists():
         if proc.poll() is not None or time.monotonic() > deadline:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -289,16 +290,51 @@ def run_cmd(
         push_timeout=push_timeout,
     )
     auth = _stdin_auth(registry_user, options.registry) if password_stdin else None
+    with _then_warm():
+        if metrics_port is None and _reuse_unchanged(path, options, app_env, labels, auth, as_json):
+            return
+        from containerkit.graph.speculate import abandon_speculation, speculate
+
+        with contextlib.suppress(OSError):  # the build the last run did starts while the graph loads
+            speculate(path.expanduser(), options, env.settings)
+        from containerkit.cli._render import ProgressRenderer
+        from containerkit.graph import new_session_id, run_session
+
+        sid = new_session_id()
+        deps = _deps(app_env, auth)
+        with contextlib.ExitStack() as stack:
+            stack.callback(abandon_speculation)
+            if metrics_port is not None:
+                server = _serve_run_metrics(sid, deps, metrics_port)
+                stack.callback(server.close)
+                env.err.print(f"metrics: {server.url}")
+            render = stack.enter_context(ProgressRenderer(env.err, verbose=verbose))
+            session = run_session(
+                path,
+                options,
+                settings=env.settings,
+                deps=deps,
+                on_event=render,
+                approver=_approver(yes, render),
+                session_id=sid,
+                labels=labels,
+            )
+        _finish(session, as_json)
+
+
+@contextlib.contextmanager
+def _then_warm() -> Iterator[None]:
+    """After a run in its own process that ended (succeeded, failed or paused; not Ctrl-C), a warm
+    server for the next run of this home (see cli._warm)."""
     try:
-        _run_or_reuse(path, options, app_env, labels, auth, as_json, metrics_port, yes, verbose)
-    except typer.Exit:  # a run that ended (failed, paused): the next one is warm too; Ctrl-C is not
+        yield
+    except typer.Exit:
         _auto_warm()
         raise
     _auto_warm()
 
 
 def _auto_warm() -> None:
-    """After a run in its own process, a warm server for the next run of this home (see cli._warm)."""
     from containerkit.cli._warm import AUTO_IDLE, auto_start
 
     env = current_env()
@@ -309,49 +345,6 @@ def _auto_warm() -> None:
                 f"started warm server {pid}: the next runs of this home skip the start-up "
                 f"(it stops after {AUTO_IDLE} without one; CONTAINERKIT_AUTO_WARM=0 turns this off)"
             )
-
-
-def _run_or_reuse(
-    path: Path,
-    options: RunOptions,
-    app_env: dict[str, str],
-    labels: dict[str, str],
-    auth: dict[str, str] | None,
-    as_json: bool,
-    metrics_port: int | None,
-    yes: bool,
-    verbose: bool,
-) -> None:
-    env = current_env()
-    if metrics_port is None and _reuse_unchanged(path, options, app_env, labels, auth, as_json):
-        return
-    from containerkit.graph.speculate import abandon_speculation, speculate
-
-    with contextlib.suppress(OSError):  # the build the last run did starts while the graph loads
-        speculate(path.expanduser(), options, env.settings)
-    from containerkit.cli._render import ProgressRenderer
-    from containerkit.graph import new_session_id, run_session
-
-    sid = new_session_id()
-    deps = _deps(app_env, auth)
-    with contextlib.ExitStack() as stack:
-        stack.callback(abandon_speculation)
-        if metrics_port is not None:
-            server = _serve_run_metrics(sid, deps, metrics_port)
-            stack.callback(server.close)
-            env.err.print(f"metrics: {server.url}")
-        render = stack.enter_context(ProgressRenderer(env.err, verbose=verbose))
-        session = run_session(
-            path,
-            options,
-            settings=env.settings,
-            deps=deps,
-            on_event=render,
-            approver=_approver(yes, render),
-            session_id=sid,
-            labels=labels,
-        )
-    _finish(session, as_json)
 
 
 def _reuse_unchanged(

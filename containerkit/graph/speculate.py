@@ -47,7 +47,8 @@ def remember_build(session: Session, settings: Settings) -> None:
     path = _hint(settings, session.repo_path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(req.model_copy(update={"nocache": False}).model_dump_json(), encoding="utf-8")
+    # the key build_image looks a speculation up by: the hint's text is that key
+    tmp.write_text(speculative.request_key(req.model_copy(update={"nocache": False})), encoding="utf-8")
     os.replace(tmp, path)
 
 

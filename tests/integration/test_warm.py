@@ -151,10 +151,21 @@ def test_a_server_whose_socket_another_server_took_stops(tmp_path: Path) -> None
     first = ck("warm", "--detach", "--idle", "2m", home=home)
     assert first.returncode == 0, first.stderr
     old = int((home / "warm.pid").read_text())
+    # the second as a run starts one: straight on the path (`warm --detach` would remove the socket first)
+    env = {**os.environ, "CONTAINERKIT_HOME": str(home)}
+    second = subprocess.Popen(
+        [sys.executable, "-m", "containerkit", "warm", "--idle", "2m"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
-        second = ck("warm", "--detach", "--idle", "2m", home=home)
-        assert second.returncode == 0, second.stderr
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
+        while int((home / "warm.pid").read_text()) != second.pid:
+            assert time.monotonic() < deadline, "the second server did not start"
+            time.sleep(0.1)
+        assert (home / "warm.sock").exists()  # the path is there all along, now the second's socket
         while time.monotonic() < deadline:
             try:
                 os.kill(old, 0)
@@ -163,6 +174,7 @@ def test_a_server_whose_socket_another_server_took_stops(tmp_path: Path) -> None
             time.sleep(0.2)
         else:
             pytest.fail("the server that lost its socket is still running")
-        assert int((home / "warm.pid").read_text()) != old  # the new one serves
+        assert second.poll() is None  # the new one serves
     finally:
         ck("warm", "--stop", home=home)
+        second.wait(timeout=30)
